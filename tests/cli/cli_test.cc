@@ -1,0 +1,110 @@
+// Bad input gives one line on stderr naming the problem and the fix, a
+// non-zero exit, and no guest output.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+#include "tests/support/run_process.h"
+
+using kvmm::testing::lines_of;
+using kvmm::testing::ProcessOptions;
+using kvmm::testing::ProcessResult;
+using kvmm::testing::run_process;
+
+namespace {
+
+const std::string kHello = std::string(KVMM_GUEST_DIR) + "/hello_long.bin";
+
+ProcessResult kvmm_cmd(std::vector<std::string> args, ProcessOptions options = {}) {
+  args.insert(args.begin(), KVMM_BINARY);
+  return run_process(args, options);
+}
+
+// The contract for every refused input.
+void check_refused(const ProcessResult& r, const std::string& needle) {
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_status == 1);
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.out.empty());
+  const auto lines = lines_of(r.err);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("kvmm: ", 0) == 0);
+  CHECK(lines[0].find(needle) != std::string::npos);
+}
+
+struct TempFile {
+  std::filesystem::path path;
+  explicit TempFile(size_t size) {
+    char name[] = "/tmp/kvmm-cli-XXXXXX";
+    int fd = ::mkstemp(name);
+    REQUIRE(fd >= 0);
+    REQUIRE(::ftruncate(fd, static_cast<off_t>(size)) == 0);
+    ::close(fd);
+    path = name;
+  }
+  ~TempFile() { std::filesystem::remove(path); }
+};
+
+}  // namespace
+
+TEST_CASE("a missing guest file is named") {
+  check_refused(kvmm_cmd({"run", "--flat", "/nonexistent/guest.bin"}),
+                "/nonexistent/guest.bin does not exist: check the path");
+}
+
+TEST_CASE("an empty guest file is refused") {
+  TempFile empty(0);
+  check_refused(kvmm_cmd({"run", "--flat", empty.path}), "is empty");
+}
+
+TEST_CASE("a guest file larger than guest memory is refused") {
+  TempFile big(2 << 20);
+  check_refused(kvmm_cmd({"run", "--flat", big.path, "--mem", "1M"}),
+                "does not fit in guest memory at 0x8000");
+}
+
+TEST_CASE("a zero --mem is refused") {
+  check_refused(kvmm_cmd({"run", "--flat", kHello, "--mem", "0"}), "--mem must be more than 0");
+}
+
+TEST_CASE("an unknown --mode is refused") {
+  check_refused(kvmm_cmd({"run", "--flat", kHello, "--mode", "unreal"}),
+                "--mode unreal is not a CPU mode: use real, protected or long");
+}
+
+TEST_CASE("an unknown option and a missing command are refused") {
+  check_refused(kvmm_cmd({"run", "--flat", kHello, "--turbo"}), "unknown option --turbo");
+  check_refused(kvmm_cmd({}), "needs a command");
+}
+
+TEST_CASE("a missing /dev/kvm says how to get one") {
+  ProcessOptions options;
+  options.environment = {{"KVMM_KVM_DEVICE", "/nonexistent/kvm"}};
+  check_refused(kvmm_cmd({"run", "--flat", kHello}, options),
+                "/nonexistent/kvm does not exist: enable virtualization");
+  const auto r = kvmm_cmd({"run", "--flat", kHello}, options);
+  CHECK(r.err.find("tools/with-kvm") != std::string::npos);
+}
+
+TEST_CASE("kvmm check fails clearly without /dev/kvm") {
+  ProcessOptions options;
+  options.environment = {{"KVMM_KVM_DEVICE", "/nonexistent/kvm"}};
+  const auto r = kvmm_cmd({"check"}, options);
+  CHECK(r.exit_status == 1);
+  CHECK(r.out.find("FAIL  /nonexistent/kvm does not exist") != std::string::npos);
+  const auto quiet = kvmm_cmd({"check", "--quiet"}, options);
+  CHECK(quiet.exit_status == 1);
+  CHECK(quiet.out.empty());
+}
+
+TEST_CASE("help and version are printed") {
+  const auto help = kvmm_cmd({"--help"});
+  CHECK(help.exit_status == 0);
+  CHECK(help.out.find("kvmm run --flat FILE") != std::string::npos);
+  const auto version = kvmm_cmd({"--version"});
+  CHECK(version.exit_status == 0);
+  CHECK(version.out.rfind("kvmm ", 0) == 0);
+}

@@ -1,0 +1,61 @@
+// nasm guests on real KVM: exact console output, exit status and the exact
+// sequence of exits that reached kvmm (--exit-log).
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include "tests/kvm/guest_runner.h"
+
+using namespace kvmm::testing;
+
+TEST_CASE("hello in real mode") {
+  const auto run = run_guest("hello_real", "real");
+  CHECK(run.result.exit_status == 0);
+  CHECK(run.result.out == "Hello from real mode!\n");
+  CHECK(run.result.err.empty());
+  CHECK(run.exits == print_exits("Hello from real mode!\n") + "vcpu0 hlt\n");
+}
+
+TEST_CASE("hello in protected mode, entered by kvmm") {
+  const auto run = run_guest("hello_protected", "protected");
+  CHECK(run.result.exit_status == 0);
+  CHECK(run.result.out == "Hello from protected mode!\n");
+  CHECK(run.exits == print_exits("Hello from protected mode!\n") + "vcpu0 hlt\n");
+}
+
+TEST_CASE("a guest climbs from real to protected to long mode on its own") {
+  const auto run = run_guest("climb_to_long", "real");
+  const std::string text = "real mode\nprotected mode\nlong mode\n";
+  CHECK(run.result.exit_status == 0);
+  CHECK(run.result.out == text);
+  CHECK(run.exits == print_exits(text) + "vcpu0 pio-out port=0x501 size=1 count=1 data=0x0\n");
+}
+
+TEST_CASE("PIO in/out, MMIO read/write, rep ins/outs and an open port, in exact order") {
+  const auto run = run_guest("pio_mmio", "long");
+  CHECK(run.result.exit_status == 42);  // The status the guest wrote to the debug-exit port.
+  CHECK(run.result.out == "ok\n");
+  CHECK(run.exits == read_text(std::string(KVMM_TEST_SOURCE_DIR) + "/kvm/expected/pio_mmio.exits"));
+  // The read from the unclaimed port is reported once, on stderr.
+  CHECK(run.result.err ==
+        "kvmm: guest read from unhandled port 0x7ff (1 bytes) ignored; reported once per address\n");
+}
+
+TEST_CASE("a triple fault ends the run with status 2 and the registers") {
+  const auto run = run_guest("triple_fault", "long");
+  CHECK(run.result.exit_status == 2);
+  CHECK(run.result.err.find("the guest triple-faulted (KVM_EXIT_SHUTDOWN)") != std::string::npos);
+  CHECK(run.result.err.find("rax=000000005ca1ab1e") != std::string::npos);
+  CHECK(run.exits == "vcpu0 shutdown\n");
+}
+
+TEST_CASE("SIGTERM stops a guest that never exits") {
+  ProcessOptions options;
+  options.action = [](int pid) { ::kill(pid, SIGTERM); };
+  options.action_after = std::chrono::milliseconds(1500);
+  options.timeout = std::chrono::seconds(30);
+  const auto run = run_guest("spin", "long", options);
+  CHECK(run.result.exit_status == 128 + SIGTERM);
+  CHECK(run.result.out == "spinning\n");
+  CHECK(run.result.err == "kvmm: stopped by signal TERM\n");
+}

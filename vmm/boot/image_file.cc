@@ -1,0 +1,45 @@
+#include "vmm/boot/image_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "vmm/util/error.h"
+
+namespace kvmm {
+
+ImageFile ImageFile::open(const std::filesystem::path& path, std::string what) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) throw Error(what + " " + path.string() + " does not exist: check the path");
+    if (err == EACCES) {
+      throw Error("no permission to read " + what + " " + path.string() +
+                  ": fix its permissions (chmod a+r)");
+    }
+    throw_errno("cannot open " + what + " " + path.string(), err);
+  }
+  UniqueFd owned(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) < 0) throw_errno("cannot stat " + what + " " + path.string());
+  if (!S_ISREG(st.st_mode)) {
+    throw Error(what + " " + path.string() + " is not a regular file: give the path of the image");
+  }
+  return ImageFile(std::move(owned), static_cast<uint64_t>(st.st_size), path, std::move(what));
+}
+
+void ImageFile::read_exact(uint64_t offset, std::span<uint8_t> out) const {
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = ::pread(fd_.get(), out.data() + done, out.size() - done,
+                        static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("cannot read " + what_ + " " + path_.string());
+    if (n == 0) throw Error(what_ + " " + path_.string() + " changed size while being read");
+    done += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace kvmm

@@ -1,0 +1,11 @@
+#pragma once
+// `kvmm check`: can this host run guests? Like virt-host-validate, one line
+// per check: PASS, WARN (works, but note this) or FAIL (with the fix).
+#include <iosfwd>
+
+namespace kvmm {
+
+// Returns 0 when guests can run here, 1 otherwise. Prints nothing if quiet.
+int run_host_check(std::ostream& out, bool quiet);
+
+}  // namespace kvmm

@@ -1,0 +1,151 @@
+#include "vmm/cli/options.h"
+
+#include <optional>
+
+#include "vmm/cli/size.h"
+#include "vmm/util/error.h"
+
+namespace kvmm {
+
+namespace {
+
+// Walks "--name value" and "--name=value" arguments of one subcommand.
+class ArgReader {
+ public:
+  ArgReader(std::string_view command, std::span<const std::string_view> args)
+      : command_(command), args_(args) {}
+
+  bool done() const { return next_ >= args_.size(); }
+
+  // The next option's name ("--mem"); splits off an inline "=value".
+  std::string_view next_option() {
+    std::string_view arg = args_[next_++];
+    inline_value_.reset();
+    if (!arg.starts_with("--")) {
+      throw Error("kvmm " + std::string(command_) + ": unexpected argument '" + std::string(arg) +
+                  "': see kvmm --help");
+    }
+    if (auto eq = arg.find('='); eq != std::string_view::npos) {
+      inline_value_ = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    }
+    return arg;
+  }
+
+  std::string_view value(std::string_view option) {
+    if (inline_value_) return *std::exchange(inline_value_, std::nullopt);
+    if (done()) throw Error(std::string(option) + " needs a value: see kvmm --help");
+    return args_[next_++];
+  }
+
+  void no_value(std::string_view option) const {
+    if (inline_value_) throw Error(std::string(option) + " takes no value");
+  }
+
+  [[noreturn]] void unknown(std::string_view option) const {
+    throw Error("kvmm " + std::string(command_) + ": unknown option " + std::string(option) +
+                ": see kvmm --help");
+  }
+
+ private:
+  std::string_view command_;
+  std::span<const std::string_view> args_;
+  size_t next_ = 0;
+  std::optional<std::string_view> inline_value_;
+};
+
+RunCommand parse_run(std::span<const std::string_view> args) {
+  RunCommand run;
+  bool have_image = false;
+  ArgReader reader("run", args);
+  while (!reader.done()) {
+    const std::string_view option = reader.next_option();
+    if (option == "--flat") {
+      run.config.flat_image = std::string(reader.value(option));
+      have_image = true;
+    } else if (option == "--mode") {
+      const std::string_view name = reader.value(option);
+      auto mode = parse_cpu_mode(name);
+      if (!mode) {
+        throw Error("--mode " + std::string(name) + " is not a CPU mode: use real, protected or long");
+      }
+      run.config.mode = *mode;
+    } else if (option == "--mem") {
+      const std::string_view text = reader.value(option);
+      run.config.memory_bytes = parse_memory_size(text);
+      if (run.config.memory_bytes < kMinMemory) {
+        throw Error("--mem " + std::string(text) + " is too small: kvmm needs at least 1M");
+      }
+    } else if (option == "--exit-log") {
+      run.config.exit_log_path = std::string(reader.value(option));
+    } else {
+      reader.unknown(option);
+    }
+  }
+  if (!have_image) throw Error("kvmm run needs a guest: give --flat FILE (see kvmm --help)");
+  return run;
+}
+
+CheckCommand parse_check(std::span<const std::string_view> args) {
+  CheckCommand check;
+  ArgReader reader("check", args);
+  while (!reader.done()) {
+    const std::string_view option = reader.next_option();
+    if (option == "--quiet" || option == "-q") {
+      reader.no_value(option);
+      check.quiet = true;
+    } else {
+      reader.unknown(option);
+    }
+  }
+  return check;
+}
+
+}  // namespace
+
+Command parse_command_line(std::span<const std::string_view> args) {
+  if (args.empty()) throw Error("kvmm needs a command: see kvmm --help");
+  const std::string_view command = args[0];
+  const auto rest = args.subspan(1);
+  if (command == "--help" || command == "-h" || command == "help") return HelpCommand{};
+  if (command == "--version" || command == "-V" || command == "version") return VersionCommand{};
+  if (command == "run") return parse_run(rest);
+  if (command == "check") return parse_check(rest);
+  throw Error("unknown command '" + std::string(command) + "': see kvmm --help");
+}
+
+std::string usage_text() {
+  return R"(kvmm — a minimal hypervisor on Linux KVM
+
+Usage:
+  kvmm run --flat FILE [--mode real|protected|long] [--mem SIZE] [--exit-log FILE]
+  kvmm check [--quiet]
+  kvmm --help | --version
+
+kvmm run
+  --flat FILE      raw binary (nasm -f bin), loaded and entered at 0x8000
+  --mode MODE      CPU mode at entry (default real):
+                     real       CS=DS=ES=SS=0, IP=0x8000, SP=0x8000
+                     protected  flat 4 GiB 32-bit segments (CS 0x08, data 0x10), paging off
+                     long       64-bit, first 4 GiB identity-mapped with 2 MiB pages
+                   protected/long: ESP/RSP at the top of RAM below 3 GiB
+  --mem SIZE       guest RAM, e.g. 64M, 2G; a bare number is MiB (default 256M)
+  --exit-log FILE  write one line per VM exit handled by kvmm ("-" for stderr)
+
+  Devices: COM1 serial at port 0x3f8 (to stdout); debug exit at port 0x501
+  (a byte written there ends the run with that exit status); a test device
+  (16 scratch bytes) at ports 0x520-0x52f and MMIO 0xd0000000-0xd000000f.
+  Exit status: the debug-exit byte; 0 when the guest halts; 1 when kvmm could
+  not start the guest; 2 when the guest crashed; 128+N on signal N.
+
+kvmm check
+  Reports whether this host can run guests (CPU flags, /dev/kvm access, API
+  version, capabilities, vCPU limits) and runs a tiny guest. --quiet prints
+  nothing; the exit status is 0 when guests can run.
+
+Environment:
+  KVMM_KVM_DEVICE  path of the KVM device (default /dev/kvm)
+)";
+}
+
+}  // namespace kvmm

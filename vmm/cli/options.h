@@ -1,0 +1,28 @@
+#pragma once
+// The command line: `kvmm run|check|help|version`, parsed into a command.
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "vmm/machine/vm_config.h"
+
+namespace kvmm {
+
+struct RunCommand {
+  VmConfig config;
+};
+struct CheckCommand {
+  bool quiet = false;
+};
+struct HelpCommand {};
+struct VersionCommand {};
+
+using Command = std::variant<RunCommand, CheckCommand, HelpCommand, VersionCommand>;
+
+// Throws Error with one line that names the bad argument and the fix.
+Command parse_command_line(std::span<const std::string_view> args);
+
+std::string usage_text();
+
+}  // namespace kvmm

@@ -1,0 +1,59 @@
+#pragma once
+// One vCPU and its exit loop. The loop runs on the vCPU's own thread: it
+// enters the guest with KVM_RUN, dispatches each exit that reaches user
+// space to the PIO or MMIO bus, and returns when the VM is to stop.
+//
+// Threads: run_loop() is the only code that touches the KvmVcpu and its
+// kvm_run area, except kick(), which any thread may call and which only
+// writes kvm_run.immediate_exit and signals the vCPU thread.
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "vmm/bus/bus.h"
+#include "vmm/cpu/exit_log.h"
+#include "vmm/cpu/stop_controller.h"
+#include "vmm/kvm/kvm_vcpu.h"
+
+namespace kvmm {
+
+class Vcpu {
+ public:
+  struct Wiring {
+    const Bus* pio;
+    const Bus* mmio;
+    StopController* stop;
+    ExitLog* exit_log;  // May be null.
+  };
+
+  Vcpu(KvmVcpu kvm_vcpu, Wiring wiring) : kvm_(std::move(kvm_vcpu)), wiring_(wiring) {}
+
+  KvmVcpu& kvm() { return kvm_; }
+  uint32_t index() const { return kvm_.index(); }
+
+  // Runs on the vCPU thread until a stop is requested. Errors (a failing
+  // KVM_RUN) become a stop request, never an exception out of the thread.
+  void run_loop();
+
+  // Any thread: make run_loop() leave KVM_RUN promptly and see the stop.
+  void kick();
+
+ private:
+  // Handles one exit; returns false when this exit stops the VM.
+  bool handle_exit();
+  void handle_pio(kvm_run& run);
+  void handle_mmio(kvm_run& run);
+  void crash(std::string what);
+
+  KvmVcpu kvm_;
+  Wiring wiring_;
+  std::atomic<bool> thread_started_{false};
+  pthread_t thread_{};
+};
+
+// Installs the (empty) handler of the signal that kicks vCPU threads out of
+// KVM_RUN. Call once, before any vCPU thread starts.
+void install_vcpu_kick_handler();
+
+}  // namespace kvmm

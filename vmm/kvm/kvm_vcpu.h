@@ -1,0 +1,41 @@
+#pragma once
+// A vCPU fd and its shared kvm_run area.
+#include <linux/kvm.h>
+
+#include <cstdint>
+#include <span>
+
+#include "vmm/memory/mmap_region.h"
+#include "vmm/util/unique_fd.h"
+
+namespace kvmm {
+
+class KvmVcpu {
+ public:
+  KvmVcpu(uint32_t index, UniqueFd fd, MmapRegion run)
+      : index_(index), fd_(std::move(fd)), run_(std::move(run)) {}
+
+  uint32_t index() const { return index_; }
+  int fd() const { return fd_.get(); }
+  kvm_run* run_area() const { return reinterpret_cast<kvm_run*>(run_.data()); }
+  // Bytes of the kvm_run mapping, for bounds-checking KVM's own offsets.
+  std::span<uint8_t> run_bytes() const { return {run_.data(), run_.size()}; }
+
+  enum class RunResult { kExit, kInterrupted };
+  // One KVM_RUN. kInterrupted (EINTR/EAGAIN) means a signal or immediate_exit
+  // asked this thread to look at its requests; anything else throws.
+  RunResult run();
+
+  kvm_regs regs() const;
+  void set_regs(const kvm_regs& regs);
+  kvm_sregs sregs() const;
+  void set_sregs(const kvm_sregs& sregs);
+  void set_cpuid(std::span<const uint8_t> kvm_cpuid2_buffer);
+
+ private:
+  uint32_t index_;
+  UniqueFd fd_;
+  MmapRegion run_;
+};
+
+}  // namespace kvmm

@@ -1,0 +1,45 @@
+#include "vmm/kvm/kvm_vm.h"
+
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+
+#include <cerrno>
+#include <string>
+
+#include "vmm/util/error.h"
+#include "vmm/util/format.h"
+
+namespace kvmm {
+
+void KvmVm::set_memory_slot(uint32_t slot, GuestAddress gpa, uint64_t size, void* host) {
+  kvm_userspace_memory_region region{};
+  region.slot = slot;
+  region.guest_phys_addr = gpa.value;
+  region.memory_size = size;
+  region.userspace_addr = reinterpret_cast<uint64_t>(host);
+  if (::ioctl(fd(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+    throw_errno("KVM_SET_USER_MEMORY_REGION (slot " + std::to_string(slot) + " at " +
+                hex(gpa.value) + ", " + std::to_string(size >> 20) + " MiB) failed");
+  }
+}
+
+void KvmVm::set_tss_address(GuestAddress gpa) {
+  if (::ioctl(fd(), KVM_SET_TSS_ADDR, gpa.value) < 0) throw_errno("KVM_SET_TSS_ADDR failed");
+}
+
+void KvmVm::set_identity_map_address(GuestAddress gpa) {
+  uint64_t addr = gpa.value;
+  if (::ioctl(fd(), KVM_SET_IDENTITY_MAP_ADDR, &addr) < 0) {
+    throw_errno("KVM_SET_IDENTITY_MAP_ADDR failed");
+  }
+}
+
+KvmVcpu KvmVm::create_vcpu(uint32_t index) {
+  int fd = ::ioctl(this->fd(), KVM_CREATE_VCPU, index);
+  if (fd < 0) throw_errno("KVM_CREATE_VCPU " + std::to_string(index) + " failed");
+  UniqueFd vcpu_fd(fd);
+  MmapRegion run = MmapRegion::shared_fd(fd, vcpu_mmap_size_, "the vCPU's kvm_run area");
+  return KvmVcpu(index, std::move(vcpu_fd), std::move(run));
+}
+
+}  // namespace kvmm

@@ -1,0 +1,31 @@
+#pragma once
+// A VM fd: memory slots, VM-wide setup, vCPU creation.
+#include <cstdint>
+
+#include "vmm/kvm/kvm_vcpu.h"
+#include "vmm/memory/guest_address.h"
+#include "vmm/util/unique_fd.h"
+
+namespace kvmm {
+
+class KvmVm {
+ public:
+  KvmVm(UniqueFd fd, size_t vcpu_mmap_size) : fd_(std::move(fd)), vcpu_mmap_size_(vcpu_mmap_size) {}
+
+  int fd() const { return fd_.get(); }
+
+  // KVM_SET_USER_MEMORY_REGION: guest [gpa, gpa+size) is backed by host memory at `host`.
+  void set_memory_slot(uint32_t slot, GuestAddress gpa, uint64_t size, void* host);
+  // Intel needs three pages for the real-mode TSS and one for the identity
+  // page table somewhere the guest does not use (harmless on AMD).
+  void set_tss_address(GuestAddress gpa);
+  void set_identity_map_address(GuestAddress gpa);
+
+  KvmVcpu create_vcpu(uint32_t index);
+
+ private:
+  UniqueFd fd_;
+  size_t vcpu_mmap_size_;
+};
+
+}  // namespace kvmm
