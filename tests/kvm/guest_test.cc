@@ -4,6 +4,11 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
 #include "tests/kvm/guest_runner.h"
 
 using namespace kvmm::testing;
@@ -49,13 +54,21 @@ TEST_CASE("a triple fault ends the run with status 2 and the registers") {
   CHECK(run.exits == "vcpu0 shutdown\n");
 }
 
-TEST_CASE("SIGTERM stops a guest that never exits") {
+TEST_CASE("SIGTERM stops a never-exiting guest whose vCPU thread is named vcpu0") {
+  std::vector<std::string> thread_names;
   ProcessOptions options;
-  options.action = [](int pid) { ::kill(pid, SIGTERM); };
+  options.action = [&thread_names](int pid) {
+    const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+    for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+      thread_names.push_back(read_text(task.path() / "comm"));
+    }
+    ::kill(pid, SIGTERM);
+  };
   options.action_after = std::chrono::milliseconds(1500);
   options.timeout = std::chrono::seconds(30);
   const auto run = run_guest("spin", "long", options);
   CHECK(run.result.exit_status == 128 + SIGTERM);
   CHECK(run.result.out == "spinning\n");
   CHECK(run.result.err == "kvmm: stopped by signal TERM\n");
+  CHECK(std::count(thread_names.begin(), thread_names.end(), "vcpu0\n") == 1);
 }

@@ -6,7 +6,7 @@
 
 using kvmm::parse_memory_size;
 
-TEST_CASE("Memory sizes take K, M, G, T suffixes; a bare number is MiB") {
+TEST_CASE("Memory sizes take K, M, G, T suffixes and a bare number is MiB") {
   CHECK(parse_memory_size("64") == 64ULL << 20);
   CHECK(parse_memory_size("512M") == 512ULL << 20);
   CHECK(parse_memory_size("2G") == 2ULL << 30);

@@ -52,7 +52,7 @@ TEST_CASE("UART divisor latch: with DLAB set, offsets 0 and 1 are the divisor, n
   CHECK(u.in(1) == 0x00);  // IER untouched by the divisor write.
 }
 
-TEST_CASE("UART scratch register holds a value; IER keeps only its defined bits") {
+TEST_CASE("UART scratch register holds a value and IER keeps only its defined bits") {
   Uart u;
   u.out(7, 0xa5);
   CHECK(u.in(7) == 0xa5);
