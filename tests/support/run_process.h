@@ -23,6 +23,16 @@ struct ProcessOptions {
   // Called once with the child's pid after `after` has passed (e.g. to send a signal).
   std::function<void(int pid)> action;
   std::chrono::milliseconds action_after{0};
+  // A conversation on stdin, like expect(1): when stdout first contains
+  // `expect`, write `send`; then wait for the next pair. With none, stdin is
+  // /dev/null. stdin stays open until the child exits.
+  struct Exchange {
+    std::string expect;
+    std::string send;
+  };
+  std::vector<Exchange> conversation;
+  // Called on `action`'s pid when stdout first contains this (empty: never).
+  std::string action_when_output_has;
 };
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});

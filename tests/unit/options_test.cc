@@ -52,3 +52,43 @@ TEST_CASE("top-level commands") {
   CHECK_THROWS_WITH(parse({"launch"}), Catch::Contains("unknown command 'launch'"));
   CHECK_THROWS_WITH(parse({"check", "--quiet=yes"}), Catch::Contains("takes no value"));
 }
+
+TEST_CASE("run parses a Linux guest's options") {
+  const Command command = parse({"run", "--kernel", "bzImage", "--initrd", "initrd.img",
+                                 "--cmdline", "console=ttyS0 quiet", "--cpus", "4", "--pin",
+                                 "0,1,1,0", "--boot-trace", "--mem", "1G"});
+  const auto& config = std::get<RunCommand>(command).config;
+  CHECK(config.kernel == "bzImage");
+  CHECK(config.initrd == "initrd.img");
+  CHECK(config.cmdline == "console=ttyS0 quiet");
+  CHECK(config.cpus == 4);
+  CHECK(config.pin == std::vector<int>{0, 1, 1, 0});
+  CHECK(config.boot_trace);
+  CHECK_FALSE(config.flat_image.has_value());
+}
+
+TEST_CASE("a Linux guest gets the default command line") {
+  const Command command = parse({"run", "--kernel", "bzImage"});
+  CHECK(std::get<RunCommand>(command).config.cmdline == kDefaultCmdline);
+}
+
+TEST_CASE("run rejects contradictory guest options") {
+  CHECK_THROWS_WITH(parse({"run", "--kernel", "k", "--flat", "f"}),
+                    Catch::Contains("--flat and --kernel both given"));
+  CHECK_THROWS_WITH(parse({"run", "--flat", "f", "--initrd", "i"}),
+                    Catch::Contains("--initrd and --cmdline need --kernel"));
+  CHECK_THROWS_WITH(parse({"run", "--flat", "f", "--cpus", "2"}),
+                    Catch::Contains("flat guests run on one vCPU"));
+  CHECK_THROWS_WITH(parse({"run", "--kernel", "k", "--mode", "long"}),
+                    Catch::Contains("--mode is for --flat guests"));
+  CHECK_THROWS_WITH(parse({"run", "--kernel", "k", "--cpus", "0"}),
+                    Catch::Contains("give at least 1"));
+  CHECK_THROWS_WITH(parse({"run", "--kernel", "k", "--cpus", "two"}),
+                    Catch::Contains("not a number of vCPUs"));
+  CHECK_THROWS_WITH(parse({"run", "--kernel", "k", "--cpus", "2", "--pin", "0,1,2"}),
+                    Catch::Contains("give at most one per vCPU"));
+  CHECK_THROWS_WITH(parse({"run", "--kernel", "k", "--pin", "0,,1"}),
+                    Catch::Contains("not a list of host CPUs"));
+  CHECK_THROWS_WITH(parse({"run", "--kernel", "k", "--pin", "-1"}),
+                    Catch::Contains("not a list of host CPUs"));
+}

@@ -1,6 +1,8 @@
 #include "vmm/cli/options.h"
 
+#include <algorithm>
 #include <optional>
+#include <vector>
 
 #include "vmm/cli/size.h"
 #include "vmm/util/error.h"
@@ -54,16 +56,66 @@ class ArgReader {
   std::optional<std::string_view> inline_value_;
 };
 
+uint32_t parse_cpus(std::string_view text) {
+  uint32_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9' || value > 100000) {
+      throw Error("--cpus " + std::string(text) + " is not a number of vCPUs: give e.g. --cpus 4");
+    }
+    value = value * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (text.empty() || value == 0) {
+    throw Error("--cpus " + std::string(text) + " is not a number of vCPUs: give at least 1");
+  }
+  return value;
+}
+
+// "0,2,4" -> {0, 2, 4}
+std::vector<int> parse_pin_list(std::string_view text) {
+  std::vector<int> cpus;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string_view item = text.substr(start, comma - start);
+    int value = 0;
+    bool ok = !item.empty() && item.size() <= 6;
+    for (char c : item) ok = ok && c >= '0' && c <= '9';
+    if (!ok) {
+      throw Error("--pin " + std::string(text) +
+                  " is not a list of host CPUs: give one per vCPU, e.g. --pin 0,1");
+    }
+    for (char c : item) value = value * 10 + (c - '0');
+    cpus.push_back(value);
+    start = comma + 1;
+  }
+  return cpus;
+}
+
 RunCommand parse_run(std::span<const std::string_view> args) {
   RunCommand run;
-  bool have_image = false;
+  bool have_mode = false;
+  bool have_cmdline = false;
   ArgReader reader("run", args);
   while (!reader.done()) {
     const std::string_view option = reader.next_option();
     if (option == "--flat") {
       run.config.flat_image = std::string(reader.value(option));
-      have_image = true;
+    } else if (option == "--kernel") {
+      run.config.kernel = std::string(reader.value(option));
+    } else if (option == "--initrd") {
+      run.config.initrd = std::string(reader.value(option));
+    } else if (option == "--cmdline") {
+      run.config.cmdline = std::string(reader.value(option));
+      have_cmdline = true;
+    } else if (option == "--cpus") {
+      run.config.cpus = parse_cpus(reader.value(option));
+    } else if (option == "--pin") {
+      run.config.pin = parse_pin_list(reader.value(option));
+    } else if (option == "--boot-trace") {
+      reader.no_value(option);
+      run.config.boot_trace = true;
     } else if (option == "--mode") {
+      have_mode = true;
       const std::string_view name = reader.value(option);
       auto mode = parse_cpu_mode(name);
       if (!mode) {
@@ -82,7 +134,28 @@ RunCommand parse_run(std::span<const std::string_view> args) {
       reader.unknown(option);
     }
   }
-  if (!have_image) throw Error("kvmm run needs a guest: give --flat FILE (see kvmm --help)");
+  const RunCommand& r = run;
+  if (r.config.flat_image && r.config.kernel) {
+    throw Error("--flat and --kernel both given: run either a flat binary or a kernel");
+  }
+  if (!r.config.flat_image && !r.config.kernel) {
+    throw Error("kvmm run needs a guest: give --kernel FILE or --flat FILE (see kvmm --help)");
+  }
+  if (r.config.flat_image) {
+    if (r.config.initrd || have_cmdline) {
+      throw Error("--initrd and --cmdline need --kernel: a flat binary takes neither");
+    }
+    if (r.config.cpus != 1) {
+      throw Error("--cpus " + std::to_string(r.config.cpus) +
+                  " needs --kernel: flat guests run on one vCPU");
+    }
+  } else if (have_mode) {
+    throw Error("--mode is for --flat guests: a kernel chooses its own entry mode");
+  }
+  if (r.config.pin.size() > r.config.cpus) {
+    throw Error("--pin lists " + std::to_string(r.config.pin.size()) + " host CPUs for " +
+                std::to_string(r.config.cpus) + " vCPUs: give at most one per vCPU");
+  }
   return run;
 }
 
@@ -118,11 +191,25 @@ std::string usage_text() {
   return R"(kvmm — a minimal hypervisor on Linux KVM
 
 Usage:
+  kvmm run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]
+           [--pin CPU,...] [--boot-trace] [--exit-log FILE]
   kvmm run --flat FILE [--mode real|protected|long] [--mem SIZE] [--exit-log FILE]
   kvmm check [--quiet]
   kvmm --help | --version
 
 kvmm run
+  --kernel FILE    Linux bzImage (64-bit boot protocol 2.12+), or an ELF vmlinux
+                   with a PVH entry note (entered in 32-bit protected mode)
+  --initrd FILE    initial ramdisk, loaded high in RAM
+  --cmdline STR    kernel command line (default "console=ttyS0 panic=-1")
+  --cpus N         vCPUs, one host thread each, named vcpu0..; N may exceed the
+                   host's CPUs (default 1)
+  --pin LIST       pin vCPU i to host CPU LIST[i], e.g. --pin 0,1
+  --boot-trace     print the boot phases with times since kvmm started
+  Console: the guest's COM1 is stdin/stdout; on a terminal, Ctrl-A x quits
+  and Ctrl-A Ctrl-A sends Ctrl-A. The guest's poweroff and reboot end kvmm
+  with status 0.
+
   --flat FILE      raw binary (nasm -f bin), loaded and entered at 0x8000
   --mode MODE      CPU mode at entry (default real):
                      real       CS=DS=ES=SS=0, IP=0x8000, SP=0x8000

@@ -20,17 +20,22 @@ constexpr uint64_t kPtePresent = 1ULL << 0;
 constexpr uint64_t kPteWritable = 1ULL << 1;
 constexpr uint64_t kPteLargePage = 1ULL << 7;
 
-// Flat 4 GiB descriptors (SDM §3.4.5): base 0, limit 0xfffff, G=1, P=1, DPL 0.
-constexpr uint64_t kGdtCode32 = 0x00cf9b000000ffffULL;  // D=1, execute/read
-constexpr uint64_t kGdtCode64 = 0x00af9b000000ffffULL;  // L=1, D=0
-constexpr uint64_t kGdtData = 0x00cf93000000ffffULL;    // read/write
+void must_write(const GuestMemory& memory, GuestAddress gpa, uint64_t value) {
+  if (!memory.write_obj(gpa, value)) {
+    throw Error("guest memory has no room for boot tables at " + std::to_string(gpa.value) +
+                ": raise --mem");
+  }
+}
 
-kvm_segment flat_segment(uint16_t selector, uint8_t type, bool long_code) {
+}  // namespace
+
+kvm_segment flat_segment(uint16_t selector, CpuMode mode, bool is_code) {
+  const bool long_code = is_code && mode == CpuMode::kLong;
   kvm_segment s{};
   s.base = 0;
   s.limit = 0xffffffff;
   s.selector = selector;
-  s.type = type;
+  s.type = is_code ? 0xb : 0x3;  // Execute/read accessed; read/write accessed.
   s.present = 1;
   s.dpl = 0;
   s.s = 1;
@@ -40,14 +45,32 @@ kvm_segment flat_segment(uint16_t selector, uint8_t type, bool long_code) {
   return s;
 }
 
-void must_write(const GuestMemory& memory, GuestAddress gpa, uint64_t value) {
-  if (!memory.write_obj(gpa, value)) {
-    throw Error("guest memory has no room for boot tables at " + std::to_string(gpa.value) +
-                ": raise --mem");
-  }
+void set_long_mode_control_registers(kvm_sregs& sregs) {
+  sregs.cr0 = kCr0Pe | kCr0Et | kCr0Ne | kCr0Pg;
+  sregs.cr3 = kPml4Address.value;
+  sregs.cr4 = kCr4Pae;
+  sregs.efer = kEferLme | kEferLma;
 }
 
-}  // namespace
+uint16_t write_gdt(const GuestMemory& memory, std::span<const uint64_t> descriptors) {
+  for (size_t i = 0; i < descriptors.size(); ++i) {
+    must_write(memory, GuestAddress{kGdtAddress.value + i * 8}, descriptors[i]);
+  }
+  return static_cast<uint16_t>(descriptors.size() * 8 - 1);
+}
+
+void write_identity_page_tables(const GuestMemory& memory) {
+  constexpr uint64_t kTable = kPtePresent | kPteWritable;
+  must_write(memory, kPml4Address, kPdptAddress.value | kTable);
+  for (uint64_t gib = 0; gib < 4; ++gib) {
+    const uint64_t directory = kPageDirectoryAddress.value + gib * 0x1000;
+    must_write(memory, GuestAddress{kPdptAddress.value + gib * 8}, directory | kTable);
+    for (uint64_t entry = 0; entry < 512; ++entry) {
+      const uint64_t frame = (gib << 30) + (entry << 21);
+      must_write(memory, GuestAddress{directory + entry * 8}, frame | kTable | kPteLargePage);
+    }
+  }
+}
 
 std::optional<CpuMode> parse_cpu_mode(std::string_view name) {
   if (name == "real") return CpuMode::kReal;
@@ -67,22 +90,9 @@ std::string_view cpu_mode_name(CpuMode mode) {
 
 void write_mode_tables(const GuestMemory& memory, CpuMode mode) {
   if (mode == CpuMode::kReal) return;
-  must_write(memory, kGdtAddress, uint64_t{0});
-  must_write(memory, GuestAddress{kGdtAddress.value + kCodeSelector},
-             mode == CpuMode::kLong ? kGdtCode64 : kGdtCode32);
-  must_write(memory, GuestAddress{kGdtAddress.value + kDataSelector}, kGdtData);
-  if (mode != CpuMode::kLong) return;
-
-  constexpr uint64_t kTable = kPtePresent | kPteWritable;
-  must_write(memory, kPml4Address, kPdptAddress.value | kTable);
-  for (uint64_t gib = 0; gib < 4; ++gib) {
-    const uint64_t directory = kPageDirectoryAddress.value + gib * 0x1000;
-    must_write(memory, GuestAddress{kPdptAddress.value + gib * 8}, directory | kTable);
-    for (uint64_t entry = 0; entry < 512; ++entry) {
-      const uint64_t frame = (gib << 30) + (entry << 21);
-      must_write(memory, GuestAddress{directory + entry * 8}, frame | kTable | kPteLargePage);
-    }
-  }
+  const uint64_t gdt[] = {0, mode == CpuMode::kLong ? kGdtCode64 : kGdtCode32, kGdtData};
+  write_gdt(memory, gdt);
+  if (mode == CpuMode::kLong) write_identity_page_tables(memory);
 }
 
 void set_entry_state(CpuMode mode, GuestAddress entry, GuestAddress stack_top, kvm_sregs& sregs,
@@ -104,17 +114,11 @@ void set_entry_state(CpuMode mode, GuestAddress entry, GuestAddress stack_top, k
 
   sregs.gdt.base = kGdtAddress.value;
   sregs.gdt.limit = 3 * 8 - 1;
-  const bool is_long = mode == CpuMode::kLong;
-  sregs.cs = flat_segment(kCodeSelector, 0xb, is_long);
-  const kvm_segment data = flat_segment(kDataSelector, 0x3, false);
+  sregs.cs = flat_segment(kCodeSelector, mode, true);
+  const kvm_segment data = flat_segment(kDataSelector, mode, false);
   sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
   sregs.cr0 = kCr0Pe | kCr0Et | kCr0Ne;
-  if (is_long) {
-    sregs.cr0 |= kCr0Pg;
-    sregs.cr3 = kPml4Address.value;
-    sregs.cr4 = kCr4Pae;
-    sregs.efer = kEferLme | kEferLma;
-  }
+  if (mode == CpuMode::kLong) set_long_mode_control_registers(sregs);
 }
 
 }  // namespace kvmm

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "vmm/memory/guest_address.h"
@@ -39,6 +40,23 @@ inline constexpr uint16_t kDataSelector = 0x10;
 // Writes the GDT (protected, long) and page tables (long) for `mode`.
 // Throws Error if low memory is missing.
 void write_mode_tables(const GuestMemory& memory, CpuMode mode);
+
+// The long-mode identity map of the first 4 GiB alone (PML4, PDPT, PDs).
+void write_identity_page_tables(const GuestMemory& memory);
+
+// A GDT at kGdtAddress of `count` descriptors; returns its limit.
+uint16_t write_gdt(const GuestMemory& memory, std::span<const uint64_t> descriptors);
+
+// Flat 4 GiB descriptors (SDM §3.4.5): base 0, limit 0xfffff, G=1, P=1, DPL 0.
+inline constexpr uint64_t kGdtCode32 = 0x00cf9b000000ffffULL;  // D=1, execute/read
+inline constexpr uint64_t kGdtCode64 = 0x00af9b000000ffffULL;  // L=1, D=0
+inline constexpr uint64_t kGdtData = 0x00cf93000000ffffULL;    // read/write
+
+// A flat segment register matching those descriptors.
+kvm_segment flat_segment(uint16_t selector, CpuMode mode, bool is_code);
+
+// Control registers and EFER for paging-on long mode with the identity map.
+void set_long_mode_control_registers(kvm_sregs& sregs);
 
 // Sets segment, control and general registers for entry at `entry` with the
 // stack pointer at `stack_top`. `sregs` should come from KVM_GET_SREGS of a

@@ -24,4 +24,12 @@ static_assert(sizeof(KvmCpuid2Header) == 8);
 inline constexpr unsigned long kKvmGetSupportedCpuid = _IOWR(KVMIO, 0x05, KvmCpuid2Header);
 inline constexpr unsigned long kKvmSetCpuid2 = _IOW(KVMIO, 0x90, KvmCpuid2Header);
 
+struct KvmMsrsHeader {  // struct kvm_msrs without its entries
+  uint32_t nmsrs;
+  uint32_t pad;
+};
+static_assert(sizeof(KvmMsrsHeader) == 8);
+
+inline constexpr unsigned long kKvmSetMsrs = _IOW(KVMIO, 0x89, KvmMsrsHeader);
+
 }  // namespace kvmm

@@ -3,10 +3,13 @@
 #include <sys/ioctl.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "vmm/kvm/kvm_abi.h"
 #include "vmm/util/error.h"
+#include "vmm/util/format.h"
 
 namespace kvmm {
 
@@ -38,6 +41,38 @@ void KvmVcpu::set_sregs(const kvm_sregs& s) {
 
 void KvmVcpu::set_cpuid(std::span<const uint8_t> buffer) {
   if (::ioctl(fd(), kKvmSetCpuid2, buffer.data()) < 0) throw_errno("KVM_SET_CPUID2 failed");
+}
+
+}  // namespace kvmm
+
+namespace kvmm {
+
+void KvmVcpu::set_msrs(std::span<const kvm_msr_entry> msrs) {
+  std::vector<uint8_t> buffer(sizeof(KvmMsrsHeader) + msrs.size_bytes());
+  KvmMsrsHeader header{static_cast<uint32_t>(msrs.size()), 0};
+  std::memcpy(buffer.data(), &header, sizeof header);
+  std::memcpy(buffer.data() + sizeof header, msrs.data(), msrs.size_bytes());
+  // KVM_SET_MSRS returns how many it set, stopping at the first it refuses.
+  const int set = ::ioctl(fd(), kKvmSetMsrs, buffer.data());
+  if (set < 0) throw_errno("KVM_SET_MSRS failed");
+  if (static_cast<size_t>(set) < msrs.size()) {
+    throw Error("KVM refused to set MSR " + hex(msrs[static_cast<size_t>(set)].index) +
+                " on vCPU " + std::to_string(index_));
+  }
+}
+
+void KvmVcpu::set_fpu(const kvm_fpu& fpu) {
+  if (::ioctl(fd(), KVM_SET_FPU, &fpu) < 0) throw_errno("KVM_SET_FPU failed");
+}
+
+kvm_lapic_state KvmVcpu::lapic() const {
+  kvm_lapic_state state{};
+  if (::ioctl(fd(), KVM_GET_LAPIC, &state) < 0) throw_errno("KVM_GET_LAPIC failed");
+  return state;
+}
+
+void KvmVcpu::set_lapic(const kvm_lapic_state& state) {
+  if (::ioctl(fd(), KVM_SET_LAPIC, &state) < 0) throw_errno("KVM_SET_LAPIC failed");
 }
 
 }  // namespace kvmm

@@ -31,6 +31,11 @@ class KvmVcpu {
   kvm_sregs sregs() const;
   void set_sregs(const kvm_sregs& sregs);
   void set_cpuid(std::span<const uint8_t> kvm_cpuid2_buffer);
+  // KVM_SET_MSRS for all of `msrs`; throws naming the first MSR KVM refused.
+  void set_msrs(std::span<const kvm_msr_entry> msrs);
+  void set_fpu(const kvm_fpu& fpu);
+  kvm_lapic_state lapic() const;
+  void set_lapic(const kvm_lapic_state& lapic);
 
  private:
   uint32_t index_;

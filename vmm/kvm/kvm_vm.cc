@@ -34,6 +34,25 @@ void KvmVm::set_identity_map_address(GuestAddress gpa) {
   }
 }
 
+void KvmVm::create_irqchip() {
+  if (::ioctl(fd(), KVM_CREATE_IRQCHIP, 0) < 0) throw_errno("KVM_CREATE_IRQCHIP failed");
+}
+
+void KvmVm::create_pit() {
+  kvm_pit_config config{};
+  config.flags = KVM_PIT_SPEAKER_DUMMY;
+  if (::ioctl(fd(), KVM_CREATE_PIT2, &config) < 0) throw_errno("KVM_CREATE_PIT2 failed");
+}
+
+void KvmVm::set_irq_line(uint32_t irq, bool level) {
+  kvm_irq_level line{};
+  line.irq = irq;
+  line.level = level ? 1 : 0;
+  // Called from device code on vCPU and I/O threads; failing here is a kvmm
+  // bug (bad GSI), so report it loudly rather than silently losing interrupts.
+  if (::ioctl(fd(), KVM_IRQ_LINE, &line) < 0) throw_errno("KVM_IRQ_LINE " + std::to_string(irq));
+}
+
 KvmVcpu KvmVm::create_vcpu(uint32_t index) {
   int fd = ::ioctl(this->fd(), KVM_CREATE_VCPU, index);
   if (fd < 0) throw_errno("KVM_CREATE_VCPU " + std::to_string(index) + " failed");

@@ -21,6 +21,13 @@ class KvmVm {
   void set_tss_address(GuestAddress gpa);
   void set_identity_map_address(GuestAddress gpa);
 
+  // The in-kernel PIC, IOAPIC and local APICs; before any vCPU is created.
+  void create_irqchip();
+  // The in-kernel PIT (i8254); port 0x61's speaker bits are emulated as dummies.
+  void create_pit();
+  // KVM_IRQ_LINE: drives GSI `irq` of the in-kernel irqchip to `level`.
+  void set_irq_line(uint32_t irq, bool level);
+
   KvmVcpu create_vcpu(uint32_t index);
 
  private:

@@ -43,7 +43,7 @@ std::unique_ptr<Machine> Machine::build(const VmConfig& config) {
   // Guest memory and the image first: bad input is reported as such even on
   // a host without KVM, and before anything is created in the kernel.
   GuestMemory memory = make_guest_memory(config.memory_bytes);
-  load_flat_image(memory, config.flat_image, kFlatLoadAddress);
+  load_flat_image(memory, *config.flat_image, kFlatLoadAddress);
   write_mode_tables(memory, config.mode);
 
   KvmSystem kvm = KvmSystem::open();

@@ -4,16 +4,28 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "vmm/cpu/cpu_mode.h"
 #include "vmm/machine/memory_layout.h"
 
 namespace kvmm {
 
+// Serial console, and on panic reboot at once (which kvmm reports) instead of hanging.
+inline constexpr const char* kDefaultCmdline = "console=ttyS0 panic=-1";
+
 struct VmConfig {
-  std::filesystem::path flat_image;
-  CpuMode mode = CpuMode::kReal;
+  // The guest: a flat binary, or a Linux kernel. Exactly one is set.
+  std::optional<std::filesystem::path> flat_image;
+  CpuMode mode = CpuMode::kReal;  // Flat guests only.
+  std::optional<std::filesystem::path> kernel;
+  std::optional<std::filesystem::path> initrd;
+  std::string cmdline = kDefaultCmdline;
+
   uint64_t memory_bytes = 256 * kMiB;
+  uint32_t cpus = 1;
+  std::vector<int> pin;  // pin[i]: the host CPU vCPU i runs on.
+  bool boot_trace = false;
   std::optional<std::string> exit_log_path;
 };
 

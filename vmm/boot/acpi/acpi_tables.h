@@ -1,0 +1,80 @@
+#pragma once
+// The ACPI tables a Linux guest boots with: RSDP, XSDT, FADT, MADT and DSDT,
+// written into the BIOS area of guest memory (ACPI 6.4 §5.2).
+//
+// The platform is "hardware-reduced" (ACPI 6.4 §4.1): no PM1 event/control
+// blocks, no GPEs, no SCI, no FACS. Power-off and reset go through three
+// one-byte I/O ports instead, which the FADT names:
+//
+//   Sleep control (kAcpiSleepControlPort, §4.8.3.7): to enter S5 (soft off)
+//     the guest writes (SLP_TYP << 2) | SLP_EN, SLP_EN being bit 5 and SLP_TYP
+//     the first value of the DSDT's \_S5_ package (kAcpiS5SleepType = 5), so
+//     0x34. is_s5_request() recognises that write; the device on the port
+//     powers the VM off. Other values are other sleep states: ignore them.
+//   Sleep status (kAcpiSleepStatusPort, §4.8.3.7): the guest writes WAK_STS
+//     (bit 7) to clear it before sleeping and polls it after waking. A VM that
+//     never wakes can read 0 and ignore writes.
+//   Reset (kAcpiResetPort, FADT RESET_REG, §4.8.3.6): the guest writes
+//     kAcpiResetValue to reboot.
+//
+// Interrupts, as the MADT and the MP table describe them: one local APIC per
+// vCPU (APIC ID = vCPU index), one 24-pin IOAPIC (ID = the vCPU count, GSI
+// base 0), ISA IRQs identity-mapped edge/active-high — IRQ0 (the PIT) on
+// pin 0 too, unlike a PC's pin 2, because that is how KVM's default GSI
+// routing wires the in-kernel PIT (as Firecracker and kvmtool describe it) —
+// and level-triggered virtio IRQs below 16 get their own override.
+#include <cstdint>
+#include <vector>
+
+#include "vmm/boot/acpi/aml.h"
+#include "vmm/memory/guest_address.h"
+#include "vmm/memory/guest_memory.h"
+
+namespace kvmm {
+
+inline constexpr uint16_t kAcpiSleepControlPort = 0x3c0;
+inline constexpr uint16_t kAcpiSleepStatusPort = 0x3c1;
+inline constexpr uint16_t kAcpiResetPort = 0x3c2;
+inline constexpr uint8_t kAcpiResetValue = 0x1;
+inline constexpr uint8_t kAcpiS5SleepType = 5;
+
+// Where the tables go: the RSDP must sit on a 16-byte boundary in
+// [0xe0000, 0x100000) for a guest that searches for it (§5.2.5.1). The top
+// 64 KiB of that range belongs to the MP table (mp_table.h), so the ACPI
+// tables stop at kAcpiTablesEnd. The e820 map must mark both reserved.
+inline constexpr GuestAddress kAcpiTablesBase{0xe0000};
+inline constexpr GuestAddress kAcpiTablesEnd{0xf0000};
+
+inline constexpr uint32_t kLocalApicAddress = 0xfee00000;
+inline constexpr uint32_t kIoApicAddress = 0xfec00000;
+inline constexpr uint32_t kIoApicPins = 24;  // KVM's in-kernel IOAPIC.
+// APIC IDs are 8 bits in the MADT and the MP table, the IOAPIC takes the ID
+// after the last vCPU's, and 0xff means "all".
+inline constexpr uint32_t kMaxFirmwareTableCpus = 254;
+
+// A virtio-mmio transport, described in the DSDT as LNRO0005 so Linux's
+// virtio_mmio driver finds it without command-line arguments.
+struct VirtioMmioDevice {
+  GuestAddress base;
+  uint32_t size = 0x200;
+  uint32_t irq = 0;  // A GSI: an IOAPIC pin, below kIoApicPins.
+  aml::InterruptTrigger trigger = aml::InterruptTrigger::kEdge;
+};
+
+struct AcpiConfig {
+  uint32_t cpus = 1;
+  std::vector<VirtioMmioDevice> virtio_devices;  // Named VR00, VR01, ... in order.
+  bool serial = true;                            // COM1 at 0x3f8, IRQ 4.
+};
+
+// True when `value`, written to kAcpiSleepControlPort, asks for S5.
+bool is_s5_request(uint8_t value);
+
+// Writes the tables at `base` (16-byte aligned, below kAcpiTablesEnd) and
+// returns the RSDP's address, for boot_params.acpi_rsdp_addr. Throws Error
+// when the configuration cannot be described (no vCPUs, too many, a device
+// outside 4 GiB or the IOAPIC) or the tables do not fit below kAcpiTablesEnd.
+GuestAddress write_acpi_tables(const GuestMemory& memory, const AcpiConfig& config,
+                               GuestAddress base = kAcpiTablesBase);
+
+}  // namespace kvmm

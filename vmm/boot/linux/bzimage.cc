@@ -1,0 +1,195 @@
+#include "vmm/boot/linux/bzimage.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "vmm/boot/linux/cmdline_initrd.h"
+#include "vmm/boot/linux/e820.h"
+#include "vmm/machine/memory_layout.h"
+#include "vmm/util/error.h"
+#include "vmm/util/format.h"
+
+namespace kvmm {
+
+using linux_abi::BootParams;
+using linux_abi::SetupHeader;
+
+namespace {
+
+// "2.15": the major byte, then the minor byte as two decimal digits.
+std::string protocol_name(uint16_t version) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%u.%02u", static_cast<unsigned>(version >> 8),
+                static_cast<unsigned>(version & 0xff));
+  return buf;
+}
+
+// The last header field kvmm reads is init_size (protocol 2.10).
+constexpr uint64_t kRequiredHeaderLength = offsetof(SetupHeader, init_size) + sizeof(uint32_t);
+
+}  // namespace
+
+BzImage parse_bzimage(const ImageFile& file, const std::filesystem::path& path) {
+  const std::string name = "kernel " + path.string();
+  BzImage image;
+  constexpr uint64_t kHeaderEnd = linux_abi::kSetupHeaderOffset + sizeof(SetupHeader);
+  if (file.size() < kHeaderEnd) {
+    throw Error(name + " is " + std::to_string(file.size()) +
+                " bytes, too small to hold a bzImage setup header: it is truncated or not a "
+                "kernel");
+  }
+  // The whole header is file content: untrusted until checked below.
+  SetupHeader header{};
+  file.read_exact(linux_abi::kSetupHeaderOffset,
+                  std::span(reinterpret_cast<uint8_t*>(&header), sizeof header));
+  if (header.boot_flag != linux_abi::kBootFlag) {
+    throw Error(name + " has no boot flag 0xaa55 at " + hex(linux_abi::kBootFlagOffset) +
+                ": it is not a bzImage; give the kernel image, e.g. /boot/vmlinuz-*");
+  }
+  if (header.header != linux_abi::kHeaderMagic) {
+    throw Error(name + " is not a bzImage (no HdrS magic at " + hex(linux_abi::kHeaderMagicOffset) +
+                "): give the kernel image, e.g. /boot/vmlinuz-*");
+  }
+  const uint16_t version = header.version;
+  if (version < kMinBootProtocol) {
+    throw Error(name + " uses boot protocol " + protocol_name(version) + "; kvmm needs " +
+                protocol_name(kMinBootProtocol) + " or later: use a kernel from 2013 or newer");
+  }
+  if ((header.loadflags & linux_abi::kLoadedHigh) == 0) {
+    throw Error(name + " is a zImage (LOADED_HIGH is not set): kvmm boots only bzImage kernels");
+  }
+  if ((header.xloadflags & linux_abi::kXlfKernel64) == 0) {
+    throw Error(name +
+                " has no 64-bit entry point (XLF_KERNEL_64 is not set): give a 64-bit "
+                "x86 kernel");
+  }
+
+  // boot.rst: the header ends at 0x202 + the byte at 0x201 (the jump's offset).
+  const uint64_t declared_end = linux_abi::kHeaderMagicOffset + (header.jump >> 8);
+  const uint64_t declared_length = declared_end - linux_abi::kSetupHeaderOffset;
+  if (declared_length < kRequiredHeaderLength) {
+    throw Error(name + " declares a setup header of " + std::to_string(declared_length) +
+                " bytes, too short for boot protocol " + protocol_name(version) +
+                ": the file is corrupt");
+  }
+  image.header_length = std::min<uint64_t>(declared_length, sizeof(SetupHeader));
+  // Keep only the declared bytes: what follows them is code, not header.
+  std::memcpy(&image.header, &header, image.header_length);
+
+  const uint64_t setup_sects =
+      header.setup_sects == 0 ? linux_abi::kDefaultSetupSects : header.setup_sects;
+  image.payload_offset = (setup_sects + 1) * linux_abi::kSectorSize;
+  image.payload_size = file.size() > image.payload_offset ? file.size() - image.payload_offset : 0;
+  const uint64_t announced = uint64_t{header.syssize} * 16;
+  if (image.payload_size == 0 || image.payload_size < announced) {
+    throw Error(name + " is truncated: its header announces " + std::to_string(announced) +
+                " bytes of kernel after the " + std::to_string(image.payload_offset) +
+                "-byte setup code, the file has " + std::to_string(image.payload_size) +
+                ": copy the kernel again");
+  }
+
+  const uint64_t pref_address = header.pref_address;
+  image.load_address = pref_address;
+  if (header.relocatable_kernel != 0) {
+    const uint64_t alignment = header.kernel_alignment;
+    if (!std::has_single_bit(alignment)) {
+      throw Error(name + " has kernel_alignment " + hex(alignment) +
+                  ", not a power of two: the file is corrupt");
+    }
+    if (pref_address > UINT64_MAX - (alignment - 1)) {
+      throw Error(name + " has pref_address " + hex(pref_address) + ": the file is corrupt");
+    }
+    image.load_address = (pref_address + alignment - 1) & ~(alignment - 1);
+  }
+  if (image.load_address < kHighMemoryStart) {
+    throw Error(name + " wants to run at " + hex(image.load_address) +
+                ", below 1 MiB where kvmm keeps boot data: give a bzImage built for 1 MiB "
+                "or above");
+  }
+  const uint64_t extent = std::max<uint64_t>(header.init_size, image.payload_size);
+  if (image.load_address > UINT64_MAX - extent) {
+    throw Error(name + " has pref_address " + hex(pref_address) + ": the file is corrupt");
+  }
+  image.kernel_end = image.load_address + extent;
+  return image;
+}
+
+LinuxBootInfo load_bzimage(const GuestMemory& memory, const LinuxBootRequest& request) {
+  const std::string name = "kernel " + request.kernel.string();
+  ImageFile file = ImageFile::open(request.kernel, "kernel");
+  const BzImage image = parse_bzimage(file, request.kernel);
+
+  const uint64_t low_end = low_ram_end(request.ram_bytes);
+  if (image.kernel_end > low_end) {
+    throw Error(name + " needs guest memory up to " + hex(image.kernel_end) + " (" +
+                std::to_string((image.kernel_end + kMiB - 1) / kMiB) + " MiB) to start; --mem " +
+                "gives " + std::to_string(request.ram_bytes / kMiB) + " MiB: raise --mem");
+  }
+  auto target = memory.slice(GuestAddress{image.load_address}, image.payload_size);
+  if (!target) {
+    throw Error(name + " does not fit in guest memory at " + hex(image.load_address) +
+                ": raise --mem");
+  }
+  file.read_exact(image.payload_offset, *target);
+
+  write_cmdline(memory, request.cmdline, image.header.cmdline_size);
+
+  LinuxBootInfo info;
+  info.protocol = LinuxBootInfo::Protocol::kBzImage64;
+  info.entry = GuestAddress{image.load_address + kBzImage64BitEntryOffset};
+  info.boot_data = kZeroPageAddress;
+  info.kernel_load = image.load_address;
+  info.kernel_end = image.kernel_end;
+  if (request.initrd) {
+    // initrd_addr_max is the highest address the initrd's last byte may have.
+    const uint64_t end_limit = std::min(uint64_t{image.header.initrd_addr_max} + 1, low_end);
+    const InitrdPlacement initrd =
+        load_initrd(memory, *request.initrd, image.kernel_end, end_limit);
+    info.initrd_address = initrd.address;
+    info.initrd_size = initrd.size;
+  }
+
+  // boot.rst, 64-bit boot protocol: a zeroed boot_params, the file's setup
+  // header copied in, then the loader's fields filled.
+  BootParams params{};
+  params.hdr = image.header;
+  params.hdr.type_of_loader = linux_abi::kLoaderTypeUndefined;
+  // The real-mode setup code that uses the heap does not run on the 64-bit
+  // entry; the fields are filled as the protocol asks of every loader.
+  params.hdr.loadflags = static_cast<uint8_t>(params.hdr.loadflags | linux_abi::kCanUseHeap);
+  params.hdr.heap_end_ptr = kSetupHeapEnd;
+  params.hdr.cmd_line_ptr = static_cast<uint32_t>(kCmdlineAddress.value);
+  params.ext_cmd_line_ptr = 0;
+  // The initrd lies in low RAM (below 3 GiB): the high halves stay 0.
+  params.hdr.ramdisk_image = static_cast<uint32_t>(info.initrd_address);
+  params.hdr.ramdisk_size = static_cast<uint32_t>(info.initrd_size);
+  params.ext_ramdisk_image = static_cast<uint32_t>(info.initrd_address >> 32);
+  params.ext_ramdisk_size = static_cast<uint32_t>(info.initrd_size >> 32);
+  if (request.acpi_rsdp) params.acpi_rsdp_addr = request.acpi_rsdp->value;
+
+  const std::vector<E820Range> map = build_e820_map(request.ram_bytes);
+  static_assert(linux_abi::kZeroPageE820Entries <= UINT8_MAX);
+  if (map.size() > linux_abi::kZeroPageE820Entries) {
+    throw Error("the guest memory map has " + std::to_string(map.size()) +
+                " ranges; the zero page holds " + std::to_string(linux_abi::kZeroPageE820Entries) +
+                ": this is a kvmm bug");
+  }
+  for (size_t i = 0; i < map.size(); ++i) {
+    params.e820_table[i].addr = map[i].address;
+    params.e820_table[i].size = map[i].size;
+    params.e820_table[i].type = static_cast<uint32_t>(map[i].type);
+  }
+  params.e820_entries = static_cast<uint8_t>(map.size());
+
+  if (!memory.write_obj(kZeroPageAddress, params)) {
+    throw Error("guest memory has no room for the zero page at " + hex(kZeroPageAddress.value) +
+                ": raise --mem");
+  }
+  return info;
+}
+
+}  // namespace kvmm

@@ -1,0 +1,30 @@
+#pragma once
+// The two things both Linux boot protocols take the same way: a
+// NUL-terminated command line in low memory and an initrd placed high.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "vmm/memory/guest_address.h"
+#include "vmm/memory/guest_memory.h"
+
+namespace kvmm {
+
+// Writes `cmdline` and its NUL at kCmdlineAddress. `max_length` is the most
+// bytes the kernel accepts, NUL excluded (the bzImage's cmdline_size).
+// Throws Error when the user's --cmdline is longer or holds a NUL.
+void write_cmdline(const GuestMemory& memory, const std::string& cmdline, uint64_t max_length);
+
+struct InitrdPlacement {
+  uint64_t address = 0;
+  uint64_t size = 0;
+};
+
+// Loads the initrd at the highest 4 KiB-aligned address whose end is at or
+// below `end_limit` and whose start is at or above `floor` (the end of the
+// kernel's memory). High, because the kernel's early allocations grow up
+// from its own end. Throws Error naming the file and the fix.
+InitrdPlacement load_initrd(const GuestMemory& memory, const std::filesystem::path& path,
+                            uint64_t floor, uint64_t end_limit);
+
+}  // namespace kvmm

@@ -1,0 +1,52 @@
+#pragma once
+// The PVH loader: boots an uncompressed ELF64 vmlinux at the 32-bit entry
+// point its XEN_ELFNOTE_PHYS32_ENTRY note names (Linux with CONFIG_PVH),
+// handing it an hvm_start_info instead of a zero page. No decompressor and
+// no 64-bit page tables are involved.
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include "vmm/boot/image_file.h"
+#include "vmm/boot/linux/linux_boot.h"
+#include "vmm/memory/guest_memory.h"
+
+namespace kvmm {
+
+// hvm_start_info at kStartInfoAddress, then in the same page:
+inline constexpr GuestAddress kPvhMemmapAddress{0x8040};
+inline constexpr GuestAddress kPvhModlistAddress{0x8800};
+// x86 Linux's COMMAND_LINE_SIZE is 2048 with the NUL; the PVH ABI has no
+// field for it, and a longer line would be cut silently.
+inline constexpr uint64_t kPvhMaxCmdline = 2047;
+// PT_NOTE segments larger than this are refused rather than read whole.
+inline constexpr uint64_t kMaxElfNoteBytes = 1 << 20;
+
+struct ElfLoadSegment {
+  uint64_t file_offset = 0;
+  uint64_t file_size = 0;
+  uint64_t physical_address = 0;
+  uint64_t memory_size = 0;
+};
+
+// An ELF vmlinux whose headers kvmm has checked.
+struct PvhKernel {
+  std::vector<ElfLoadSegment> segments;  // PT_LOAD with p_memsz > 0.
+  uint32_t entry = 0;                    // From the Xen PHYS32_ENTRY note.
+  uint64_t load_start = 0;               // Lowest p_paddr.
+  uint64_t load_end = 0;                 // Highest p_paddr + p_memsz.
+};
+
+// Checks the ELF header (magic, 64-bit, little-endian, x86-64, executable),
+// the program headers and every PT_LOAD against the file with overflow-safe
+// arithmetic, keeps segments at or above 1 MiB (clear of kvmm's boot data)
+// and finds the PVH entry note, which must point into a loaded segment.
+// Throws Error naming the file and what is wrong.
+PvhKernel parse_pvh_elf(const ImageFile& file, const std::filesystem::path& path);
+
+// Loads request.kernel as a PVH vmlinux: the segments at their p_paddr, the
+// command line, the initrd (a module in the start_info's list) and the
+// hvm_start_info with its memory map.
+LinuxBootInfo load_pvh(const GuestMemory& memory, const LinuxBootRequest& request);
+
+}  // namespace kvmm

@@ -1,0 +1,16 @@
+#pragma once
+// The CPUID a vCPU sees: what KVM supports (KVM_GET_SUPPORTED_CPUID), with
+// each vCPU's APIC ID and the VM's topology written in, so the guest counts
+// `cpu_count` single-threaded cores in one package.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace kvmm {
+
+// `supported` and the result are kvm_cpuid2 buffers in the C layout
+// (KvmCpuid2Header, then kvm_cpuid_entry2 entries; see kvm_abi.h).
+std::vector<uint8_t> cpuid_for_vcpu(std::span<const uint8_t> supported, uint32_t vcpu_index,
+                                    uint32_t cpu_count);
+
+}  // namespace kvmm
