@@ -50,7 +50,9 @@ TEST_CASE("a triple fault ends the run with status 2 and the registers") {
   const auto run = run_guest("triple_fault", "long");
   CHECK(run.result.exit_status == 2);
   CHECK(run.result.err.find("the guest triple-faulted (KVM_EXIT_SHUTDOWN)") != std::string::npos);
-  CHECK(run.result.err.find("rax=000000005ca1ab1e") != std::string::npos);
+  // The registers are printed. Their values are the guest's on Intel; kvm-amd
+  // resets the vCPU while handling the shutdown, so there they are reset values.
+  CHECK(run.result.err.find("\nrip=") != std::string::npos);
   CHECK(run.exits == "vcpu0 shutdown\n");
 }
 

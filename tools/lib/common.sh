@@ -1,0 +1,90 @@
+# shellcheck shell=bash
+# Shared helpers for the scripts in tools/. Source it; it defines functions only
+# (plus KVMM_ROOT and kvmm_build_packages), so sourcing it has no side effects.
+#
+#   kvmm_die MSG...          print "PROG: MSG" to stderr and exit 1
+#   kvmm_note MSG...         print "PROG: MSG" to stderr
+#   kvmm_have_package PKG    is the Debian package PKG installed?
+#   kvmm_ensure_packages SPEC...
+#                            install what is missing; SPEC is "package" or
+#                            "package:command" (the command being on PATH counts
+#                            as installed, so a hand-built tool is accepted too)
+#   kvmm_configure_and_build configure and build build/ the one way all tools do
+
+# The repository root: tools/lib/.. /.. , with symlinks resolved, because the
+# nested KVM host sees the host's files under their physical paths.
+KVMM_ROOT=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
+
+kvmm_prog=${kvmm_prog:-$(basename -- "$0")}
+
+kvmm_die() {
+    printf '%s: %s\n' "$kvmm_prog" "$*" >&2
+    exit 1
+}
+
+kvmm_note() {
+    printf '%s: %s\n' "$kvmm_prog" "$*" >&2
+}
+
+kvmm_have_package() {
+    [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]
+}
+
+# apt-get update is slow and needs the network, so run it at most once per
+# process and only when something has to be installed.
+kvmm_apt_updated=
+kvmm_ensure_packages() {
+    local spec pkg cmd missing=()
+    for spec in "$@"; do
+        pkg=${spec%%:*}
+        cmd=
+        [[ $spec == *:* ]] && cmd=${spec#*:}
+        if [[ -n $cmd ]] && command -v "$cmd" >/dev/null 2>&1; then
+            continue
+        fi
+        kvmm_have_package "$pkg" || missing+=("$pkg")
+    done
+    ((${#missing[@]} == 0)) && return 0
+
+    command -v apt-get >/dev/null 2>&1 ||
+        kvmm_die "missing packages: ${missing[*]}; this script installs them with apt-get (Debian 12), which is not here: install them by hand"
+    local sudo=()
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null 2>&1 ||
+            kvmm_die "missing packages: ${missing[*]}; run as root or install them: apt-get install -y --no-install-recommends ${missing[*]}"
+        sudo=(sudo)
+    fi
+    kvmm_note "installing missing packages: ${missing[*]}"
+    # apt and dpkg are chatty; keep their output for when something fails.
+    local log
+    log=$(mktemp)
+    if [[ -z $kvmm_apt_updated ]]; then
+        if ! "${sudo[@]}" apt-get update -qq >"$log" 2>&1; then
+            cat "$log" >&2
+            rm -f -- "$log"
+            kvmm_die "apt-get update failed (above); check the network and /etc/apt/sources.list, then rerun"
+        fi
+        kvmm_apt_updated=1
+    fi
+    if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f -- "$log"
+        kvmm_die "apt-get install ${missing[*]} failed (above); fix that, then rerun"
+    fi
+    rm -f -- "$log"
+}
+
+# Packages needed to configure and build kvmm (compiler, CMake, nasm for the
+# guests, Catch2 for unit tests, the kernel headers for <linux/kvm.h>).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+kvmm_build_packages=(
+    build-essential:g++ make:make cmake:cmake nasm:nasm catch2 linux-libc-dev
+)
+
+kvmm_configure_and_build() {
+    cd -- "$KVMM_ROOT" || kvmm_die "cannot cd to $KVMM_ROOT"
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKVMM_WERROR=ON ||
+        kvmm_die "cmake configure failed (see above); after fixing it, rerun (rm -rf build if the cache is stale)"
+    cmake --build build -j"$(nproc)" ||
+        kvmm_die "build failed (see the compiler errors above)"
+}
