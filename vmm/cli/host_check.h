@@ -6,6 +6,7 @@
 namespace kvmm {
 
 // Returns 0 when guests can run here, 1 otherwise. Prints nothing if quiet.
-int run_host_check(std::ostream& out, bool quiet);
+// With need_linux, a KVM that cannot boot stock Linux kernels fails too.
+int run_host_check(std::ostream& out, bool quiet, bool need_linux);
 
 }  // namespace kvmm

@@ -36,7 +36,7 @@ int dispatch(const Command& command) {
     return 0;
   }
   if (const auto* check = std::get_if<CheckCommand>(&command)) {
-    return run_host_check(std::cout, check->quiet);
+    return run_host_check(std::cout, check->quiet, check->need_linux);
   }
   return run_guest(std::get<RunCommand>(command));
 }

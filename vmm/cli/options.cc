@@ -164,9 +164,12 @@ CheckCommand parse_check(std::span<const std::string_view> args) {
   ArgReader reader("check", args);
   while (!reader.done()) {
     const std::string_view option = reader.next_option();
-    if (option == "--quiet" || option == "-q") {
+    if (option == "--quiet") {
       reader.no_value(option);
       check.quiet = true;
+    } else if (option == "--linux") {
+      reader.no_value(option);
+      check.need_linux = true;
     } else {
       reader.unknown(option);
     }
@@ -194,14 +197,14 @@ Usage:
   kvmm run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]
            [--pin CPU,...] [--boot-trace] [--exit-log FILE]
   kvmm run --flat FILE [--mode real|protected|long] [--mem SIZE] [--exit-log FILE]
-  kvmm check [--quiet]
+  kvmm check [--quiet] [--linux]
   kvmm --help | --version
 
 kvmm run
   --kernel FILE    Linux bzImage (64-bit boot protocol 2.12+), or an ELF vmlinux
                    with a PVH entry note (entered in 32-bit protected mode)
   --initrd FILE    initial ramdisk, loaded high in RAM
-  --cmdline STR    kernel command line (default "console=ttyS0 panic=-1")
+  --cmdline STR    kernel command line (default "console=ttyS0 panic=-1 pci=off")
   --cpus N         vCPUs, one host thread each, named vcpu0..; N may exceed the
                    host's CPUs (default 1)
   --pin LIST       pin vCPU i to host CPU LIST[i], e.g. --pin 0,1
@@ -228,7 +231,8 @@ kvmm run
 kvmm check
   Reports whether this host can run guests (CPU flags, /dev/kvm access, API
   version, capabilities, vCPU limits) and runs a tiny guest. --quiet prints
-  nothing; the exit status is 0 when guests can run.
+  nothing; the exit status is 0 when guests can run. --linux also fails on a
+  KVM that cannot boot stock Linux kernels (the paravirtual kvm_pvm).
 
 Environment:
   KVMM_KVM_DEVICE  path of the KVM device (default /dev/kvm)

@@ -14,6 +14,7 @@ struct RunCommand {
 };
 struct CheckCommand {
   bool quiet = false;
+  bool need_linux = false;  // --linux: also require a KVM that boots Linux.
 };
 struct HelpCommand {};
 struct VersionCommand {};

@@ -8,6 +8,7 @@ namespace kvmm {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitSetupFailed = 1;  // Bad input or host problem; nothing ran.
 inline constexpr int kExitGuestCrashed = 2;  // Triple fault, entry failure, KVM error.
+inline constexpr int kExitGuestPanicked = 3;  // The guest kernel panicked, then reset.
 
 struct RunOutcome {
   int exit_status = kExitOk;

@@ -17,6 +17,8 @@ const std::vector<Capability>& required_capabilities() {
       {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR", "real-mode emulation on Intel"},
       {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", "setting the guest's CPUID"},
       {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", "stopping vCPUs without races"},
+      {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", "the in-kernel PIC, IOAPIC and local APICs"},
+      {KVM_CAP_PIT2, "KVM_CAP_PIT2", "the in-kernel PIT timer"},
   };
   return caps;
 }

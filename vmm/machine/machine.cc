@@ -9,24 +9,17 @@
 #include <cstring>
 #include <thread>
 
-#include "devices/debug/debug_exit.h"
-#include "devices/serial/uart8250.h"
-#include "devices/testdev/test_device.h"
+#include "vmm/boot/acpi/acpi_tables.h"
+#include "vmm/boot/acpi/mp_table.h"
 #include "vmm/boot/flat_loader.h"
+#include "vmm/boot/reset_vector.h"
+#include "vmm/console/console_input.h"
+#include "vmm/console/terminal.h"
 #include "vmm/util/error.h"
 
 namespace kvmm {
 
 namespace {
-
-constexpr uint16_t kCom1Port = 0x3f8;
-
-void write_stdout(uint8_t byte) {
-  // Unbuffered on purpose: the console is interactive and a crash must not
-  // swallow the guest's last words.
-  while (::write(STDOUT_FILENO, &byte, 1) < 0 && errno == EINTR) {
-  }
-}
 
 sigset_t stop_signals() {
   sigset_t set;
@@ -39,58 +32,69 @@ sigset_t stop_signals() {
 
 }  // namespace
 
-std::unique_ptr<Machine> Machine::build(const VmConfig& config) {
-  // Guest memory and the image first: bad input is reported as such even on
-  // a host without KVM, and before anything is created in the kernel.
-  GuestMemory memory = make_guest_memory(config.memory_bytes);
-  load_flat_image(memory, *config.flat_image, kFlatLoadAddress);
-  write_mode_tables(memory, config.mode);
+Machine::Machine(const VmConfig& config)
+    : config_(config),
+      trace_(config.boot_trace),
+      memory_(make_guest_memory(config.memory_bytes)) {}
 
-  KvmSystem kvm = KvmSystem::open();
-  kvm.require_capabilities();
-  KvmVm vm = kvm.create_vm();
-  std::unique_ptr<Machine> machine(new Machine(std::move(kvm), std::move(vm), std::move(memory)));
-  machine->register_memory();
+std::unique_ptr<Machine> Machine::build(const VmConfig& config) {
+  std::unique_ptr<Machine> machine(new Machine(config));
+  // Guest memory and images first: bad input is reported as such even on a
+  // host without KVM, and before anything is created in the kernel.
+  machine->load_guest();
+  machine->create_vm();
   machine->add_devices();
   if (config.exit_log_path) machine->exit_log_ = std::make_unique<ExitLog>(*config.exit_log_path);
-  machine->create_vcpus(config);
+  machine->create_vcpus();
   return machine;
 }
 
-void Machine::register_memory() {
-  vm_.set_identity_map_address(kIdentityMapAddress);
-  vm_.set_tss_address(kTssAddress);
+void Machine::load_guest() {
+  if (config_.flat_image) {
+    load_flat_image(memory_, *config_.flat_image, kFlatLoadAddress);
+    write_mode_tables(memory_, config_.mode);
+    return;
+  }
+  // Firmware tables first: the loader records the RSDP in the boot data.
+  AcpiConfig acpi;
+  acpi.cpus = config_.cpus;
+  if (config_.cpus > kMaxFirmwareTableCpus) {
+    throw Error("--cpus " + std::to_string(config_.cpus) + " is more than kvmm can describe to a "
+                "guest (" + std::to_string(kMaxFirmwareTableCpus) + "): use fewer vCPUs");
+  }
+  const GuestAddress rsdp = write_acpi_tables(memory_, acpi);
+  write_mp_table(memory_, config_.cpus);  // For acpi=off and kernels without ACPI.
+  write_reset_vector_stub(memory_);
+
+  LinuxBootRequest request;
+  request.kernel = *config_.kernel;
+  request.initrd = config_.initrd;
+  request.cmdline = config_.cmdline;
+  request.ram_bytes = config_.memory_bytes;
+  request.acpi_rsdp = rsdp;
+  linux_ = load_linux(memory_, request);
+  trace_.mark("kernel loaded");
+}
+
+void Machine::create_vm() {
+  kvm_ = KvmSystem::open();
+  kvm_->require_capabilities();
+  check_vcpu_limits();
+  vm_ = kvm_->create_vm();
+  trace_.mark("VM created");
+  vm_->set_identity_map_address(kIdentityMapAddress);
+  vm_->set_tss_address(kTssAddress);
   uint32_t slot = 0;
   for (const GuestMemory::Region& region : memory_.regions()) {
-    vm_.set_memory_slot(slot++, region.base, region.size(), region.mapping.data());
+    vm_->set_memory_slot(slot++, region.base, region.size(), region.mapping.data());
   }
-}
-
-void Machine::add_devices() {
-  pio_.insert(std::make_shared<Uart8250>(write_stdout), kCom1Port, Uart8250::kRegisterCount,
-              "serial COM1");
-  pio_.insert(std::make_shared<DebugExit>([this](uint8_t status) {
-                stop_.request_stop(RunOutcome{status, ""});
-              }),
-              DebugExit::kPort, 1, "debug-exit");
-  auto test_device = std::make_shared<TestDevice>();
-  pio_.insert(test_device, TestDevice::kPort, TestDevice::kSize, "test device");
-  mmio_.insert(test_device, TestDevice::kMmioAddress, TestDevice::kSize, "test device");
-}
-
-void Machine::create_vcpus(const VmConfig& config) {
-  const std::vector<uint8_t> cpuid = kvm_.supported_cpuid();
-  KvmVcpu kvm_vcpu = vm_.create_vcpu(0);
-  // Long mode needs CPUID's LM bit in the guest's view before EFER.LME is accepted.
-  kvm_vcpu.set_cpuid(cpuid);
-  kvm_sregs sregs = kvm_vcpu.sregs();
-  kvm_regs regs{};
-  const GuestAddress stack_top{low_ram_end(config.memory_bytes) & ~uint64_t{0xf}};
-  set_entry_state(config.mode, kFlatLoadAddress, stack_top, sregs, regs);
-  kvm_vcpu.set_sregs(sregs);
-  kvm_vcpu.set_regs(regs);
-  vcpus_.push_back(std::make_unique<Vcpu>(
-      std::move(kvm_vcpu), Vcpu::Wiring{&pio_, &mmio_, &stop_, exit_log_.get()}));
+  trace_.mark("memory mapped");
+  if (is_linux()) {
+    // Interrupt controllers and timer in the kernel: far faster than in
+    // kvmm, and the vCPUs need the local APICs before they are created.
+    vm_->create_irqchip();
+    vm_->create_pit();
+  }
 }
 
 RunOutcome Machine::run() {
@@ -106,23 +110,53 @@ RunOutcome Machine::run() {
   std::vector<std::thread> threads;
   threads.reserve(vcpus_.size());
   for (auto& vcpu : vcpus_) {
-    threads.emplace_back([&vcpu] {
+    threads.emplace_back([this, &vcpu] {
       const std::string name = "vcpu" + std::to_string(vcpu->index());
       pthread_setname_np(pthread_self(), name.c_str());
+      try {
+        pin_current_thread(vcpu->index());
+      } catch (const Error& e) {
+        stop_.request_stop(RunOutcome{kExitSetupFailed, e.what()});
+        return;
+      }
+      if (vcpu->index() == 0) trace_.mark("first KVM_RUN");
       vcpu->run_loop();
     });
   }
 
-  pollfd fds[2] = {{stop_.fd(), POLLIN, 0}, {signal_fd.get(), POLLIN, 0}};
+  // The console: stdin feeds COM1. On a terminal, raw mode passes every key
+  // (Ctrl-C included) to the guest; the destructor restores it on every way
+  // out of here, exceptions included.
+  RawTerminal terminal(STDIN_FILENO);
+  ConsoleInput console(
+      STDIN_FILENO, *serial_,
+      [this] { stop_.request_stop(RunOutcome{kExitOk, ""}); },
+      [](std::string_view text) {
+        [[maybe_unused]] ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
+      });
+
+  enum { kStop, kSignal, kConsoleSpace, kConsoleInput };
+  pollfd fds[4] = {{stop_.fd(), POLLIN, 0},
+                   {signal_fd.get(), POLLIN, 0},
+                   {console.space_fd(), POLLIN, 0},
+                   {console.input_fd(), POLLIN, 0}};
   while (!stop_.stop_requested()) {
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) throw_errno("poll failed");
+    // A negative fd is skipped by poll(): stdin is watched only while the
+    // guest's UART can take more.
+    fds[kConsoleInput].fd = console.wants_input() ? console.input_fd() : -1;
+    if (::poll(fds, 4, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("poll failed");
+    }
     signalfd_siginfo info{};
-    if ((fds[1].revents & POLLIN) != 0 &&
+    if ((fds[kSignal].revents & POLLIN) != 0 &&
         ::read(signal_fd.get(), &info, sizeof info) == sizeof info) {
       stop_.request_stop(RunOutcome{128 + static_cast<int>(info.ssi_signo),
                                     std::string("stopped by signal ") +
                                         sigabbrev_np(static_cast<int>(info.ssi_signo))});
     }
+    if (fds[kConsoleSpace].revents != 0) console.on_space();
+    if (fds[kConsoleInput].fd >= 0 && fds[kConsoleInput].revents != 0) console.on_readable();
   }
 
   for (auto& vcpu : vcpus_) vcpu->kick();

@@ -7,18 +7,24 @@
 // lifecycle. Each vCPU thread runs Vcpu::run_loop(); devices are reached from
 // vCPU threads through the buses and guard their own state.
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "vmm/boot/linux/linux_boot.h"
 #include "vmm/bus/bus.h"
 #include "vmm/cpu/exit_log.h"
 #include "vmm/cpu/run_outcome.h"
 #include "vmm/cpu/stop_controller.h"
 #include "vmm/cpu/vcpu.h"
 #include "vmm/kvm/kvm_system.h"
+#include "vmm/machine/boot_trace.h"
+#include "vmm/machine/panic_watch.h"
 #include "vmm/machine/vm_config.h"
 #include "vmm/memory/guest_memory.h"
 
 namespace kvmm {
+
+class Uart8250;
 
 class Machine {
  public:
@@ -29,18 +35,32 @@ class Machine {
   RunOutcome run();
 
  private:
-  Machine(KvmSystem kvm, KvmVm vm, GuestMemory memory)
-      : kvm_(std::move(kvm)), vm_(std::move(vm)), memory_(std::move(memory)) {}
-  void register_memory();
-  void add_devices();
-  void create_vcpus(const VmConfig& config);
+  explicit Machine(const VmConfig& config);
+  bool is_linux() const { return linux_.has_value(); }
 
-  KvmSystem kvm_;
-  KvmVm vm_;
+  // machine.cc
+  void load_guest();
+  void create_vm();
+  // machine_devices.cc
+  void add_devices();
+  void add_linux_devices();
+  // machine_vcpus.cc
+  void check_vcpu_limits() const;
+  void create_vcpus();
+  void set_boot_state(KvmVcpu& vcpu);
+  void pin_current_thread(uint32_t vcpu) const;
+
+  VmConfig config_;
+  BootTrace trace_;
+  PanicWatch panic_watch_;
   GuestMemory memory_;
+  std::optional<LinuxBootInfo> linux_;
+  std::optional<KvmSystem> kvm_;
+  std::optional<KvmVm> vm_;
   Bus pio_{Bus::Kind::kPio};
   Bus mmio_{Bus::Kind::kMmio};
   StopController stop_;
+  std::shared_ptr<Uart8250> serial_;
   std::unique_ptr<ExitLog> exit_log_;
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
 };

@@ -11,8 +11,9 @@
 
 namespace kvmm {
 
-// Serial console, and on panic reboot at once (which kvmm reports) instead of hanging.
-inline constexpr const char* kDefaultCmdline = "console=ttyS0 panic=-1";
+// Serial console; on panic reboot at once (which kvmm reports) instead of
+// hanging; no PCI bus to probe (kvmm has none; devices are virtio-mmio).
+inline constexpr const char* kDefaultCmdline = "console=ttyS0 panic=-1 pci=off";
 
 struct VmConfig {
   // The guest: a flat binary, or a Linux kernel. Exactly one is set.

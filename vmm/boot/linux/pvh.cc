@@ -53,9 +53,11 @@ std::optional<uint32_t> find_pvh_entry(std::span<const uint8_t> notes, uint64_t 
     Elf64_Nhdr header;
     std::memcpy(&header, notes.data() + pos, sizeof header);
     // namesz and descsz are 32-bit, so these sums cannot wrap in 64 bits.
+    // Padding aligns each field's offset (gABI; with 8-byte alignment, as in
+    // .note.gnu.property, the 12-byte header is not a multiple of it).
     const uint64_t name_offset = pos + sizeof header;
-    const uint64_t desc_offset = name_offset + align_up(header.n_namesz, alignment);
-    const uint64_t next = desc_offset + align_up(header.n_descsz, alignment);
+    const uint64_t desc_offset = align_up(name_offset + header.n_namesz, alignment);
+    const uint64_t next = align_up(desc_offset + header.n_descsz, alignment);
     if (desc_offset + header.n_descsz > notes.size() ||
         name_offset + header.n_namesz > notes.size()) {
       throw Error(name + " has a malformed ELF note at byte " + std::to_string(pos) +

@@ -1,0 +1,160 @@
+// Debian's stock kernel, unmodified, booted by kvmm to the default guest's
+// shell; commands typed on kvmm's stdin run there. Each test boots once.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/run_process.h"
+
+using namespace kvmm::testing;
+
+namespace {
+
+const std::string kGuestDir = KVMM_DEFAULT_GUEST_DIR;
+constexpr const char* kPrompt = "kvmm-guest# ";
+// What a test's command prints once evaluated: the typed text (echoed by
+// the guest's terminal) shows "$((6*7))" instead.
+constexpr const char* kReport =
+    "echo \"report cpus=$(nproc) acpi-errors=$(dmesg | grep -cE 'ACPI (BIOS )?(Error|Warning)') "
+    "marker=$((6*7))\"\n";
+
+std::string guest_file(const std::string& name) {
+  const std::string path = kGuestDir + "/" + name;
+  if (!std::filesystem::exists(path)) {
+    FAIL(path << " is missing: run tools/default-guest-build (tools/test does)");
+  }
+  return path;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+struct Boot {
+  std::string kernel = "vmlinuz";
+  std::vector<std::string> args;  // Extra kvmm arguments.
+  std::string cmdline = "console=ttyS0 quiet panic=-1 pci=off";
+  ProcessOptions options;
+};
+
+ProcessResult boot(Boot b) {
+  std::vector<std::string> argv = {KVMM_BINARY, "run", "--kernel", guest_file(b.kernel),
+                                   "--initrd", guest_file("initrd.img"), "--cmdline", b.cmdline,
+                                   "--mem", "256M"};
+  argv.insert(argv.end(), b.args.begin(), b.args.end());
+  b.options.timeout = std::chrono::seconds(300);
+  ProcessResult r = run_process(argv, b.options);
+  INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
+  REQUIRE_FALSE(r.timed_out);
+  return r;
+}
+
+// The shell's prompt, then `commands`.
+ProcessOptions::Exchange at_prompt(std::string commands) { return {kPrompt, std::move(commands)}; }
+
+}  // namespace
+
+TEST_CASE("bzImage with 1 vCPU and ACPI runs commands from stdin and poweroff ends kvmm with 0") {
+  Boot b;
+  b.options.conversation = {at_prompt(kReport), at_prompt("poweroff -f\n")};
+  const auto r = boot(b);
+  CHECK(r.out.find("kvmm-guest: ready, 1 CPUs") != std::string::npos);
+  CHECK(r.out.find("report cpus=1 acpi-errors=0 marker=42") != std::string::npos);
+  CHECK(r.exit_status == 0);
+  CHECK(r.err.empty());
+}
+
+TEST_CASE("bzImage with 4 vCPUs on 2 host CPUs has named and pinned vCPU threads and reboot ends kvmm with 0") {
+  std::vector<std::string> names;
+  std::vector<std::string> allowed;
+  Boot b;
+  b.args = {"--cpus", "4", "--pin", "0,1,0,1"};
+  b.options.action_when_output_has = "kvmm-guest: ready";
+  b.options.action = [&](int pid) {
+    const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+    for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+      std::string comm = read_text(task.path() / "comm");
+      if (comm.rfind("vcpu", 0) != 0) continue;
+      names.push_back(comm);
+      std::istringstream status(read_text(task.path() / "status"));
+      for (std::string line; std::getline(status, line);) {
+        if (line.rfind("Cpus_allowed_list:", 0) == 0) allowed.push_back(comm + line.substr(18));
+      }
+    }
+  };
+  b.options.conversation = {at_prompt(kReport), at_prompt("reboot -f\n")};
+  const auto r = boot(b);
+  CHECK(r.out.find("report cpus=4 acpi-errors=0 marker=42") != std::string::npos);
+  CHECK(r.exit_status == 0);
+  CHECK(r.err.find("the guest rebooted") != std::string::npos);
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"vcpu0\n", "vcpu1\n", "vcpu2\n", "vcpu3\n"});
+  std::sort(allowed.begin(), allowed.end());
+  CHECK(allowed == std::vector<std::string>{"vcpu0\n\t0", "vcpu1\n\t1", "vcpu2\n\t0", "vcpu3\n\t1"});
+}
+
+TEST_CASE("bzImage with 4 vCPUs and acpi=off boots from the MP table") {
+  Boot b;
+  b.args = {"--cpus", "4"};
+  b.cmdline += " acpi=off";
+  // Without ACPI a kernel cannot power off; it reboots through the keyboard controller.
+  b.options.conversation = {at_prompt(kReport), at_prompt("reboot -f\n")};
+  const auto r = boot(b);
+  CHECK(r.out.find("report cpus=4 acpi-errors=0 marker=42") != std::string::npos);
+  CHECK(r.exit_status == 0);
+}
+
+TEST_CASE("vmlinux through its PVH entry with 2 vCPUs") {
+  Boot b;
+  b.kernel = "vmlinux";
+  b.args = {"--cpus", "2"};
+  b.options.conversation = {at_prompt(kReport), at_prompt("poweroff -f\n")};
+  const auto r = boot(b);
+  CHECK(r.out.find("report cpus=2 acpi-errors=0 marker=42") != std::string::npos);
+  CHECK(r.exit_status == 0);
+}
+
+TEST_CASE("a guest kernel panic ends kvmm with status 3 and the reason") {
+  Boot b;
+  b.options.conversation = {at_prompt("echo c > /proc/sysrq-trigger\n")};
+  const auto r = boot(b);
+  CHECK(r.exit_status == 3);
+  CHECK(r.err == "kvmm: the guest kernel panicked: sysrq triggered crash\n");
+}
+
+TEST_CASE("SIGTERM stops a running Linux guest cleanly") {
+  Boot b;
+  b.args = {"--cpus", "2"};
+  b.options.action_when_output_has = kPrompt;
+  b.options.action = [](int pid) { ::kill(pid, SIGTERM); };
+  const auto r = boot(b);
+  CHECK(r.exit_status == 128 + SIGTERM);
+  CHECK(r.err == "kvmm: stopped by signal TERM\n");
+}
+
+TEST_CASE("boot trace prints each phase up to init in order") {
+  Boot b;
+  b.args = {"--boot-trace"};
+  b.options.conversation = {at_prompt("poweroff -f\n")};
+  const auto r = boot(b);
+  CHECK(r.exit_status == 0);
+  const std::vector<std::string> phases = {"kernel loaded", "VM created", "memory mapped",
+                                           "first KVM_RUN", "first console byte",
+                                           "guest marker (init)", "guest powered off"};
+  size_t at = 0;
+  for (const std::string& phase : phases) {
+    const size_t found = r.err.find("ms  " + phase + "\n", at);
+    CHECK(found != std::string::npos);
+    if (found != std::string::npos) at = found;
+  }
+}

@@ -1,0 +1,79 @@
+// vCPU creation, boot state and host CPU pinning.
+#include <pthread.h>
+#include <sched.h>
+
+#include "vmm/cpu/cpuid.h"
+#include "vmm/cpu/linux_entry.h"
+#include "vmm/cpu/x86_defaults.h"
+#include "vmm/machine/machine.h"
+#include "vmm/util/error.h"
+
+namespace kvmm {
+
+void Machine::check_vcpu_limits() const {
+  const int max = kvm_->max_vcpus();
+  if (config_.cpus > static_cast<uint32_t>(max)) {
+    throw Error("--cpus " + std::to_string(config_.cpus) + " is more than this host's KVM allows (" +
+                std::to_string(max) + ", KVM_CAP_MAX_VCPUS): use fewer vCPUs");
+  }
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (::sched_getaffinity(0, sizeof allowed, &allowed) < 0) throw_errno("sched_getaffinity failed");
+  for (int cpu : config_.pin) {
+    if (cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &allowed)) {
+      throw Error("--pin: host CPU " + std::to_string(cpu) + " is not available to kvmm (it may "
+                  "use " + std::to_string(CPU_COUNT(&allowed)) + " CPUs; see nproc): pick another");
+    }
+  }
+}
+
+void Machine::create_vcpus() {
+  const std::vector<uint8_t> supported = kvm_->supported_cpuid();
+  for (uint32_t index = 0; index < config_.cpus; ++index) {
+    KvmVcpu kvm_vcpu = vm_->create_vcpu(index);
+    // Before any register: long mode needs CPUID's LM bit in the guest's view
+    // before EFER.LME is accepted.
+    kvm_vcpu.set_cpuid(cpuid_for_vcpu(supported, index, config_.cpus));
+    if (is_linux()) {
+      kvm_vcpu.set_msrs(boot_msrs());
+      kvm_vcpu.set_fpu(boot_fpu());
+      kvm_lapic_state lapic = kvm_vcpu.lapic();
+      set_lint_pins(lapic);
+      kvm_vcpu.set_lapic(lapic);
+    }
+    // Application processors wait in the kernel for INIT/SIPI from the boot
+    // processor; only vCPU 0 gets an entry state.
+    if (index == 0) set_boot_state(kvm_vcpu);
+    vcpus_.push_back(std::make_unique<Vcpu>(
+        std::move(kvm_vcpu), Vcpu::Wiring{&pio_, &mmio_, &stop_, exit_log_.get()}));
+  }
+}
+
+void Machine::set_boot_state(KvmVcpu& vcpu) {
+  kvm_sregs sregs = vcpu.sregs();
+  kvm_regs regs{};
+  if (!is_linux()) {
+    const GuestAddress stack_top{low_ram_end(config_.memory_bytes) & ~uint64_t{0xf}};
+    set_entry_state(config_.mode, kFlatLoadAddress, stack_top, sregs, regs);
+  } else if (linux_->protocol == LinuxBootInfo::Protocol::kPvh) {
+    set_pvh_entry(memory_, linux_->entry, linux_->boot_data, sregs, regs);
+  } else {
+    set_linux64_entry(memory_, linux_->entry, linux_->boot_data, sregs, regs);
+  }
+  vcpu.set_sregs(sregs);
+  vcpu.set_regs(regs);
+}
+
+void Machine::pin_current_thread(uint32_t vcpu) const {
+  if (vcpu >= config_.pin.size()) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(config_.pin[vcpu], &set);
+  if (int err = ::pthread_setaffinity_np(::pthread_self(), sizeof set, &set); err != 0) {
+    throw_errno("cannot pin vCPU " + std::to_string(vcpu) + " to host CPU " +
+                    std::to_string(config_.pin[vcpu]),
+                err);
+  }
+}
+
+}  // namespace kvmm
