@@ -7,9 +7,10 @@
 #include <string>
 #include <unistd.h>
 
+#include "tests/support/refusal.h"
 #include "tests/support/run_process.h"
 
-using kvmm::testing::lines_of;
+using kvmm::testing::check_refused;
 using kvmm::testing::ProcessOptions;
 using kvmm::testing::ProcessResult;
 using kvmm::testing::run_process;
@@ -21,18 +22,6 @@ const std::string kHello = std::string(KVMM_GUEST_DIR) + "/hello_long.bin";
 ProcessResult kvmm_cmd(std::vector<std::string> args, ProcessOptions options = {}) {
   args.insert(args.begin(), KVMM_BINARY);
   return run_process(args, options);
-}
-
-// The contract for every refused input.
-void check_refused(const ProcessResult& r, const std::string& needle) {
-  INFO("stderr: " << r.err);
-  CHECK(r.exit_status == 1);
-  CHECK_FALSE(r.timed_out);
-  CHECK(r.out.empty());
-  const auto lines = lines_of(r.err);
-  REQUIRE(lines.size() == 1);
-  CHECK(lines[0].rfind("kvmm: ", 0) == 0);
-  CHECK(lines[0].find(needle) != std::string::npos);
 }
 
 struct TempFile {
@@ -51,40 +40,40 @@ struct TempFile {
 }  // namespace
 
 TEST_CASE("a missing guest file is named") {
-  check_refused(kvmm_cmd({"run", "--flat", "/nonexistent/guest.bin"}),
+  check_refused({"run", "--flat", "/nonexistent/guest.bin"},
                 "/nonexistent/guest.bin does not exist: check the path");
 }
 
 TEST_CASE("an empty guest file is refused") {
   TempFile empty(0);
-  check_refused(kvmm_cmd({"run", "--flat", empty.path}), "is empty");
+  check_refused({"run", "--flat", empty.path}, "is empty");
 }
 
 TEST_CASE("a guest file larger than guest memory is refused") {
   TempFile big(2 << 20);
-  check_refused(kvmm_cmd({"run", "--flat", big.path, "--mem", "1M"}),
+  check_refused({"run", "--flat", big.path, "--mem", "1M"},
                 "does not fit in guest memory at 0x8000");
 }
 
 TEST_CASE("a zero --mem is refused") {
-  check_refused(kvmm_cmd({"run", "--flat", kHello, "--mem", "0"}), "--mem must be more than 0");
+  check_refused({"run", "--flat", kHello, "--mem", "0"}, "--mem must be more than 0");
 }
 
 TEST_CASE("an unknown --mode is refused") {
-  check_refused(kvmm_cmd({"run", "--flat", kHello, "--mode", "unreal"}),
+  check_refused({"run", "--flat", kHello, "--mode", "unreal"},
                 "--mode unreal is not a CPU mode: use real, protected or long");
 }
 
 TEST_CASE("an unknown option and a missing command are refused") {
-  check_refused(kvmm_cmd({"run", "--flat", kHello, "--turbo"}), "unknown option --turbo");
-  check_refused(kvmm_cmd({}), "needs a command");
+  check_refused({"run", "--flat", kHello, "--turbo"}, "unknown option --turbo");
+  check_refused({}, "needs a command");
 }
 
 TEST_CASE("a missing /dev/kvm says how to get one") {
   ProcessOptions options;
   options.environment = {{"KVMM_KVM_DEVICE", "/nonexistent/kvm"}};
-  check_refused(kvmm_cmd({"run", "--flat", kHello}, options),
-                "/nonexistent/kvm does not exist: enable virtualization");
+  check_refused({"run", "--flat", kHello}, "/nonexistent/kvm does not exist: enable virtualization",
+                options);
   const auto r = kvmm_cmd({"run", "--flat", kHello}, options);
   CHECK(r.err.find("tools/with-kvm") != std::string::npos);
 }

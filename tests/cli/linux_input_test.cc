@@ -9,26 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/run_process.h"
+#include "tests/support/refusal.h"
 
 using namespace kvmm::testing;
 
 namespace {
 
 const std::string kDebianKernel = std::string(KVMM_DEFAULT_GUEST_DIR) + "/vmlinuz";
-
-void check_refused(const std::vector<std::string>& args, const std::string& needle) {
-  std::vector<std::string> argv = {KVMM_BINARY, "run"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const ProcessResult r = run_process(argv);
-  INFO("stderr: " << r.err);
-  CHECK(r.exit_status == 1);
-  CHECK(r.out.empty());
-  const auto lines = lines_of(r.err);
-  REQUIRE(lines.size() == 1);
-  CHECK(lines[0].rfind("kvmm: ", 0) == 0);
-  CHECK(lines[0].find(needle) != std::string::npos);
-}
 
 class TempDir {
  public:
@@ -68,7 +55,7 @@ std::string debian_kernel() {
 }  // namespace
 
 TEST_CASE("a missing kernel is named") {
-  check_refused({"--kernel", "/nonexistent/vmlinuz"}, "kernel /nonexistent/vmlinuz does not exist");
+  check_refused({"run", "--kernel", "/nonexistent/vmlinuz"}, "kernel /nonexistent/vmlinuz does not exist");
 }
 
 TEST_CASE("random bytes are neither a bzImage nor an ELF") {
@@ -76,45 +63,45 @@ TEST_CASE("random bytes are neither a bzImage nor an ELF") {
   std::string noise(65536, '\0');
   uint32_t x = 12345;
   for (char& c : noise) c = static_cast<char>((x = x * 1103515245 + 12345) >> 24);
-  check_refused({"--kernel", dir.file("noise", noise)}, "is neither a bzImage");
+  check_refused({"run", "--kernel", dir.file("noise", noise)}, "is neither a bzImage");
 }
 
 TEST_CASE("a truncated bzImage is refused") {
   TempDir dir;
-  check_refused({"--kernel", dir.copy(debian_kernel(), "truncated", 1 << 20)}, "is truncated");
+  check_refused({"run", "--kernel", dir.copy(debian_kernel(), "truncated", 1 << 20)}, "is truncated");
 }
 
 TEST_CASE("a setup header with an unsupported boot protocol version is refused") {
   TempDir dir;
   // Boot protocol version at 0x206, little-endian: 2.02.
   const std::string old = dir.copy(debian_kernel(), "old", 0, 0x206, std::string("\x02\x02", 2));
-  check_refused({"--kernel", old}, "uses boot protocol 2.02");
+  check_refused({"run", "--kernel", old}, "uses boot protocol 2.02");
 }
 
 TEST_CASE("an ELF without a PVH entry note is refused") {
   // busybox-static: an x86-64 executable with notes (8-byte aligned
   // .note.gnu.property among them), none of them PVH's.
   REQUIRE(std::filesystem::exists("/bin/busybox"));
-  check_refused({"--kernel", "/bin/busybox"}, "without a PVH entry note");
+  check_refused({"run", "--kernel", "/bin/busybox"}, "without a PVH entry note");
 }
 
 TEST_CASE("an initrd too large for guest memory is refused") {
   TempDir dir;
   const std::string initrd = dir.file("initrd", "");
   std::filesystem::resize_file(initrd, 300ULL << 20);  // Sparse: no disk used.
-  check_refused({"--kernel", debian_kernel(), "--initrd", initrd, "--mem", "256M"},
+  check_refused({"run", "--kernel", debian_kernel(), "--initrd", initrd, "--mem", "256M"},
                 "does not fit in guest memory");
 }
 
 TEST_CASE("a command line longer than the kernel accepts is refused") {
-  check_refused({"--kernel", debian_kernel(), "--cmdline", std::string(3000, 'a')},
+  check_refused({"run", "--kernel", debian_kernel(), "--cmdline", std::string(3000, 'a')},
                 "--cmdline is 3000 bytes");
 }
 
 TEST_CASE("guest memory too small for the kernel is refused") {
-  check_refused({"--kernel", debian_kernel(), "--mem", "32M"}, "raise --mem");
+  check_refused({"run", "--kernel", debian_kernel(), "--mem", "32M"}, "raise --mem");
 }
 
 TEST_CASE("zero vCPUs are refused") {
-  check_refused({"--kernel", "/nonexistent/vmlinuz", "--cpus", "0"}, "give at least 1");
+  check_refused({"run", "--kernel", "/nonexistent/vmlinuz", "--cpus", "0"}, "give at least 1");
 }

@@ -14,13 +14,6 @@ std::string guest_path(const std::string& name) {
   return std::string(KVMM_GUEST_DIR) + "/" + name + ".bin";
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 GuestRun run_guest(const std::string& name, const std::string& mode, ProcessOptions options) {
   char dir[] = "/tmp/kvmm-exits-XXXXXX";
   REQUIRE(::mkdtemp(dir) != nullptr);

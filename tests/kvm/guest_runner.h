@@ -2,6 +2,7 @@
 // Runs a nasm guest under build/kvmm with an exit log, for the KVM tests.
 #include <string>
 
+#include "tests/support/refusal.h"
 #include "tests/support/run_process.h"
 
 namespace kvmm::testing {
@@ -13,7 +14,6 @@ struct GuestRun {
 
 // build/guest/NAME.bin
 std::string guest_path(const std::string& name);
-std::string read_text(const std::string& path);
 GuestRun run_guest(const std::string& name, const std::string& mode, ProcessOptions options = {});
 // The exits that printing `text` one `out dx, al` at a time produces.
 std::string print_exits(const std::string& text);

@@ -328,7 +328,7 @@ TEST_CASE("PVH: ELF errors name the file and the fix") {
     fake.entry = 7 * kMiB;
     fake.memsz = 2 * kMiB;
     CHECK(load_error(fake) ==
-          "kernel K needs guest memory up to 0x900000 (9 MiB); --mem gives 8 MiB: raise --mem");
+          "kernel K needs guest memory up to 0x900000 (9 MiB) to start; --mem gives 8 MiB: raise --mem");
   }
   SECTION("truncated header") {
     std::vector<uint8_t> bytes = fake.bytes();

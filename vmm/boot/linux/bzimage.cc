@@ -123,12 +123,8 @@ LinuxBootInfo load_bzimage(const GuestMemory& memory, const LinuxBootRequest& re
   ImageFile file = ImageFile::open(request.kernel, "kernel");
   const BzImage image = parse_bzimage(file, request.kernel);
 
+  require_kernel_fits(name, image.kernel_end, request.ram_bytes);
   const uint64_t low_end = low_ram_end(request.ram_bytes);
-  if (image.kernel_end > low_end) {
-    throw Error(name + " needs guest memory up to " + hex(image.kernel_end) + " (" +
-                std::to_string((image.kernel_end + kMiB - 1) / kMiB) + " MiB) to start; --mem " +
-                "gives " + std::to_string(request.ram_bytes / kMiB) + " MiB: raise --mem");
-  }
   auto target = memory.slice(GuestAddress{image.load_address}, image.payload_size);
   if (!target) {
     throw Error(name + " does not fit in guest memory at " + hex(image.load_address) +

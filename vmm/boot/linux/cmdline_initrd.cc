@@ -64,4 +64,11 @@ InitrdPlacement load_initrd(const GuestMemory& memory, const std::filesystem::pa
   return {address, size};
 }
 
+void require_kernel_fits(const std::string& name, uint64_t kernel_end, uint64_t ram_bytes) {
+  if (kernel_end <= low_ram_end(ram_bytes)) return;
+  throw Error(name + " needs guest memory up to " + hex(kernel_end) + " (" +
+              std::to_string((kernel_end + kMiB - 1) / kMiB) + " MiB) to start; --mem gives " +
+              std::to_string(ram_bytes / kMiB) + " MiB: raise --mem");
+}
+
 }  // namespace kvmm

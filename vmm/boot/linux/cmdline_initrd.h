@@ -1,6 +1,7 @@
 #pragma once
-// The two things both Linux boot protocols take the same way: a
-// NUL-terminated command line in low memory and an initrd placed high.
+// What both Linux boot protocols take the same way: a NUL-terminated command
+// line in low memory, an initrd placed high, and a kernel that must fit in
+// low RAM.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -14,6 +15,10 @@ namespace kvmm {
 // bytes the kernel accepts, NUL excluded (the bzImage's cmdline_size).
 // Throws Error when the user's --cmdline is longer or holds a NUL.
 void write_cmdline(const GuestMemory& memory, const std::string& cmdline, uint64_t max_length);
+
+// Throws Error naming the kernel (`name`) when the memory it needs to start,
+// up to `kernel_end`, lies beyond the RAM below the MMIO hole.
+void require_kernel_fits(const std::string& name, uint64_t kernel_end, uint64_t ram_bytes);
 
 struct InitrdPlacement {
   uint64_t address = 0;

@@ -193,12 +193,8 @@ LinuxBootInfo load_pvh(const GuestMemory& memory, const LinuxBootRequest& reques
   ImageFile file = ImageFile::open(request.kernel, "kernel");
   const PvhKernel kernel = parse_pvh_elf(file, request.kernel);
 
+  require_kernel_fits(name, kernel.load_end, request.ram_bytes);
   const uint64_t low_end = low_ram_end(request.ram_bytes);
-  if (kernel.load_end > low_end) {
-    throw Error(name + " needs guest memory up to " + hex(kernel.load_end) + " (" +
-                std::to_string((kernel.load_end + kMiB - 1) / kMiB) + " MiB); --mem gives " +
-                std::to_string(request.ram_bytes / kMiB) + " MiB: raise --mem");
-  }
   for (const ElfLoadSegment& segment : kernel.segments) {
     auto target = memory.slice(GuestAddress{segment.physical_address}, segment.memory_size);
     if (!target) {

@@ -1,0 +1,18 @@
+#pragma once
+// The contract for every input kvmm refuses: exit status 1, nothing on
+// stdout, and exactly one line on stderr, "kvmm: ...", containing `needle`.
+#include <string>
+#include <vector>
+
+#include "tests/support/run_process.h"
+
+namespace kvmm::testing {
+
+// Runs build/kvmm with `args` and checks the contract with Catch assertions.
+void check_refused(const std::vector<std::string>& args, const std::string& needle,
+                   const ProcessOptions& options = {});
+
+// The whole file, or "" when it cannot be read.
+std::string read_text(const std::string& path);
+
+}  // namespace kvmm::testing
