@@ -90,16 +90,8 @@ void run_probe_guest(const KvmSystem& kvm) {
   }
 }
 
-// Which module provides /dev/kvm, from /sys/module.
-std::string kvm_backend() {
-  for (const char* name : {"kvm_intel", "kvm_amd", "kvm_pvm"}) {
-    if (std::filesystem::exists(std::string("/sys/module/") + name)) return name;
-  }
-  return "";
-}
-
 void check_backend(Report& report, bool need_linux) {
-  const std::string backend = kvm_backend();
+  const std::string backend = kvm_backend_module();
   if (backend == "kvm_intel" || backend == "kvm_amd") {
     report.pass("KVM backend " + backend + " (hardware virtualization)");
   } else if (backend == "kvm_pvm") {

@@ -5,11 +5,19 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 
 #include "vmm/kvm/kvm_abi.h"
 #include "vmm/util/error.h"
 
 namespace kvmm {
+
+std::string kvm_backend_module() {
+  for (const char* name : {"kvm_intel", "kvm_amd", "kvm_pvm"}) {
+    if (std::filesystem::exists(std::string("/sys/module/") + name)) return name;
+  }
+  return "";
+}
 
 const std::vector<Capability>& required_capabilities() {
   static const std::vector<Capability> caps = {

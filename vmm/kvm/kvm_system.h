@@ -16,6 +16,10 @@ struct Capability {
   const char* why;   // what kvmm needs it for
 };
 
+// The kernel module that provides /dev/kvm ("kvm_intel", "kvm_amd", the
+// paravirtual "kvm_pvm"), from /sys/module; "" when none is recognised.
+std::string kvm_backend_module();
+
 // Every capability kvmm relies on. Checked at start so a missing one is named
 // up front instead of failing later with a bare errno.
 const std::vector<Capability>& required_capabilities();

@@ -16,6 +16,7 @@
 #include "vmm/console/console_input.h"
 #include "vmm/console/terminal.h"
 #include "vmm/util/error.h"
+#include "vmm/util/log.h"
 
 namespace kvmm {
 
@@ -90,6 +91,11 @@ void Machine::create_vm() {
   }
   trace_.mark("memory mapped");
   if (is_linux()) {
+    if (kvm_backend_module() == "kvm_pvm") {
+      // Measured: stock kernels hang silently there; say so up front.
+      log_line("warning: this host's KVM is kvm_pvm, which does not boot stock Linux kernels "
+               "(the guest will hang): run kvmm through tools/with-kvm --linux");
+    }
     // Interrupt controllers and timer in the kernel: far faster than in
     // kvmm, and the vCPUs need the local APICs before they are created.
     vm_->create_irqchip();
