@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 namespace kvmm::testing {
 
@@ -15,13 +16,20 @@ std::string guest_path(const std::string& name) {
 }
 
 GuestRun run_guest(const std::string& name, const std::string& mode, ProcessOptions options) {
+  return run_guest(name, mode, {}, std::move(options));
+}
+
+GuestRun run_guest(const std::string& name, const std::string& mode,
+                   const std::vector<std::string>& extra_args, ProcessOptions options) {
   char dir[] = "/tmp/kvmm-exits-XXXXXX";
   REQUIRE(::mkdtemp(dir) != nullptr);
   const std::string log = std::string(dir) + "/exits";
   GuestRun run;
-  run.result = run_process({KVMM_BINARY, "run", "--flat", guest_path(name), "--mode", mode,
-                            "--mem", "64M", "--exit-log", log},
-                           options);
+  std::vector<std::string> args = {KVMM_BINARY, "run",   "--flat",     guest_path(name),
+                                   "--mode",    mode,    "--mem",      "64M",
+                                   "--exit-log", log};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  run.result = run_process(args, options);
   run.exits = read_text(log);
   std::filesystem::remove_all(dir);
   INFO("stderr: " << run.result.err);

@@ -4,8 +4,12 @@
 
 #include <signal.h>
 
+#include <stdlib.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +48,54 @@ TEST_CASE("PIO in/out, MMIO read/write, rep ins/outs and an open port, in exact 
   // The read from the unclaimed port is reported once, on stderr.
   CHECK(run.result.err ==
         "kvmm: guest read from unhandled port 0x7ff (1 bytes) ignored; reported once per address\n");
+}
+
+namespace {
+
+// The number in `"key": N` on the first such line after `section` in kvmm's
+// stats JSON, which puts one member per line; nullopt when absent.
+std::optional<uint64_t> stats_number(const std::string& json, const std::string& section,
+                                     const std::string& key) {
+  const size_t start = json.find(section);
+  if (start == std::string::npos) return std::nullopt;
+  const std::string needle = "\"" + key + "\": ";
+  const size_t at = json.find(needle, start);
+  if (at == std::string::npos) return std::nullopt;
+  const char* digits = json.c_str() + at + needle.size();
+  if (*digits < '0' || *digits > '9') return std::nullopt;
+  return std::strtoull(digits, nullptr, 10);
+}
+
+}  // namespace
+
+TEST_CASE("a stats file counts the PIO and MMIO guest's exits by reason and port and address") {
+  char dir[] = "/tmp/kvmm-stats-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  const std::string path = std::string(dir) + "/stats.json";
+  const std::vector<std::string> extra = {"--stats-file=" + path};
+  const auto run = run_guest("pio_mmio", "long", extra);
+  const std::string json = read_text(path);
+  std::filesystem::remove_all(dir);
+  INFO("stats: " << json);
+  CHECK(run.result.exit_status == 42);
+  // Statistics do not change what the guest sees or which exits reach kvmm.
+  CHECK(run.exits == read_text(std::string(KVMM_TEST_SOURCE_DIR) + "/kvm/expected/pio_mmio.exits"));
+  REQUIRE(json.find("\"vcpu\": 0,") != std::string::npos);
+  CHECK(stats_number(json, "\"exits_by_reason\"", "io").value_or(0) >= 8);
+  CHECK(stats_number(json, "\"exits_by_reason\"", "mmio") == 3);
+  CHECK(stats_number(json, "\"io_ports\"", "0x520 out") == 1);
+  CHECK(stats_number(json, "\"mmio_addresses\"", "0xd0000004 write") == 1);
+  CHECK(stats_number(json, "\"vcpu\"", "handler_ns").value_or(0) > 0);
+  CHECK(stats_number(json, "\"vcpu\"", "kvm_run_ns").value_or(0) > 0);
+  CHECK(stats_number(json, "\"handler_latency_ns\"", "count") == 12);
+  // The kernel's own counters where KVM_GET_STATS_FD exists: its exits
+  // include every one that reached kvmm.
+  if (json.find("\"available\": false") != std::string::npos) {
+    CHECK(json.find("\"reason\": ") != std::string::npos);
+  } else {
+    CHECK(json.find("\"available\": true") != std::string::npos);
+    CHECK(stats_number(json, "\"counters\"", "exits").value_or(0) >= 11);
+  }
 }
 
 TEST_CASE("a triple fault ends the run with status 2 and the registers") {

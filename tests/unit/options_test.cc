@@ -92,3 +92,41 @@ TEST_CASE("run rejects contradictory guest options") {
   CHECK_THROWS_WITH(parse({"run", "--kernel", "k", "--pin", "-1"}),
                     Catch::Contains("not a list of host CPUs"));
 }
+
+TEST_CASE("run --stats prints text to stderr and --stats=json prints JSON") {
+  Command command = parse({"run", "--flat", "g.bin"});
+  CHECK_FALSE(std::get<RunCommand>(command).config.stats.has_value());
+  command = parse({"run", "--flat", "g.bin", "--stats"});
+  const auto& text = std::get<RunCommand>(command).config.stats;
+  REQUIRE(text.has_value());
+  CHECK(text->to_stderr == StatsOutput::Format::kText);
+  CHECK_FALSE(text->json_path.has_value());
+  command = parse({"run", "--flat", "g.bin", "--stats=json"});
+  CHECK(std::get<RunCommand>(command).config.stats->to_stderr == StatsOutput::Format::kJson);
+  command = parse({"run", "--flat", "g.bin", "--stats=text"});
+  CHECK(std::get<RunCommand>(command).config.stats->to_stderr == StatsOutput::Format::kText);
+}
+
+TEST_CASE("run --stats-file writes JSON to a file and combines with --stats") {
+  Command command = parse({"run", "--flat", "g.bin", "--stats-file=s.json"});
+  const auto& file_only = std::get<RunCommand>(command).config.stats;
+  REQUIRE(file_only.has_value());
+  CHECK(file_only->json_path == "s.json");
+  CHECK_FALSE(file_only->to_stderr.has_value());
+  command = parse({"run", "--flat", "g.bin", "--stats-file", "s.json", "--stats"});
+  const auto& both = std::get<RunCommand>(command).config.stats;
+  CHECK(both->json_path == "s.json");
+  CHECK(both->to_stderr == StatsOutput::Format::kText);
+}
+
+TEST_CASE("run rejects bad --stats values") {
+  CHECK_THROWS_WITH(parse({"run", "--flat", "g", "--stats=xml"}),
+                    Catch::Contains("use --stats, --stats=text or --stats=json"));
+  CHECK_THROWS_WITH(parse({"run", "--flat", "g", "--stats-file"}),
+                    Catch::Contains("--stats-file needs a value"));
+  CHECK_THROWS_WITH(parse({"run", "--flat", "g", "--stats-file="}),
+                    Catch::Contains("needs a file name"));
+  // The format is only ever inline: a separate word is not taken as one.
+  CHECK_THROWS_WITH(parse({"run", "--flat", "g", "--stats", "json"}),
+                    Catch::Contains("unexpected argument 'json'"));
+}

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "vmm/cli/size.h"
@@ -38,6 +39,11 @@ class ArgReader {
     if (inline_value_) return *std::exchange(inline_value_, std::nullopt);
     if (done()) throw Error(std::string(option) + " needs a value: see kvmm --help");
     return args_[next_++];
+  }
+
+  // The inline "=value" if there is one: for options whose value is optional.
+  std::optional<std::string_view> optional_value() {
+    return std::exchange(inline_value_, std::nullopt);
   }
 
   void no_value(std::string_view option) const {
@@ -130,6 +136,24 @@ RunCommand parse_run(std::span<const std::string_view> args) {
       }
     } else if (option == "--exit-log") {
       run.config.exit_log_path = std::string(reader.value(option));
+    } else if (option == "--stats") {
+      const std::string_view format = reader.optional_value().value_or("text");
+      if (!run.config.stats) run.config.stats.emplace();
+      if (format == "text") {
+        run.config.stats->to_stderr = StatsOutput::Format::kText;
+      } else if (format == "json") {
+        run.config.stats->to_stderr = StatsOutput::Format::kJson;
+      } else {
+        throw Error("--stats=" + std::string(format) + " is not a stats format: use --stats, "
+                    "--stats=text or --stats=json");
+      }
+    } else if (option == "--stats-file") {
+      const std::string_view path = reader.value(option);
+      if (path.empty()) {
+        throw Error("--stats-file needs a file name: give e.g. --stats-file=stats.json");
+      }
+      if (!run.config.stats) run.config.stats.emplace();
+      run.config.stats->json_path = std::string(path);
     } else {
       reader.unknown(option);
     }
@@ -196,7 +220,9 @@ std::string usage_text() {
 Usage:
   kvmm run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]
            [--pin CPU,...] [--boot-trace] [--exit-log FILE]
+           [--stats[=text|json]] [--stats-file=FILE]
   kvmm run --flat FILE [--mode real|protected|long] [--mem SIZE] [--exit-log FILE]
+           [--stats[=text|json]] [--stats-file=FILE]
   kvmm check [--quiet] [--linux]
   kvmm --help | --version
 
@@ -221,6 +247,11 @@ kvmm run
                    protected/long: ESP/RSP at the top of RAM below 3 GiB
   --mem SIZE       guest RAM, e.g. 64M, 2G; a bare number is MiB (default 256M)
   --exit-log FILE  write one line per VM exit handled by kvmm ("-" for stderr)
+  --stats[=FMT]    at exit, print per-vCPU statistics to stderr: exits by reason,
+                   port and MMIO address, time in KVM_RUN and in kvmm's handlers,
+                   handler latency, KVM's own counters, run delay; FMT is text
+                   (a table, the default) or json
+  --stats-file=FILE  write the same statistics as JSON to FILE
 
   Devices: COM1 serial at port 0x3f8 (to stdout); debug exit at port 0x501
   (a byte written there ends the run with that exit status); a test device

@@ -5,15 +5,18 @@
 //
 // Threads: run_loop() is the only code that touches the KvmVcpu and its
 // kvm_run area, except kick(), which any thread may call and which only
-// writes kvm_run.immediate_exit and signals the vCPU thread.
+// writes kvm_run.immediate_exit and signals the vCPU thread. The stats are
+// the vCPU thread's until it is joined (see stats()).
 #include <pthread.h>
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 
 #include "vmm/bus/bus.h"
 #include "vmm/cpu/exit_log.h"
 #include "vmm/cpu/stop_controller.h"
+#include "vmm/cpu/vcpu_stats.h"
 #include "vmm/kvm/kvm_vcpu.h"
 
 namespace kvmm {
@@ -39,17 +42,30 @@ class Vcpu {
   // Any thread: make run_loop() leave KVM_RUN promptly and see the stop.
   void kick();
 
+  // Before the thread starts: count exits and time KVM_RUN and the handlers
+  // (--stats). Off by default, and then the exit loop has no timing at all.
+  void enable_stats();
+  // Null unless enabled. Written by the vCPU thread only; read it only after
+  // that thread is joined.
+  const VcpuStats* stats() const { return stats_.get(); }
+
  private:
   // Handles one exit; returns false when this exit stops the VM.
   bool handle_exit();
   void handle_pio(kvm_run& run);
   void handle_mmio(kvm_run& run);
   void crash(std::string what);
+  // The exit loop of --stats: the plain loop plus clocks and counters.
+  void run_loop_with_stats();
+  void begin_stats();
+  void end_stats();
 
   KvmVcpu kvm_;
   Wiring wiring_;
   std::atomic<bool> thread_started_{false};
   pthread_t thread_{};
+  std::unique_ptr<VcpuStats> stats_;  // Touched by the vCPU thread only, until joined.
+  UniqueFd kernel_stats_fd_;          // KVM_GET_STATS_FD; invalid when unavailable.
 };
 
 // Installs the (empty) handler of the signal that kicks vCPU threads out of

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 #include "vmm/boot/acpi/acpi_tables.h"
@@ -16,6 +17,7 @@
 #include "vmm/console/console_input.h"
 #include "vmm/console/terminal.h"
 #include "vmm/util/error.h"
+#include "vmm/util/log.h"
 #include "vmm/util/log.h"
 
 namespace kvmm {
@@ -168,7 +170,30 @@ RunOutcome Machine::run() {
   for (auto& vcpu : vcpus_) vcpu->kick();
   for (auto& thread : threads) thread.join();
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (config_.stats) report_stats();
   return stop_.outcome();
+}
+
+void Machine::report_stats() const {
+  // Only now, with every vCPU thread joined, may this thread read their stats.
+  std::vector<VcpuStats> stats;
+  for (const auto& vcpu : vcpus_) stats.push_back(*vcpu->stats());
+  const StatsOutput& output = *config_.stats;
+  if (output.to_stderr) {
+    const std::string text = *output.to_stderr == StatsOutput::Format::kJson
+                                 ? format_stats_json(stats)
+                                 : format_stats_text(stats);
+    [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
+  }
+  if (output.json_path) {
+    // The run itself is over and its outcome stands: a failed write is
+    // reported, not turned into a different exit status.
+    std::ofstream file(*output.json_path, std::ios::binary | std::ios::trunc);
+    file << format_stats_json(stats);
+    file.close();
+    if (!file) log_line("could not write the statistics to " + *output.json_path +
+                        ": check that its directory exists and is writable");
+  }
 }
 
 }  // namespace kvmm

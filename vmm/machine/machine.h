@@ -49,6 +49,8 @@ class Machine {
   void create_vcpus();
   void set_boot_state(KvmVcpu& vcpu);
   void pin_current_thread(uint32_t vcpu) const;
+  // machine.cc: --stats, after every vCPU thread is joined.
+  void report_stats() const;
 
   VmConfig config_;
   BootTrace trace_;

@@ -46,6 +46,7 @@ void Machine::create_vcpus() {
     if (index == 0) set_boot_state(kvm_vcpu);
     vcpus_.push_back(std::make_unique<Vcpu>(
         std::move(kvm_vcpu), Vcpu::Wiring{&pio_, &mmio_, &stop_, exit_log_.get()}));
+    if (config_.stats) vcpus_.back()->enable_stats();
   }
 }
 

@@ -15,6 +15,13 @@ namespace kvmm {
 // hanging; no PCI bus to probe (kvmm has none; devices are virtio-mmio).
 inline constexpr const char* kDefaultCmdline = "console=ttyS0 panic=-1 pci=off";
 
+// --stats, --stats=json, --stats-file=PATH: per-vCPU statistics at exit.
+struct StatsOutput {
+  enum class Format { kText, kJson };
+  std::optional<Format> to_stderr;        // --stats[=text|json]
+  std::optional<std::string> json_path;  // --stats-file=PATH (always JSON)
+};
+
 struct VmConfig {
   // The guest: a flat binary, or a Linux kernel. Exactly one is set.
   std::optional<std::filesystem::path> flat_image;
@@ -28,6 +35,7 @@ struct VmConfig {
   std::vector<int> pin;  // pin[i]: the host CPU vCPU i runs on.
   bool boot_trace = false;
   std::optional<std::string> exit_log_path;
+  std::optional<StatsOutput> stats;  // Unset: no counting, no timing.
 };
 
 }  // namespace kvmm
