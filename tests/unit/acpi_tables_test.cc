@@ -16,10 +16,13 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/test_files.h"
 #include "vmm/util/error.h"
 
 using namespace kvmm;
-using Bytes = std::vector<uint8_t>;
+using kvmm::testing::Bytes;
+using kvmm::testing::field;
+using kvmm::testing::read_bytes;
 
 namespace {
 
@@ -37,19 +40,7 @@ AcpiConfig two_virtio_devices(uint32_t cpus) {
   return config;
 }
 
-Bytes read_bytes(const GuestMemory& memory, uint64_t address, size_t length) {
-  Bytes out(length);
-  REQUIRE(memory.read(GuestAddress{address}, out));
-  return out;
-}
 
-template <typename T>
-T field(const Bytes& table, size_t offset) {
-  REQUIRE(offset + sizeof(T) <= table.size());
-  T value;
-  std::memcpy(&value, table.data() + offset, sizeof(T));
-  return value;
-}
 
 std::string chars(const Bytes& table, size_t offset, size_t length) {
   REQUIRE(offset + length <= table.size());

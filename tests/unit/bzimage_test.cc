@@ -12,28 +12,16 @@
 #include "vmm/boot/linux/boot_params.h"
 #include "vmm/boot/linux/linux_boot.h"
 #include "vmm/machine/memory_layout.h"
+#include "tests/support/test_files.h"
 #include "vmm/util/error.h"
 
 using namespace kvmm;
+using kvmm::testing::TempFile;
 using linux_abi::BootParams;
 using linux_abi::SetupHeader;
 
 namespace {
 
-struct TempFile {
-  std::filesystem::path path;
-  explicit TempFile(const std::vector<uint8_t>& contents) {
-    char name[] = "/tmp/kvmm-bzimage-XXXXXX";
-    const int fd = ::mkstemp(name);
-    REQUIRE(fd >= 0);
-    ::close(fd);
-    path = name;
-    std::ofstream(path, std::ios::binary)
-        .write(reinterpret_cast<const char*>(contents.data()),
-               static_cast<std::streamsize>(contents.size()));
-  }
-  ~TempFile() { std::filesystem::remove(path); }
-};
 
 // Packed fields cannot bind to the references CHECK takes: copy them out.
 template <typename T>

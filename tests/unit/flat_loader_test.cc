@@ -6,24 +6,14 @@
 #include <string>
 #include <unistd.h>
 
+#include "tests/support/test_files.h"
 #include "vmm/util/error.h"
 
 using namespace kvmm;
+using kvmm::testing::TempFile;
 
 namespace {
 
-struct TempFile {
-  std::filesystem::path path;
-  explicit TempFile(const std::string& contents) {
-    char name[] = "/tmp/kvmm-flat-XXXXXX";
-    int fd = ::mkstemp(name);
-    REQUIRE(fd >= 0);
-    ::close(fd);
-    path = name;
-    std::ofstream(path, std::ios::binary) << contents;
-  }
-  ~TempFile() { std::filesystem::remove(path); }
-};
 
 GuestMemory small_memory() {
   GuestMemory memory;

@@ -7,10 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/test_files.h"
 #include "vmm/util/error.h"
 
 using namespace kvmm;
-using Bytes = std::vector<uint8_t>;
+using kvmm::testing::Bytes;
+using kvmm::testing::field;
+using kvmm::testing::read_bytes;
 
 namespace {
 
@@ -20,19 +23,7 @@ GuestMemory low_memory() {
   return memory;
 }
 
-Bytes read_bytes(const GuestMemory& memory, uint64_t address, size_t length) {
-  Bytes out(length);
-  REQUIRE(memory.read(GuestAddress{address}, out));
-  return out;
-}
 
-template <typename T>
-T field(const Bytes& bytes, size_t offset) {
-  REQUIRE(offset + sizeof(T) <= bytes.size());
-  T value;
-  std::memcpy(&value, bytes.data() + offset, sizeof(T));
-  return value;
-}
 
 uint8_t sum(const Bytes& bytes) {
   uint8_t total = 0;

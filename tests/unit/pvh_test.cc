@@ -14,29 +14,17 @@
 #include "vmm/boot/linux/hvm_start_info.h"
 #include "vmm/boot/linux/linux_boot.h"
 #include "vmm/machine/memory_layout.h"
+#include "tests/support/test_files.h"
 #include "vmm/util/error.h"
 
 using namespace kvmm;
+using kvmm::testing::TempFile;
 using linux_abi::HvmMemmapTableEntry;
 using linux_abi::HvmModlistEntry;
 using linux_abi::HvmStartInfo;
 
 namespace {
 
-struct TempFile {
-  std::filesystem::path path;
-  explicit TempFile(const std::vector<uint8_t>& contents) {
-    char name[] = "/tmp/kvmm-pvh-XXXXXX";
-    const int fd = ::mkstemp(name);
-    REQUIRE(fd >= 0);
-    ::close(fd);
-    path = name;
-    std::ofstream(path, std::ios::binary)
-        .write(reinterpret_cast<const char*>(contents.data()),
-               static_cast<std::streamsize>(contents.size()));
-  }
-  ~TempFile() { std::filesystem::remove(path); }
-};
 
 std::vector<uint8_t> pattern(size_t size, uint8_t seed) {
   std::vector<uint8_t> bytes(size);
