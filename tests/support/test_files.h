@@ -1,6 +1,7 @@
 #pragma once
 // Small helpers the unit tests share: a temporary file with given contents,
-// and reading bytes and little-endian fields back out of guest memory.
+// guest memory for firmware tables, reading bytes and little-endian fields
+// back out of it, and byte-wide register access to a device.
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vmm/bus/bus_device.h"
 #include "vmm/memory/guest_memory.h"
 
 namespace kvmm::testing {
@@ -37,6 +39,24 @@ struct TempFile {
   TempFile& operator=(const TempFile&) = delete;
   ~TempFile() { std::filesystem::remove(path); }
 };
+
+// The first MiB of guest RAM, where the firmware tables live.
+inline GuestMemory first_mib() {
+  GuestMemory memory;
+  memory.add_region(GuestAddress{0}, 0x100000);
+  return memory;
+}
+
+// One byte-wide register access, as a guest's `out`/`in` to a port.
+inline void write_register(BusDevice& device, uint64_t offset, uint8_t value) {
+  const uint8_t data[1] = {value};
+  device.write(offset, data);
+}
+inline uint8_t read_register(BusDevice& device, uint64_t offset) {
+  uint8_t data[1] = {0};
+  device.read(offset, data);
+  return data[0];
+}
 
 inline Bytes read_bytes(const GuestMemory& memory, uint64_t address, size_t length) {
   Bytes out(length);

@@ -22,15 +22,11 @@
 using namespace kvmm;
 using kvmm::testing::Bytes;
 using kvmm::testing::field;
+using kvmm::testing::first_mib;
 using kvmm::testing::read_bytes;
 
 namespace {
 
-GuestMemory low_memory() {
-  GuestMemory memory;
-  memory.add_region(GuestAddress{0}, 0x100000);
-  return memory;
-}
 
 AcpiConfig two_virtio_devices(uint32_t cpus) {
   AcpiConfig config;
@@ -177,7 +173,7 @@ void check_same_table(const Bytes& ours, const Bytes& recompiled) {
 }  // namespace
 
 TEST_CASE("The RSDP is revision 2 with both checksums and points at the XSDT") {
-  GuestMemory memory = low_memory();
+  GuestMemory memory = first_mib();
   const GuestAddress rsdp = write_acpi_tables(memory, two_virtio_devices(1));
   CHECK(rsdp == kAcpiTablesBase);
   const Tables tables = find_tables(memory, rsdp);
@@ -192,7 +188,7 @@ TEST_CASE("The RSDP is revision 2 with both checksums and points at the XSDT") {
 }
 
 TEST_CASE("Every table sums to zero, carries kvmm's IDs and lies in the ACPI area") {
-  GuestMemory memory = low_memory();
+  GuestMemory memory = first_mib();
   const Tables tables = find_tables(memory, write_acpi_tables(memory, two_virtio_devices(4)));
   const std::map<std::string, std::pair<const Bytes*, uint8_t>> expected = {
       {"XSDT", {&tables.xsdt, 1}},
@@ -221,7 +217,7 @@ TEST_CASE("Every table sums to zero, carries kvmm's IDs and lies in the ACPI are
 }
 
 TEST_CASE("The FADT declares a hardware-reduced platform with I/O sleep and reset registers") {
-  GuestMemory memory = low_memory();
+  GuestMemory memory = first_mib();
   const Tables tables = find_tables(memory, write_acpi_tables(memory, two_virtio_devices(1)));
   const Bytes& fadt = tables.fadt;
   REQUIRE(fadt.size() == 276);
@@ -246,7 +242,7 @@ TEST_CASE("The FADT declares a hardware-reduced platform with I/O sleep and rese
 
 TEST_CASE("The MADT has one enabled local APIC per vCPU, the IOAPIC and no timer override") {
   const uint32_t cpus = GENERATE(1u, 4u);
-  GuestMemory memory = low_memory();
+  GuestMemory memory = first_mib();
   AcpiConfig config;
   config.cpus = cpus;
   const Tables tables = find_tables(memory, write_acpi_tables(memory, config));
@@ -290,7 +286,7 @@ TEST_CASE("The MADT has one enabled local APIC per vCPU, the IOAPIC and no timer
 }
 
 TEST_CASE("A level-triggered virtio device on an ISA IRQ gets its own override") {
-  GuestMemory memory = low_memory();
+  GuestMemory memory = first_mib();
   AcpiConfig config = two_virtio_devices(1);
   config.virtio_devices[0].trigger = aml::InterruptTrigger::kLevel;  // IRQ 5.
   config.virtio_devices.push_back(
@@ -305,7 +301,7 @@ TEST_CASE("A level-triggered virtio device on an ISA IRQ gets its own override")
 }
 
 TEST_CASE("The DSDT holds the _S5_ package, COM1 and each virtio-mmio device") {
-  GuestMemory memory = low_memory();
+  GuestMemory memory = first_mib();
   const Tables tables = find_tables(memory, write_acpi_tables(memory, two_virtio_devices(1)));
   const Bytes& dsdt = tables.dsdt;
   CHECK(contains(dsdt, "\\_S5_\x12\x07\x04\x0a\x05"));  // Package {5, 0, 0, 0}.
@@ -321,7 +317,7 @@ TEST_CASE("The DSDT holds the _S5_ package, COM1 and each virtio-mmio device") {
 
   AcpiConfig no_serial = two_virtio_devices(1);
   no_serial.serial = false;
-  GuestMemory other = low_memory();
+  GuestMemory other = first_mib();
   CHECK_FALSE(contains(find_tables(other, write_acpi_tables(other, no_serial)).dsdt, "COM1"));
 }
 
@@ -334,7 +330,7 @@ TEST_CASE("is_s5_request accepts SLP_EN with SLP_TYP 5 only") {
 }
 
 TEST_CASE("Configurations the tables cannot describe are refused") {
-  GuestMemory memory = low_memory();
+  GuestMemory memory = first_mib();
   AcpiConfig config;
   config.cpus = 0;
   CHECK_THROWS_WITH(write_acpi_tables(memory, config), Catch::Contains("use 1 to 254"));
@@ -359,7 +355,7 @@ TEST_CASE("Configurations the tables cannot describe are refused") {
 }
 
 TEST_CASE("Tables that would overflow the ACPI area or guest memory are refused") {
-  GuestMemory memory = low_memory();
+  GuestMemory memory = first_mib();
   AcpiConfig config = two_virtio_devices(254);
   config.virtio_devices.resize(256, {GuestAddress{0xd0000000}, 0x200, 5});
   CHECK_NOTHROW(write_acpi_tables(memory, config));
@@ -377,7 +373,7 @@ TEST_CASE("iasl disassembles and recompiles every table without complaint") {
     WARN("iasl not found: install acpica-tools to validate the ACPI tables");
     return;
   }
-  GuestMemory memory = low_memory();
+  GuestMemory memory = first_mib();
   const Tables tables = find_tables(memory, write_acpi_tables(memory, two_virtio_devices(4)));
   // iasl decodes an RSDP only out of an acpidump text file, not on its own:
   // the RSDP's checksums are checked above instead.

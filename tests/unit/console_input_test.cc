@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/test_files.h"
+
 #include "devices/serial/uart8250.h"
 #include "vmm/util/unique_fd.h"
 
@@ -56,15 +58,8 @@ struct Console {
     out(kMcr, 0x0b);
     out(kIer, 0x01);
   }
-  void out(uint64_t reg, uint8_t value) {
-    std::array<uint8_t, 1> b{value};
-    uart.write(reg, b);
-  }
-  uint8_t in(uint64_t reg) {
-    std::array<uint8_t, 1> b{};
-    uart.read(reg, b);
-    return b[0];
-  }
+  void out(uint64_t reg, uint8_t value) { kvmm::testing::write_register(uart, reg, value); }
+  uint8_t in(uint64_t reg) { return kvmm::testing::read_register(uart, reg); }
   std::string drain() {
     std::string got;
     while ((in(kLsr) & kLsrDataReady) != 0) got.push_back(static_cast<char>(in(kRbr)));

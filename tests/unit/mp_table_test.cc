@@ -13,15 +13,11 @@
 using namespace kvmm;
 using kvmm::testing::Bytes;
 using kvmm::testing::field;
+using kvmm::testing::first_mib;
 using kvmm::testing::read_bytes;
 
 namespace {
 
-GuestMemory low_memory() {
-  GuestMemory memory;
-  memory.add_region(GuestAddress{0}, 0x100000);
-  return memory;
-}
 
 
 
@@ -56,7 +52,7 @@ MpTable read_mp_table(const GuestMemory& memory, uint64_t base) {
 }  // namespace
 
 TEST_CASE("The MP floating pointer is checksummed and points right after itself") {
-  GuestMemory memory = low_memory();
+  GuestMemory memory = first_mib();
   write_mp_table(memory, 2);
   const MpTable mp = read_mp_table(memory, 0xf0000);
   CHECK(std::string(mp.pointer.begin(), mp.pointer.begin() + 4) == "_MP_");
@@ -70,7 +66,7 @@ TEST_CASE("The MP floating pointer is checksummed and points right after itself"
 
 TEST_CASE("The MP configuration table lists the vCPUs, ISA, the IOAPIC and its interrupts") {
   const uint32_t cpus = GENERATE(1u, 4u);
-  GuestMemory memory = low_memory();
+  GuestMemory memory = first_mib();
   write_mp_table(memory, cpus);
   const MpTable mp = read_mp_table(memory, 0xf0000);
   CHECK(std::string(mp.table.begin(), mp.table.begin() + 4) == "PCMP");
@@ -115,7 +111,7 @@ TEST_CASE("The MP configuration table lists the vCPUs, ISA, the IOAPIC and its i
 }
 
 TEST_CASE("MP tables the area or guest memory cannot hold are refused") {
-  GuestMemory memory = low_memory();
+  GuestMemory memory = first_mib();
   CHECK_THROWS_WITH(write_mp_table(memory, 0), Catch::Contains("use 1 to 254"));
   CHECK_THROWS_AS(write_mp_table(memory, 255), Error);
   CHECK_NOTHROW(write_mp_table(memory, 254));

@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/test_files.h"
+
 using kvmm::Uart8250;
 
 namespace {
@@ -17,15 +19,8 @@ struct Uart {
   std::string sent;
   Uart8250 uart{[this](uint8_t byte) { sent.push_back(static_cast<char>(byte)); }};
 
-  void out(uint64_t reg, uint8_t value) {
-    std::array<uint8_t, 1> b{value};
-    uart.write(reg, b);
-  }
-  uint8_t in(uint64_t reg) {
-    std::array<uint8_t, 1> b{};
-    uart.read(reg, b);
-    return b[0];
-  }
+  void out(uint64_t reg, uint8_t value) { kvmm::testing::write_register(uart, reg, value); }
+  uint8_t in(uint64_t reg) { return kvmm::testing::read_register(uart, reg); }
 };
 
 }  // namespace
@@ -89,15 +84,8 @@ struct WiredUart {
   Uart8250 uart{[this](uint8_t byte) { sent.push_back(static_cast<char>(byte)); },
                 [this](bool asserted) { levels.push_back(asserted); }};
 
-  void out(uint64_t reg, uint8_t value) {
-    std::array<uint8_t, 1> b{value};
-    uart.write(reg, b);
-  }
-  uint8_t in(uint64_t reg) {
-    std::array<uint8_t, 1> b{};
-    uart.read(reg, b);
-    return b[0];
-  }
+  void out(uint64_t reg, uint8_t value) { kvmm::testing::write_register(uart, reg, value); }
+  uint8_t in(uint64_t reg) { return kvmm::testing::read_register(uart, reg); }
   bool asserted() const { return !levels.empty() && levels.back(); }
   size_t receive(std::string_view text) {
     return uart.receive(std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
