@@ -27,6 +27,8 @@ const std::vector<Capability>& required_capabilities() {
       {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", "stopping vCPUs without races"},
       {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", "the in-kernel PIC, IOAPIC and local APICs"},
       {KVM_CAP_PIT2, "KVM_CAP_PIT2", "the in-kernel PIT timer"},
+      {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", "queue notifications without an exit to kvmm"},
+      {KVM_CAP_IRQFD, "KVM_CAP_IRQFD", "interrupts from the I/O thread"},
   };
   return caps;
 }

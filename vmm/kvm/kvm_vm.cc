@@ -53,6 +53,49 @@ void KvmVm::set_irq_line(uint32_t irq, bool level) {
   if (::ioctl(fd(), KVM_IRQ_LINE, &line) < 0) throw_errno("KVM_IRQ_LINE " + std::to_string(irq));
 }
 
+namespace {
+
+kvm_ioeventfd to_kvm(int event_fd, const KvmVm::IoEvent& event) {
+  kvm_ioeventfd request{};
+  request.fd = event_fd;
+  request.addr = event.addr;
+  request.len = event.length;
+  if (event.space == KvmVm::IoSpace::kPio) request.flags |= KVM_IOEVENTFD_FLAG_PIO;
+  if (event.datamatch) {
+    request.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+    request.datamatch = *event.datamatch;
+  }
+  return request;
+}
+
+}  // namespace
+
+void KvmVm::add_ioeventfd(int event_fd, const IoEvent& event) {
+  kvm_ioeventfd request = to_kvm(event_fd, event);
+  if (::ioctl(fd(), KVM_IOEVENTFD, &request) < 0) {
+    throw_errno(std::string("KVM_IOEVENTFD at ") +
+                (event.space == IoSpace::kPio ? "port " : "address ") + hex(event.addr) +
+                " failed");
+  }
+}
+
+void KvmVm::remove_ioeventfd(int event_fd, const IoEvent& event) {
+  kvm_ioeventfd request = to_kvm(event_fd, event);
+  request.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+  if (::ioctl(fd(), KVM_IOEVENTFD, &request) < 0) {
+    throw_errno("KVM_IOEVENTFD deassign at " + hex(event.addr) + " failed");
+  }
+}
+
+void KvmVm::add_irqfd(int event_fd, uint32_t gsi) {
+  kvm_irqfd request{};
+  request.fd = static_cast<uint32_t>(event_fd);
+  request.gsi = gsi;
+  if (::ioctl(fd(), KVM_IRQFD, &request) < 0) {
+    throw_errno("KVM_IRQFD for GSI " + std::to_string(gsi) + " failed");
+  }
+}
+
 KvmVcpu KvmVm::create_vcpu(uint32_t index) {
   int fd = ::ioctl(this->fd(), KVM_CREATE_VCPU, index);
   if (fd < 0) throw_errno("KVM_CREATE_VCPU " + std::to_string(index) + " failed");

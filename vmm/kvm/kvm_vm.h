@@ -1,6 +1,7 @@
 #pragma once
 // A VM fd: memory slots, VM-wide setup, vCPU creation.
 #include <cstdint>
+#include <optional>
 
 #include "vmm/kvm/kvm_vcpu.h"
 #include "vmm/memory/guest_address.h"
@@ -27,6 +28,24 @@ class KvmVm {
   void create_pit();
   // KVM_IRQ_LINE: drives GSI `irq` of the in-kernel irqchip to `level`.
   void set_irq_line(uint32_t irq, bool level);
+
+  // KVM_IOEVENTFD: a guest write to [addr, addr+length) signals `event_fd`
+  // inside the kernel, without an exit to kvmm. With `datamatch`, only writes
+  // of that value do. length 0 on MMIO matches any access width (what virtio
+  // notifications use); PIO needs 1, 2 or 4.
+  enum class IoSpace { kPio, kMmio };
+  struct IoEvent {
+    IoSpace space = IoSpace::kMmio;
+    uint64_t addr = 0;
+    uint32_t length = 0;
+    std::optional<uint64_t> datamatch;
+  };
+  void add_ioeventfd(int event_fd, const IoEvent& event);
+  void remove_ioeventfd(int event_fd, const IoEvent& event);
+
+  // KVM_IRQFD: signalling `event_fd` injects an edge on GSI `gsi` of the
+  // in-kernel irqchip, from any thread, without an ioctl per interrupt.
+  void add_irqfd(int event_fd, uint32_t gsi);
 
   KvmVcpu create_vcpu(uint32_t index);
 
