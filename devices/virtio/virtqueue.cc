@@ -30,9 +30,9 @@ struct Virtqueue::ChainWalk {
 
 namespace {
 
-constexpr uint16_t kDescFNext = 1;      // VIRTQ_DESC_F_NEXT
-constexpr uint16_t kDescFWrite = 2;     // VIRTQ_DESC_F_WRITE
-constexpr uint16_t kDescFIndirect = 4;  // VIRTQ_DESC_F_INDIRECT
+constexpr uint16_t kDescFNext = 1;          // VIRTQ_DESC_F_NEXT
+constexpr uint16_t kDescFWrite = 2;         // VIRTQ_DESC_F_WRITE
+constexpr uint16_t kDescFIndirect = 4;      // VIRTQ_DESC_F_INDIRECT
 constexpr uint16_t kAvailFNoInterrupt = 1;  // VIRTQ_AVAIL_F_NO_INTERRUPT
 
 // §2.7: the alignment and size of each part. (Its largest Queue Size,
@@ -50,14 +50,16 @@ constexpr uint64_t kRingTrailer = 2;
 
 uint64_t desc_table_bytes(uint16_t size) { return kDescSize * size; }
 uint64_t avail_ring_bytes(uint16_t size) { return kRingHeader + 2ull * size + kRingTrailer; }
-uint64_t used_ring_bytes(uint16_t size) { return kRingHeader + kUsedElemSize * size + kRingTrailer; }
+uint64_t used_ring_bytes(uint16_t size) {
+  return kRingHeader + kUsedElemSize * size + kRingTrailer;
+}
 
 uint16_t* as_u16(std::span<uint8_t> host) {
   return static_cast<uint16_t*>(static_cast<void*>(host.data()));
 }
 bool atomic_capable(std::span<uint8_t> host) {
-  return reinterpret_cast<uintptr_t>(host.data()) % std::atomic_ref<uint16_t>::required_alignment ==
-         0;
+  constexpr size_t kAlign = std::atomic_ref<uint16_t>::required_alignment;
+  return reinterpret_cast<uintptr_t>(host.data()) % kAlign == 0;
 }
 
 // The driver publishes avail.idx after filling the ring and descriptors
@@ -68,7 +70,9 @@ bool atomic_capable(std::span<uint8_t> host) {
 std::optional<uint16_t> load_acquire(const GuestMemory& memory, GuestAddress gpa) {
   auto host = memory.slice(gpa, sizeof(uint16_t));
   if (!host) return std::nullopt;
-  if (atomic_capable(*host)) return std::atomic_ref<uint16_t>(*as_u16(*host)).load(std::memory_order_acquire);
+  if (atomic_capable(*host)) {
+    return std::atomic_ref<uint16_t>(*as_u16(*host)).load(std::memory_order_acquire);
+  }
   uint16_t value;
   std::memcpy(&value, host->data(), sizeof value);
   std::atomic_thread_fence(std::memory_order_acquire);
@@ -197,21 +201,23 @@ Virtqueue::PopResult Virtqueue::pop() {
   // be more than that ahead; an index beyond is a corrupt ring, not a request.
   if (pending > size) {
     return break_queue("available index " + std::to_string(*avail_idx) + " is " +
-                       std::to_string(pending) + " entries ahead of the device, more than the queue size " +
+                       std::to_string(pending) +
+                       " entries ahead of the device, more than the queue size " +
                        std::to_string(size) + " (§2.7.13)");
   }
 
   // Guest-controlled. Size is a power of two, so the mask is the modulo.
   const uint64_t slot = next_avail_ & (size - 1u);
-  const std::optional<uint16_t> head = memory_->read_obj<uint16_t>(avail_field(kRingHeader + 2 * slot));
+  const std::optional<uint16_t> head =
+      memory_->read_obj<uint16_t>(avail_field(kRingHeader + 2 * slot));
   if (!head) return break_queue("available ring is no longer inside guest memory");
   // §2.7.5: a head indexes the descriptor table. A bad head cannot be
   // returned through the used ring (the driver would look up a descriptor it
   // never offered), so the ring as a whole is unusable.
   if (*head >= size) {
-    return break_queue("available ring entry " + std::to_string(next_avail_) + " names descriptor " +
-                       std::to_string(*head) + ", beyond the queue size " + std::to_string(size) +
-                       " (§2.7.5)");
+    return break_queue("available ring entry " + std::to_string(next_avail_) +
+                       " names descriptor " + std::to_string(*head) + ", beyond the queue size " +
+                       std::to_string(size) + " (§2.7.5)");
   }
   ++next_avail_;
 
@@ -265,8 +271,9 @@ std::optional<std::string> Virtqueue::walk_chain(uint16_t head, DescriptorChain&
     if (!(descriptor->flags & kDescFNext)) return std::nullopt;
     // §2.7.5: next indexes the same table.
     if (descriptor->next >= size) {
-      return "descriptor " + std::to_string(index) + " chains to " + std::to_string(descriptor->next) +
-             ", beyond the queue size " + std::to_string(size) + " (§2.7.5)";
+      return "descriptor " + std::to_string(index) + " chains to " +
+             std::to_string(descriptor->next) + ", beyond the queue size " + std::to_string(size) +
+             " (§2.7.5)";
     }
     index = descriptor->next;
   }
@@ -279,7 +286,8 @@ std::optional<std::string> Virtqueue::walk_indirect(uint16_t index, GuestAddress
   // §2.7.5.3: the table is len / 16 descriptors; a remainder or an empty table
   // is not a table.
   if (length == 0 || length % kDescSize != 0) {
-    return where + " has length " + std::to_string(length) + ", not a nonzero multiple of 16 (§2.7.5.3)";
+    return where + " has length " + std::to_string(length) +
+           ", not a nonzero multiple of 16 (§2.7.5.3)";
   }
   const uint32_t entries = length / kDescSize;
   // §2.7.5.3.1 bounds the whole chain by the Queue Size; the same bound keeps
@@ -296,7 +304,8 @@ std::optional<std::string> Virtqueue::walk_indirect(uint16_t index, GuestAddress
   uint32_t entry = 0;
   for (uint32_t walked = 0;; ++walked) {
     if (walked == entries) {
-      return where + " chains more than its " + std::to_string(entries) + " entries (a loop?) (§2.7.5.2)";
+      return where + " chains more than its " + std::to_string(entries) +
+             " entries (a loop?) (§2.7.5.2)";
     }
     // Guest-controlled: copied out before use.
     Descriptor descriptor;
@@ -340,7 +349,8 @@ std::optional<std::string> Virtqueue::add_buffer(const Descriptor& descriptor, C
   // The whole [addr, addr+len) in one region of guest RAM: not past the end
   // of RAM, not in the MMIO hole, not wrapping past 2^64.
   auto host = memory_->slice(GuestAddress{descriptor.addr}, descriptor.len);
-  if (!host) return "buffer " + range(descriptor.addr, descriptor.len) + " is not inside guest memory";
+  if (!host)
+    return "buffer " + range(descriptor.addr, descriptor.len) + " is not inside guest memory";
   if (writable) {
     chain.writable.push_back(ChainBuffer{GuestAddress{descriptor.addr}, *host});
     chain.writable_bytes += descriptor.len;
@@ -389,7 +399,8 @@ bool Virtqueue::needs_notification() {
     return !flags || !(*flags & kAvailFNoInterrupt);
   }
   // Guest-controlled: used_event trails the available ring (§2.7.6).
-  const auto used_event = memory_->read_obj<uint16_t>(avail_field(kRingHeader + 2ull * config_.size));
+  const auto used_event =
+      memory_->read_obj<uint16_t>(avail_field(kRingHeader + 2ull * config_.size));
   if (!used_event) return true;
   // The first decision has no previous index to compare against: notify.
   if (!old_valid) return true;

@@ -82,9 +82,10 @@ class Virtqueue {
   // nothing was added since the last call.
   bool needs_notification();
 
-  // §2.7.10 (Available Buffer Notification Suppression): before sleeping on the notify eventfd, publish avail_event (with
-  // EVENT_IDX) so the driver notifies for the next buffer. Returns true if
-  // buffers arrived meanwhile (re-check pop() instead of sleeping).
+  // §2.7.10 (Available Buffer Notification Suppression): before sleeping on
+  // the notify eventfd, publish avail_event (with EVENT_IDX) so the driver
+  // notifies for the next buffer. Returns true if buffers arrived meanwhile
+  // (re-check pop() instead of sleeping). False once the queue is broken.
   bool enable_notification();
 
   bool broken() const { return broken_; }

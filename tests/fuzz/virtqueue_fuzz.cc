@@ -53,7 +53,8 @@ GuestMemory& guest_memory() {
 
 uint16_t le16(const uint8_t* bytes) { return static_cast<uint16_t>(bytes[0] | bytes[1] << 8); }
 
-uint64_t check_buffers(const GuestMemory& memory, const std::vector<ChainBuffer>& buffers, bool write) {
+uint64_t check_buffers(const GuestMemory& memory, const std::vector<ChainBuffer>& buffers,
+                       bool write) {
   uint64_t total = 0;
   for (const ChainBuffer& buffer : buffers) {
     expect(!buffer.host.empty());  // Zero-length descriptors add no buffer.
@@ -62,8 +63,9 @@ uint64_t check_buffers(const GuestMemory& memory, const std::vector<ChainBuffer>
     bool inside = false;
     for (const GuestMemory::Region& region : memory.regions()) {
       const uint8_t* begin = region.mapping.data();
-      inside |= buffer.host.data() >= begin && buffer.host.size() <= region.size() &&
-                buffer.host.data() - begin <= static_cast<ptrdiff_t>(region.size() - buffer.host.size());
+      inside |=
+          buffer.host.data() >= begin && buffer.host.size() <= region.size() &&
+          buffer.host.data() - begin <= static_cast<ptrdiff_t>(region.size() - buffer.host.size());
     }
     expect(inside);
     // Touch both ends (a stray span would fault here); not every byte, which
@@ -86,12 +88,14 @@ uint64_t check_buffers(const GuestMemory& memory, const std::vector<ChainBuffer>
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < kHeaderBytes) return 0;
   GuestMemory& memory = guest_memory();
-  for (const GuestMemory::Region& region : memory.regions()) std::memset(region.mapping.data(), 0, region.size());
+  for (const GuestMemory::Region& region : memory.regions())
+    std::memset(region.mapping.data(), 0, region.size());
   const size_t body = std::min<size_t>(size - kHeaderBytes, kLowRamBytes);
   std::memcpy(memory.regions()[0].mapping.data(), data + kHeaderBytes, body);
 
   const unsigned size_code = data[0] & 0x0f;
-  const uint16_t queue_size = static_cast<uint16_t>(size_code <= 8 ? 1u << size_code : 3 * size_code);
+  const uint16_t queue_size =
+      static_cast<uint16_t>(size_code <= 8 ? 1u << size_code : 3 * size_code);
   const uint16_t max_size = (data[0] & 0x10) ? 16 : 256;
   const bool indirect = data[1] & 1;
   const bool event_idx = data[1] & 2;
@@ -126,7 +130,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     expect(result.chain.head < queue_size);
     if (result.status == Virtqueue::PopStatus::kBadChain) {
-      expect(!result.error.empty() && result.chain.readable.empty() && result.chain.writable.empty());
+      expect(!result.error.empty() && result.chain.readable.empty() &&
+             result.chain.writable.empty());
       expect(queue.add_used(result.chain.head, 0));
     } else {
       const auto& chain = result.chain;

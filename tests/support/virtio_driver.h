@@ -112,11 +112,14 @@ class FakeDriver {
   // Guest memory for buffers and indirect tables, never reused.
   GuestAddress allocate(uint64_t bytes, uint64_t align = 16) {
     const uint64_t at = align_up(data_next_, align);
-    if (at > data_end_ || bytes > data_end_ - at) throw std::logic_error("FakeDriver: data area full");
+    if (at > data_end_ || bytes > data_end_ - at)
+      throw std::logic_error("FakeDriver: data area full");
     data_next_ = at + bytes;
     return GuestAddress{at};
   }
-  void write(GuestAddress gpa, std::span<const uint8_t> bytes) const { check(memory_.write(gpa, bytes)); }
+  void write(GuestAddress gpa, std::span<const uint8_t> bytes) const {
+    check(memory_.write(gpa, bytes));
+  }
   std::vector<uint8_t> read(GuestAddress gpa, size_t len) const {
     std::vector<uint8_t> bytes(len);
     check(memory_.read(gpa, bytes));
@@ -155,11 +158,13 @@ class FakeDriver {
     return add_indirect_chain(allocate(16 * buffers.size(), 16), buffers);
   }
   uint16_t add_indirect_chain(GuestAddress table, const std::vector<Buffer>& buffers) {
-    if (buffers.empty() || free_.empty()) throw std::logic_error("FakeDriver: empty table or out of descriptors");
+    if (buffers.empty() || free_.empty())
+      throw std::logic_error("FakeDriver: empty table or out of descriptors");
     for (size_t i = 0; i < buffers.size(); ++i) {
       const bool last = i + 1 == buffers.size();
-      write_descriptor_at(GuestAddress{table.value + 16 * i},
-                          describe(buffers[i], last ? 0 : kDescNext, last ? 0 : static_cast<uint16_t>(i + 1)));
+      write_descriptor_at(
+          GuestAddress{table.value + 16 * i},
+          describe(buffers[i], last ? 0 : kDescNext, last ? 0 : static_cast<uint16_t>(i + 1)));
     }
     const uint16_t head = free_.back();
     free_.pop_back();
@@ -223,7 +228,9 @@ class FakeDriver {
   size_t free_descriptors() const { return free_.size(); }
 
  private:
-  static uint64_t align_up(uint64_t value, uint64_t align) { return (value + align - 1) / align * align; }
+  static uint64_t align_up(uint64_t value, uint64_t align) {
+    return (value + align - 1) / align * align;
+  }
   static void check(bool ok) {
     if (!ok) throw std::logic_error("FakeDriver: access outside guest memory");
   }

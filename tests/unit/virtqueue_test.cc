@@ -79,8 +79,9 @@ TEST_CASE("Virtqueue pops a readable then writable chain and returns it used") {
   const GuestAddress header = s.driver.allocate(16);
   const GuestAddress data = s.driver.allocate(512);
   const GuestAddress status = s.driver.allocate(1);
-  const uint16_t head = s.driver.add_chain(
-      {{header, 16, Access::kReadable}, {data, 512, Access::kWritable}, {status, 1, Access::kWritable}});
+  const uint16_t head = s.driver.add_chain({{header, 16, Access::kReadable},
+                                            {data, 512, Access::kWritable},
+                                            {status, 1, Access::kWritable}});
   // Not visible until published.
   CHECK(s.queue.pop().status == PopStatus::kEmpty);
   s.driver.publish();
@@ -114,7 +115,8 @@ TEST_CASE("Virtqueue pops an indirect chain and direct descriptors ending in an 
   Setup s;
   const GuestAddress in = s.driver.allocate(64);
   const GuestAddress out = s.driver.allocate(64);
-  const uint16_t head = s.driver.add_indirect_chain({{in, 64, Access::kReadable}, {out, 64, Access::kWritable}});
+  const uint16_t head =
+      s.driver.add_indirect_chain({{in, 64, Access::kReadable}, {out, 64, Access::kWritable}});
   s.driver.publish();
   Virtqueue::PopResult result = s.queue.pop();
   REQUIRE(result.status == PopStatus::kChain);
@@ -196,7 +198,8 @@ TEST_CASE("Virtqueue validate refuses misaligned rings") {
   Virtqueue queue(8);
   driver.configure(queue);
   queue.config().desc_table += 8;
-  CHECK_THAT(queue.validate(memory).value_or(""), Contains("descriptor table at 0x1008 is not 16-byte aligned"));
+  CHECK_THAT(queue.validate(memory).value_or(""),
+             Contains("descriptor table at 0x1008 is not 16-byte aligned"));
   driver.configure(queue);
   queue.config().avail_ring += 1;
   CHECK_THAT(queue.validate(memory).value_or(""), Contains("available ring at"));
@@ -245,7 +248,8 @@ TEST_CASE("Virtqueue activated with a configuration validate refuses is broken")
 TEST_CASE("Virtqueue refuses buffers outside guest memory") {
   Setup s;
   CHECK_THAT(s.pop_bad_single({kRamBytes, 1, 0, 0}), Contains("not inside guest memory"));
-  CHECK_THAT(s.pop_bad_single({kRamBytes - 1, 2, kDescWrite, 0}), Contains("not inside guest memory"));
+  CHECK_THAT(s.pop_bad_single({kRamBytes - 1, 2, kDescWrite, 0}),
+             Contains("not inside guest memory"));
   // A 4 GiB - 1 length from a valid address.
   CHECK_THAT(s.pop_bad_single({0x8000, 0xffffffff, 0, 0}), Contains("not inside guest memory"));
   // An address that wraps past 2^64.
@@ -272,10 +276,10 @@ TEST_CASE("Virtqueue refuses buffers in or across the MMIO hole") {
   REQUIRE_FALSE(queue.broken());
 
   const RawDescriptor bad[] = {
-      {kHoleStart - 16, 32, 0, 0},           // Runs from RAM into the hole.
-      {kHoleStart + 0x1000, 16, 0, 0},       // Inside the hole.
-      {kHighStart - 8, 16, kDescWrite, 0},   // Runs from the hole into high RAM.
-      {kHoleStart - 16, 0xffffffff, 0, 0},   // Across the hole into high RAM.
+      {kHoleStart - 16, 32, 0, 0},          // Runs from RAM into the hole.
+      {kHoleStart + 0x1000, 16, 0, 0},      // Inside the hole.
+      {kHighStart - 8, 16, kDescWrite, 0},  // Runs from the hole into high RAM.
+      {kHoleStart - 16, 0xffffffff, 0, 0},  // Across the hole into high RAM.
   };
   for (const RawDescriptor& descriptor : bad) {
     driver.write_descriptor(0, descriptor);
@@ -324,7 +328,8 @@ TEST_CASE("Virtqueue refuses loops and next indices beyond the table") {
   s.driver.make_available(2);
   s.driver.publish();
   CHECK_THAT(s.pop_bad(2), Contains("longer than the queue size 8"));
-  CHECK_THAT(s.pop_bad_single({0x8000, 1, kDescNext, 8}), Contains("chains to 8, beyond the queue size 8"));
+  CHECK_THAT(s.pop_bad_single({0x8000, 1, kDescNext, 8}),
+             Contains("chains to 8, beyond the queue size 8"));
 }
 
 TEST_CASE("Virtqueue refuses device-readable buffers after device-writable ones") {
@@ -352,10 +357,12 @@ TEST_CASE("Virtqueue refuses malformed indirect descriptors") {
   const GuestAddress buffer = s.driver.allocate(16);
   const GuestAddress table = s.driver.allocate(16 * 16);
   for (uint16_t i = 0; i < 16; ++i) {
-    s.driver.write_descriptor_at(GuestAddress{table.value + 16 * i},
-                                 RawDescriptor{buffer.value, 1, kDescNext, static_cast<uint16_t>(i + 1)});
+    s.driver.write_descriptor_at(
+        GuestAddress{table.value + 16 * i},
+        RawDescriptor{buffer.value, 1, kDescNext, static_cast<uint16_t>(i + 1)});
   }
-  s.driver.write_descriptor_at(GuestAddress{table.value + 16 * 15}, RawDescriptor{buffer.value, 1, 0, 0});
+  s.driver.write_descriptor_at(GuestAddress{table.value + 16 * 15},
+                               RawDescriptor{buffer.value, 1, 0, 0});
 
   SECTION("bad table lengths") {
     for (uint32_t length : {0u, 8u, 17u, 33u}) {
@@ -364,26 +371,31 @@ TEST_CASE("Virtqueue refuses malformed indirect descriptors") {
     }
   }
   SECTION("a table longer than the queue") {
-    CHECK_THAT(s.pop_bad_single({table.value, 16 * 9, kDescIndirect, 0}), Contains("more than the queue size 8"));
+    CHECK_THAT(s.pop_bad_single({table.value, 16 * 9, kDescIndirect, 0}),
+               Contains("more than the queue size 8"));
   }
   SECTION("a table outside guest memory") {
-    CHECK_THAT(s.pop_bad_single({kRamBytes - 16, 32, kDescIndirect, 0}), Contains("not inside guest memory"));
+    CHECK_THAT(s.pop_bad_single({kRamBytes - 16, 32, kDescIndirect, 0}),
+               Contains("not inside guest memory"));
   }
   SECTION("an indirect table inside an indirect table") {
     s.driver.write_descriptor_at(GuestAddress{table.value + 16 * 2},
                                  RawDescriptor{table.value, 16, kDescIndirect, 0});
-    CHECK_THAT(s.pop_bad_single({table.value, 16 * 8, kDescIndirect, 0}), Contains("entry 2 is itself indirect"));
+    CHECK_THAT(s.pop_bad_single({table.value, 16 * 8, kDescIndirect, 0}),
+               Contains("entry 2 is itself indirect"));
   }
   SECTION("INDIRECT together with NEXT") {
     CHECK_THAT(s.pop_bad_single({table.value, 16, kDescIndirect | kDescNext, 1}),
                Contains("both INDIRECT and NEXT"));
   }
   SECTION("a loop inside the table") {
-    s.driver.write_descriptor_at(GuestAddress{table.value + 16 * 3}, RawDescriptor{buffer.value, 1, kDescNext, 1});
+    s.driver.write_descriptor_at(GuestAddress{table.value + 16 * 3},
+                                 RawDescriptor{buffer.value, 1, kDescNext, 1});
     CHECK_THAT(s.pop_bad_single({table.value, 16 * 8, kDescIndirect, 0}), Contains("(a loop?)"));
   }
   SECTION("next beyond the table") {
-    CHECK_THAT(s.pop_bad_single({table.value, 16 * 4, kDescIndirect, 0}), Contains("beyond the table's 4 entries"));
+    CHECK_THAT(s.pop_bad_single({table.value, 16 * 4, kDescIndirect, 0}),
+               Contains("beyond the table's 4 entries"));
   }
   SECTION("indirect when the feature was not negotiated") {
     Setup plain(8, !kIndirect);
@@ -493,11 +505,11 @@ TEST_CASE("Virtqueue with EVENT_IDX notifies only when used idx passes used_even
   CHECK(s.queue.needs_notification());  // The first decision always notifies.
   complete(1);                          // used.idx 2
   CHECK_FALSE(s.queue.needs_notification());
-  complete(1);                          // used.idx 3
+  complete(1);  // used.idx 3
   CHECK_FALSE(s.queue.needs_notification());
-  complete(2);                          // used.idx 5: the batch wrote entry 3
+  complete(2);  // used.idx 5: the batch wrote entry 3
   CHECK(s.queue.needs_notification());
-  complete(1);                          // Past used_event: quiet again.
+  complete(1);  // Past used_event: quiet again.
   CHECK_FALSE(s.queue.needs_notification());
   // The flags bit is ignored with EVENT_IDX (§2.7.7.2).
   s.driver.set_used_event(6);
