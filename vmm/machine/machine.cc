@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <latch>
 #include <thread>
 
 #include "vmm/boot/acpi/acpi_tables.h"
@@ -17,7 +18,6 @@
 #include "vmm/console/console_input.h"
 #include "vmm/console/terminal.h"
 #include "vmm/util/error.h"
-#include "vmm/util/log.h"
 #include "vmm/util/log.h"
 
 namespace kvmm {
@@ -54,8 +54,15 @@ std::unique_ptr<Machine> Machine::build(const VmConfig& config) {
 
 void Machine::load_guest() {
   if (config_.flat_image) {
-    load_flat_image(memory_, *config_.flat_image, kFlatLoadAddress);
+    const uint64_t size = load_flat_image(memory_, *config_.flat_image, kFlatLoadAddress);
     write_mode_tables(memory_, config_.mode);
+    // Each vCPU's stack lies below the previous one's, from the top of low RAM.
+    const uint64_t stacks = uint64_t{config_.cpus} * kFlatStackBytes;
+    if (low_ram_end(config_.memory_bytes) < kFlatLoadAddress.value + size + stacks) {
+      throw Error("--mem " + std::to_string(config_.memory_bytes >> 20) + "M has no room for " +
+                  std::to_string(config_.cpus) + " vCPU stacks of " +
+                  std::to_string(kFlatStackBytes >> 10) + " KiB above the image: raise --mem");
+    }
     return;
   }
   // Firmware tables first: the loader records the RSDP in the boot data.
@@ -92,6 +99,18 @@ void Machine::create_vm() {
     vm_->set_memory_slot(slot++, region.base, region.size(), region.mapping.data());
   }
   trace_.mark("memory mapped");
+  if (config_.halt_poll_ns) {
+    if (kvm_->check_extension(KVM_CAP_HALT_POLL) == 0) {
+      throw Error("--halt-poll-ns needs KVM_CAP_HALT_POLL, which this host's KVM lacks (Linux "
+                  "5.15+ has it): drop the option or set /sys/module/kvm/parameters/halt_poll_ns");
+    }
+    vm_->set_max_halt_poll_ns(*config_.halt_poll_ns);
+  }
+  if (is_flat_smp()) {
+    // The vCPUs of an SMP flat guest wake each other with IPIs: that needs
+    // the local APICs, which come only with the whole in-kernel irqchip.
+    vm_->create_irqchip();
+  }
   if (is_linux()) {
     if (kvm_backend_module() == "kvm_pvm") {
       // Measured: stock kernels hang silently there; say so up front.
@@ -117,16 +136,20 @@ RunOutcome Machine::run() {
 
   std::vector<std::thread> threads;
   threads.reserve(vcpus_.size());
+  // No vCPU enters the guest before every thread is pinned and has its
+  // policy: a refused --vcpu-sched stops the run before the guest runs.
+  std::latch prepared(static_cast<std::ptrdiff_t>(vcpus_.size()));
   for (auto& vcpu : vcpus_) {
-    threads.emplace_back([this, &vcpu] {
+    threads.emplace_back([this, &vcpu, &prepared] {
       const std::string name = "vcpu" + std::to_string(vcpu->index());
       pthread_setname_np(pthread_self(), name.c_str());
       try {
-        pin_current_thread(vcpu->index());
+        prepare_vcpu_thread(vcpu->index());
       } catch (const Error& e) {
         stop_.request_stop(RunOutcome{kExitSetupFailed, e.what()});
-        return;
       }
+      prepared.arrive_and_wait();
+      if (stop_.stop_requested()) return;
       if (vcpu->index() == 0) trace_.mark("first KVM_RUN");
       vcpu->run_loop();
     });
@@ -172,6 +195,16 @@ RunOutcome Machine::run() {
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (config_.stats) report_stats();
   return stop_.outcome();
+}
+
+uint32_t Machine::tsc_khz() const { return vcpus_.at(0)->kvm().tsc_khz(); }
+
+std::vector<VcpuStats> Machine::vcpu_stats() const {
+  std::vector<VcpuStats> stats;
+  for (const auto& vcpu : vcpus_) {
+    if (vcpu->stats() != nullptr) stats.push_back(*vcpu->stats());
+  }
+  return stats;
 }
 
 void Machine::report_stats() const {
