@@ -162,6 +162,7 @@ SchedBenchResult run_sched_bench(const SchedBenchConfig& config) {
   vm.vcpu_sched = config.vcpu_sched;
   vm.halt_poll_ns = config.halt_poll_ns;
   vm.stats.emplace();  // Counted, for the run delay and KVM's counters; printed by us.
+  vm.console = false;  // The terminal stays cooked: Ctrl-C stops the benchmark.
   std::unique_ptr<Machine> machine = Machine::build(vm);
 
   result.tsc_khz = machine->tsc_khz();
@@ -184,6 +185,7 @@ SchedBenchResult run_sched_bench(const SchedBenchConfig& config) {
   if (outcome.exit_status == kExitSetupFailed && !outcome.message.empty()) {
     throw Error(outcome.message);
   }
+  if (outcome.exit_status > 128) throw Error("bench sched " + outcome.message);
   if (outcome.exit_status == kGuestException) {
     throw Error("the scheduling guest hit a CPU exception (status 0xe0): a kvmm or guest bug");
   }

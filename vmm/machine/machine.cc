@@ -158,23 +158,28 @@ RunOutcome Machine::run() {
   // The console: stdin feeds COM1. On a terminal, raw mode passes every key
   // (Ctrl-C included) to the guest; the destructor restores it on every way
   // out of here, exceptions included.
-  RawTerminal terminal(STDIN_FILENO);
-  ConsoleInput console(
-      STDIN_FILENO, *serial_,
-      [this] { stop_.request_stop(RunOutcome{kExitOk, ""}); },
-      [](std::string_view text) {
-        [[maybe_unused]] ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
-      });
+  // Without a console (benchmarks) the terminal stays as it is, so Ctrl-C
+  // reaches kvmm as SIGINT.
+  std::optional<RawTerminal> terminal;
+  std::optional<ConsoleInput> console;
+  if (config_.console) {
+    terminal.emplace(STDIN_FILENO);
+    console.emplace(
+        STDIN_FILENO, *serial_, [this] { stop_.request_stop(RunOutcome{kExitOk, ""}); },
+        [](std::string_view text) {
+          [[maybe_unused]] ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
+        });
+  }
 
   enum { kStop, kSignal, kConsoleSpace, kConsoleInput };
   pollfd fds[4] = {{stop_.fd(), POLLIN, 0},
                    {signal_fd.get(), POLLIN, 0},
-                   {console.space_fd(), POLLIN, 0},
-                   {console.input_fd(), POLLIN, 0}};
+                   {console ? console->space_fd() : -1, POLLIN, 0},
+                   {-1, POLLIN, 0}};
   while (!stop_.stop_requested()) {
     // A negative fd is skipped by poll(): stdin is watched only while the
     // guest's UART can take more.
-    fds[kConsoleInput].fd = console.wants_input() ? console.input_fd() : -1;
+    fds[kConsoleInput].fd = console && console->wants_input() ? console->input_fd() : -1;
     if (::poll(fds, 4, -1) < 0) {
       if (errno == EINTR) continue;
       throw_errno("poll failed");
@@ -186,8 +191,8 @@ RunOutcome Machine::run() {
                                     std::string("stopped by signal ") +
                                         sigabbrev_np(static_cast<int>(info.ssi_signo))});
     }
-    if (fds[kConsoleSpace].revents != 0) console.on_space();
-    if (fds[kConsoleInput].fd >= 0 && fds[kConsoleInput].revents != 0) console.on_readable();
+    if (console && fds[kConsoleSpace].revents != 0) console->on_space();
+    if (fds[kConsoleInput].fd >= 0 && fds[kConsoleInput].revents != 0) console->on_readable();
   }
 
   for (auto& vcpu : vcpus_) vcpu->kick();

@@ -37,6 +37,8 @@ struct VmConfig {
   std::optional<VcpuSchedPolicy> vcpu_sched;  // Unset: the threads keep kvmm's own.
   std::optional<uint32_t> halt_poll_ns;       // Unset: the kernel's kvm.halt_poll_ns.
   bool boot_trace = false;
+  // stdin feeds COM1 (a terminal in raw mode); benchmarks turn it off.
+  bool console = true;
   std::optional<std::string> exit_log_path;
   std::optional<StatsOutput> stats;  // Unset: no counting, no timing.
 };
