@@ -30,6 +30,7 @@ org LOAD_ADDRESS
 %define PARAM_WARMUP    PARAMS + 16   ; u32 round trips before those, not recorded
 %define RESULT_DONE     PARAMS + 20   ; u32 guest: 1 when the results are complete
 %define PARAM_SPIN_TSC  PARAMS + 24   ; u64 spin duration in TSC cycles
+%define PARAM_XAPIC     PARAMS + 32   ; u32 1: use the xAPIC MMIO page even with x2APIC
 %define SYNC_ARRIVED    PARAMS + 64   ; u64 vCPUs that are ready (own line)
 %define SYNC_GO         PARAMS + 128  ; u64 1 once vCPU 0 starts the workload
 %define SYNC_DEADLINE   PARAMS + 136  ; u64 spin: TSC at which to stop
@@ -73,6 +74,10 @@ start:
     bt ecx, 21                  ; CPUID.1:ECX.x2APIC
     setc r13b
     movzx r13, r13b
+    cmp dword [PARAM_XAPIC], 0
+    je .apic_chosen
+    xor r13d, r13d
+.apic_chosen:
     cmp dword [PARAM_MAGIC], MAGIC
     jne bad_parameters
 

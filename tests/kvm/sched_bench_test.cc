@@ -159,6 +159,19 @@ TEST_CASE("bench sched spin-wait on 2 vCPUs reports ordered round-trip percentil
                     {"--cpus", "2", "--workload", "spin-wait", "--iterations", "100"}, 2, 100);
 }
 
+TEST_CASE("bench sched ipi through the xAPIC MMIO page") {
+  JsonFile json_file;
+  const ProcessResult r = bench({"--cpus", "2", "--ipi", "xapic", "--iterations", "100",
+                                 "--json", json_file.path});
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_status == 0);
+  const std::string json = read_text(json_file.path);
+  INFO(json);
+  CHECK(json.find("\"ipi_mechanism\": \"xapic\"") != std::string::npos);
+  check_ordered_summary(json, "cycles", 100);
+  check_vcpus(json, 2);
+}
+
 TEST_CASE("bench sched ipi with more vCPUs than host CPUs completes with every vCPU") {
   std::vector<std::string> args = {"--cpus", "4", "--workload", "ipi", "--iterations", "100",
                                    "--halt-poll-ns", "0"};

@@ -131,6 +131,8 @@ TEST_CASE("bench sched has defaults and parses every option") {
   CHECK(c.iterations == 50);
   CHECK(c.warmup == 5);
   CHECK(c.json_path == "out.json");
+  CHECK(defaults.ipi == SchedBenchConfig::Ipi::kX2apic);
+  CHECK(parse_bench({"--ipi", "xapic"}).ipi == SchedBenchConfig::Ipi::kXapic);
   const SchedBenchConfig spin = parse_bench({"--workload", "spin", "--cpus", "1",
                                              "--duration-ms", "50"});
   CHECK(spin.workload == SchedBenchConfig::Workload::kSpin);
@@ -140,6 +142,7 @@ TEST_CASE("bench sched has defaults and parses every option") {
 TEST_CASE("bench sched refuses bad options") {
   CHECK_THROWS_WITH(parse_bench({"--workload", "yield"}),
                     Catch::Contains("use ipi, spin-wait or spin"));
+  CHECK_THROWS_WITH(parse_bench({"--ipi", "msr"}), Catch::Contains("use x2apic or xapic"));
   CHECK_THROWS_WITH(parse_bench({"--vcpu-sched", "bogus"}),
                     Catch::Contains("is not a scheduling policy"));
   CHECK_THROWS_WITH(parse_bench({"--halt-poll-ns", "-1"}),

@@ -43,8 +43,9 @@ struct GuestParams {
   uint32_t warmup;
   uint32_t done;
   uint64_t spin_tsc;
+  uint32_t force_xapic;
 };
-static_assert(sizeof(GuestParams) == 32);
+static_assert(sizeof(GuestParams) == 40);
 
 // KVMM_GUEST_DIR in the environment, then guest/ beside the kvmm binary (the
 // build tree's layout), then the build tree kvmm was configured in.
@@ -173,6 +174,7 @@ SchedBenchResult run_sched_bench(const SchedBenchConfig& config) {
   params.iterations = spin ? 0 : config.iterations;
   params.warmup = spin ? 0 : config.warmup;
   params.spin_tsc = uint64_t{config.duration_ms} * result.tsc_khz;
+  params.force_xapic = config.ipi == SchedBenchConfig::Ipi::kXapic ? 1 : 0;
   if (!machine->memory().write_obj(kParams, params)) {
     throw Error("the scheduling guest's parameters do not fit in its memory (a kvmm bug)");
   }

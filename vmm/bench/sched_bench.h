@@ -19,10 +19,14 @@ namespace kvmm {
 
 struct SchedBenchConfig {
   enum class Workload { kIpi, kSpinWait, kSpin };
+  // How the guest sends IPIs: the x2APIC ICR MSR (where the CPU has x2APIC,
+  // else it falls back) or the xAPIC MMIO ICR, which KVM must decode.
+  enum class Ipi { kX2apic, kXapic };
   static constexpr uint32_t kMaxCpus = 64;
   static constexpr uint32_t kMaxIterations = 10'000'000;  // 80 MB of samples
 
   Workload workload = Workload::kIpi;
+  Ipi ipi = Ipi::kX2apic;
   uint32_t cpus = 2;
   std::vector<int> pin;
   std::optional<VcpuSchedPolicy> vcpu_sched;

@@ -251,6 +251,15 @@ BenchSchedCommand parse_bench_sched_options(std::span<const std::string_view> ar
                     " is not a scheduling workload: use ipi, spin-wait or spin");
       }
       config.workload = *workload;
+    } else if (option == "--ipi") {
+      const std::string_view name = reader.value(option);
+      if (name == "x2apic") {
+        config.ipi = SchedBenchConfig::Ipi::kX2apic;
+      } else if (name == "xapic") {
+        config.ipi = SchedBenchConfig::Ipi::kXapic;
+      } else {
+        throw Error("--ipi " + std::string(name) + " is not an IPI mechanism: use x2apic or xapic");
+      }
     } else if (option == "--iterations") {
       config.iterations = static_cast<uint32_t>(parse_number(
           option, reader.value(option), 1, SchedBenchConfig::kMaxIterations, "round trips"));
@@ -314,8 +323,8 @@ Usage:
            [--pin CPU,...] [--vcpu-sched POLICY] [--halt-poll-ns N] [--exit-log FILE]
            [--stats[=text|json]] [--stats-file=FILE]
   kvmm bench sched [--workload ipi|spin-wait|spin] [--cpus N] [--pin CPU,...]
-           [--vcpu-sched POLICY] [--halt-poll-ns N] [--iterations N] [--warmup N]
-           [--duration-ms N] [--json FILE]
+           [--vcpu-sched POLICY] [--halt-poll-ns N] [--ipi x2apic|xapic]
+           [--iterations N] [--warmup N] [--duration-ms N] [--json FILE]
   kvmm check [--quiet] [--linux]
   kvmm --help | --version
 
@@ -369,6 +378,8 @@ kvmm bench sched
                    the same, spinning instead; spin: every vCPU counts for
                    --duration-ms (default 200), showing how fairly they ran
   --cpus N         vCPUs (default 2); more than the host's CPUs is overcommit
+  --ipi MECH       x2apic: IPIs through the x2APIC ICR MSR (default; xapic where
+                   the CPU has no x2APIC); xapic: through the xAPIC MMIO page
   --iterations N   measured round trips (default 10000), after --warmup N
                    (default 100) unmeasured ones
   --pin, --vcpu-sched, --halt-poll-ns  as for kvmm run
