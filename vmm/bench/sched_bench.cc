@@ -194,19 +194,22 @@ SchedBenchResult run_sched_bench(const SchedBenchConfig& config) {
   if (outcome.exit_status == kGuestBadParameters) {
     throw Error("the scheduling guest refused its parameters (status 0xe1): a kvmm bug");
   }
-  const auto done = machine->memory().read_obj<uint32_t>(GuestAddress{kParams.value + kResultDoneOffset});
+  const GuestMemory& memory = machine->memory();
+  const auto done = memory.read_obj<uint32_t>(GuestAddress{kParams.value + kResultDoneOffset});
   if (outcome.exit_status != kExitOk || !done || *done != 1) {
     throw Error("the scheduling guest did not finish (exit status " +
                 std::to_string(outcome.exit_status) + (outcome.message.empty() ? "" : ": ") +
                 outcome.message + ")");
   }
-  const auto x2apic = machine->memory().read_obj<uint64_t>(GuestAddress{kParams.value + kResultX2apicOffset});
+  const auto x2apic = memory.read_obj<uint64_t>(GuestAddress{kParams.value + kResultX2apicOffset});
   result.ipi_mechanism = x2apic && *x2apic == 1 ? "x2apic" : "xapic";
 
   if (!spin) {
+    // Guest-controlled, like the counts below: only ever reported, never used
+    // as sizes or addresses.
     result.round_trip_cycles.resize(config.iterations);
     const auto bytes = std::as_writable_bytes(std::span(result.round_trip_cycles));
-    if (!machine->memory().read(
+    if (!memory.read(
             kSamples, std::span(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size()))) {
       throw Error("the round-trip samples lie outside guest memory (a kvmm bug)");
     }
@@ -220,7 +223,7 @@ SchedBenchResult run_sched_bench(const SchedBenchConfig& config) {
     vcpu.run_delay_ns = stats.run_delay_ns;
     vcpu.kvm_run_ns = stats.kvm_run_ns;
     if (spin) {
-      vcpu.spin_count = machine->memory().read_obj<uint64_t>(
+      vcpu.spin_count = memory.read_obj<uint64_t>(
           GuestAddress{kSlots.value + kSlotBytes * stats.vcpu + kSlotCountOffset});
     }
     vcpu.exits = kernel_counter(stats, "exits");

@@ -57,8 +57,10 @@ void Machine::load_guest() {
     const uint64_t size = load_flat_image(memory_, *config_.flat_image, kFlatLoadAddress);
     write_mode_tables(memory_, config_.mode);
     // Each vCPU's stack lies below the previous one's, from the top of low RAM.
+    // (A single vCPU's stack is the guest's business, as it always was.)
     const uint64_t stacks = uint64_t{config_.cpus} * kFlatStackBytes;
-    if (low_ram_end(config_.memory_bytes) < kFlatLoadAddress.value + size + stacks) {
+    if (config_.cpus > 1 &&
+        low_ram_end(config_.memory_bytes) < kFlatLoadAddress.value + size + stacks) {
       throw Error("--mem " + std::to_string(config_.memory_bytes >> 20) + "M has no room for " +
                   std::to_string(config_.cpus) + " vCPU stacks of " +
                   std::to_string(kFlatStackBytes >> 10) + " KiB above the image: raise --mem");
