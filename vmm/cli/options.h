@@ -1,10 +1,11 @@
 #pragma once
-// The command line: `kvmm run|check|help|version`, parsed into a command.
+// The command line: `kvmm run|check|bench sched|help|version`, parsed into a command.
 #include <span>
 #include <string>
 #include <string_view>
 #include <variant>
 
+#include "vmm/bench/sched_bench.h"
 #include "vmm/machine/vm_config.h"
 
 namespace kvmm {
@@ -18,8 +19,12 @@ struct CheckCommand {
 };
 struct HelpCommand {};
 struct VersionCommand {};
+struct BenchSchedCommand {
+  SchedBenchConfig config;
+};
 
-using Command = std::variant<RunCommand, CheckCommand, HelpCommand, VersionCommand>;
+using Command =
+    std::variant<RunCommand, CheckCommand, HelpCommand, VersionCommand, BenchSchedCommand>;
 
 // Throws Error with one line that names the bad argument and the fix.
 Command parse_command_line(std::span<const std::string_view> args);

@@ -75,4 +75,16 @@ void KvmVcpu::set_lapic(const kvm_lapic_state& state) {
   if (::ioctl(fd(), KVM_SET_LAPIC, &state) < 0) throw_errno("KVM_SET_LAPIC failed");
 }
 
+void KvmVcpu::set_mp_state(uint32_t state) {
+  kvm_mp_state mp{};
+  mp.mp_state = state;
+  if (::ioctl(fd(), KVM_SET_MP_STATE, &mp) < 0) throw_errno("KVM_SET_MP_STATE failed");
+}
+
+uint32_t KvmVcpu::tsc_khz() const {
+  const int khz = ::ioctl(fd(), KVM_GET_TSC_KHZ, 0);
+  if (khz <= 0) throw_errno("KVM_GET_TSC_KHZ failed");
+  return static_cast<uint32_t>(khz);
+}
+
 }  // namespace kvmm

@@ -36,6 +36,11 @@ class KvmVcpu {
   void set_fpu(const kvm_fpu& fpu);
   kvm_lapic_state lapic() const;
   void set_lapic(const kvm_lapic_state& lapic);
+  // KVM_SET_MP_STATE: with the in-kernel irqchip, vCPUs other than 0 start
+  // waiting for INIT/SIPI; KVM_MP_STATE_RUNNABLE starts them at their registers.
+  void set_mp_state(uint32_t state);
+  // KVM_GET_TSC_KHZ: the guest's TSC frequency.
+  uint32_t tsc_khz() const;
 
  private:
   uint32_t index_;
