@@ -21,8 +21,9 @@ uint8_t* status_byte_of(const DescriptorChain& chain) {
 
 }  // namespace
 
-BlockRequests::BlockRequests(BlockIo& io, BlockDiskInfo info, uint64_t features)
-    : io_(io), info_(info), features_(features) {}
+BlockRequests::BlockRequests(BlockIo& io, BlockDiskInfo info, uint64_t features,
+                             std::string log_prefix)
+    : io_(io), info_(info), features_(features), log_(std::move(log_prefix)) {}
 
 bool BlockRequests::in_range(uint64_t sector, uint64_t count) const {
   return sector <= info_.sectors && count <= info_.sectors - sector;

@@ -19,6 +19,7 @@
 #include <deque>
 #include <optional>
 #include <set>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -78,8 +79,10 @@ struct BlockCompletion {
 
 class BlockRequests {
  public:
-  // `io` must outlive this object; `features` are the negotiated ones.
-  BlockRequests(BlockIo& io, BlockDiskInfo info, uint64_t features);
+  // `io` must outlive this object; `features` are the negotiated ones;
+  // `log_prefix` starts each (rate-limited) log line.
+  BlockRequests(BlockIo& io, BlockDiskInfo info, uint64_t features,
+                std::string log_prefix = "virtio-blk: ");
 
   // Starts one request. Returns its completion when it needs no host I/O
   // (bad requests, GET_ID, FLUSH on a read-only disk); nullopt when it
@@ -121,7 +124,7 @@ class BlockRequests {
   std::set<uint64_t> writes_in_flight_;  // Their write_seq.
   // FLUSH tags waiting for every write with a smaller sequence number.
   std::deque<std::pair<uint64_t, uint64_t>> held_flushes_;  // (tag, write_seq bound)
-  RateLimitedLog log_{"virtio-blk: "};
+  RateLimitedLog log_;
 };
 
 }  // namespace kvmm

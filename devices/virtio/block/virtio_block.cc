@@ -78,6 +78,10 @@ void VirtioBlock::activate(VirtioActivation activation) {
                 " queues; the transport must hand over exactly one");
   }
   thread_ = std::thread([this, activation = std::move(activation)]() mutable { run(std::move(activation)); });
+  // Named here rather than by the thread itself, so the name is there as
+  // soon as activate() returns (`ps -T`, tests).
+  const std::string name = "virtio-blk" + std::to_string(index_);
+  ::pthread_setname_np(thread_.native_handle(), name.c_str());
 }
 
 void VirtioBlock::reset() {
@@ -89,11 +93,10 @@ void VirtioBlock::reset() {
 
 void VirtioBlock::run(VirtioActivation activation) {
   const std::string name = "virtio-blk" + std::to_string(index_);
-  ::pthread_setname_np(::pthread_self(), name.c_str());
   Virtqueue& queue = *activation.queues[0].queue;
   const int notify_fd = activation.queues[0].notify_fd;
   VirtioInterrupt& interrupt = *activation.interrupt;
-  BlockRequests requests(*io_, info_, activation.features);
+  BlockRequests requests(*io_, info_, activation.features, name + ": ");
   RateLimitedLog log(name + ": ");
 
   UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
@@ -103,18 +106,18 @@ void VirtioBlock::run(VirtioActivation activation) {
     event.data.fd = fd;
     return ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &event) == 0;
   };
-  if (!epoll.valid() || !watch(notify_fd) || !watch(io_->completion_fd()) || !watch(stop_.get())) {
-    log_line(name + ": cannot set up epoll (" + std::strerror(errno) + "); the disk stops responding");
-    interrupt.signal_needs_reset();
-    // Fall through to wait for the stop signal below.
-  }
-
   bool broken = false;
   auto break_queue = [&](const std::string& why) {
     log.log("queue broken (" + why + "); the driver must reset the device");
     broken = true;
     interrupt.signal_needs_reset();
   };
+  const bool epoll_ok =
+      epoll.valid() && watch(notify_fd) && watch(io_->completion_fd()) && watch(stop_.get());
+  if (!epoll_ok) {
+    // Host trouble (fd limit): the device cannot wait for work; only stop.
+    break_queue(std::string("cannot set up epoll: ") + std::strerror(errno));
+  }
   auto complete = [&](const BlockCompletion& done) {
     if (broken) return;
     if (!queue.add_used(done.head, done.used_len)) break_queue("used ring outside guest memory");
@@ -127,9 +130,12 @@ void VirtioBlock::run(VirtioActivation activation) {
       used = true;
     }
     // A notification is consumed before popping, so one arriving mid-batch
-    // wakes the next epoll_wait.
-    uint64_t ignored;
-    while (::read(notify_fd, &ignored, sizeof(ignored)) > 0) {
+    // wakes the next epoll_wait. One read takes the whole eventfd count; poll
+    // first because the transport's eventfd may be blocking.
+    pollfd notified{notify_fd, POLLIN, 0};
+    if (::poll(&notified, 1, 0) > 0) {
+      uint64_t count;
+      (void)!::read(notify_fd, &count, sizeof(count));
     }
     while (!broken) {
       Virtqueue::PopResult popped = queue.pop();
@@ -157,7 +163,7 @@ void VirtioBlock::run(VirtioActivation activation) {
     pollfd stop{stop_.get(), POLLIN, 0};
     if (::poll(&stop, 1, 0) > 0) break;
     epoll_event events[4];
-    if (epoll.valid()) {
+    if (epoll_ok) {
       ::epoll_wait(epoll.get(), events, 4, -1);
     } else {
       ::poll(&stop, 1, -1);
