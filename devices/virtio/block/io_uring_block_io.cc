@@ -87,7 +87,8 @@ class IoUringBlockIo final : public BlockIo {
       ++in_kernel_;
       ++queued;
     }
-    if (queued == 0) return;
+    // Also entries an earlier, partial submit left in the ring.
+    if (queued == 0 && io_uring_sq_ready(&ring_) == 0) return;
     int submitted;
     while ((submitted = io_uring_submit(&ring_)) == -EINTR || submitted == -EAGAIN) {
     }
