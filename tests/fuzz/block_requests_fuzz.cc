@@ -5,8 +5,9 @@
 //
 // Input: byte 0 = readable buffer count (low 2 bits + 1) and writable count
 // (next 3 bits, 0..7) and read-only (bit 5); then one length byte per buffer
-// (length = byte * 4 + the next byte's low bits, up to ~1 KiB), then the
-// readable bytes.
+// (readable: byte * 4; writable: byte * 4 + 1, so the status fits), then the
+// readable bytes (repeated to fill the buffers). Seeds in corpus/block_requests/.
+// Built by tests/fuzz/CMakeLists.txt's kvmm_fuzz_target(block_requests).
 #include <poll.h>
 #include <sys/mman.h>
 #include <unistd.h>
