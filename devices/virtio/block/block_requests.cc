@@ -90,7 +90,9 @@ std::optional<BlockCompletion> BlockRequests::start(const DescriptorChain& chain
       // In range by construction: the checks above measured these very bytes.
       request.iov = *(out ? iovecs_for(chain.readable, sizeof(VirtioBlkHeader), length)
                           : iovecs_for(chain.writable, 0, length));
-      submit(std::move(request), Pending{chain.head, status_byte, used_len, out, 0, what, sector});
+      Pending pending{chain.head, status_byte, used_len, out, 0, what, sector};
+      bounce_if_misaligned(request, pending, length);
+      submit(std::move(request), std::move(pending));
       return std::nullopt;
     }
     case kVirtioBlkTFlush: {
@@ -169,6 +171,32 @@ std::optional<BlockCompletion> BlockRequests::start_discard(const DescriptorChai
   return std::nullopt;
 }
 
+void BlockRequests::bounce_if_misaligned(BlockIoRequest& request, Pending& pending,
+                                         uint64_t length) {
+  const uint64_t alignment = info_.buffer_alignment;
+  if (alignment == 0) return;
+  bool aligned = true;
+  for (const iovec& v : request.iov) {
+    aligned = aligned && reinterpret_cast<uintptr_t>(v.iov_base) % alignment == 0 &&
+              v.iov_len % alignment == 0;
+  }
+  if (aligned) return;
+  // Rounded up for aligned_alloc; the I/O itself is `length` (whole sectors).
+  const uint64_t size = (length + alignment - 1) / alignment * alignment;
+  pending.bounce = AlignedBuffer(static_cast<uint8_t*>(std::aligned_alloc(alignment, size)));
+  if (!pending.bounce) throw std::bad_alloc();
+  uint8_t* cursor = pending.bounce.get();
+  if (request.op == BlockIoOp::kWrite) {
+    for (const iovec& v : request.iov) {
+      std::memcpy(cursor, v.iov_base, v.iov_len);
+      cursor += v.iov_len;
+    }
+  } else {
+    pending.copy_back = std::move(request.iov);
+  }
+  request.iov = {iovec{pending.bounce.get(), static_cast<size_t>(length)}};
+}
+
 void BlockRequests::submit(BlockIoRequest request, Pending pending) {
   const uint64_t tag = next_tag_++;
   if (pending.write) {
@@ -176,7 +204,7 @@ void BlockRequests::submit(BlockIoRequest request, Pending pending) {
     writes_in_flight_.insert(pending.write_seq);
   }
   request.tag = tag;
-  pending_.emplace(tag, pending);
+  pending_.emplace(tag, std::move(pending));
   io_.submit(std::move(request));
 }
 
@@ -197,7 +225,7 @@ std::vector<BlockCompletion> BlockRequests::reap() {
   for (const BlockIoCompletion& done : io_.reap()) {
     auto it = pending_.find(done.tag);
     if (it == pending_.end()) continue;  // Cannot happen: every tag submitted is pending.
-    const Pending p = it->second;
+    const Pending p = std::move(it->second);
     pending_.erase(it);
     if (p.write) writes_in_flight_.erase(p.write_seq);
     uint8_t status = kVirtioBlkSOk;
@@ -206,6 +234,13 @@ std::vector<BlockCompletion> BlockRequests::reap() {
       status = kVirtioBlkSIoErr;
       log_.log(std::string(p.what) + " at sector " + std::to_string(p.sector) +
                " failed on the host: " + std::strerror(-done.result));
+    }
+    if (status == kVirtioBlkSOk && !p.copy_back.empty()) {
+      const uint8_t* cursor = p.bounce.get();
+      for (const iovec& v : p.copy_back) {
+        std::memcpy(v.iov_base, cursor, v.iov_len);
+        cursor += v.iov_len;
+      }
     }
     out.push_back(finish(p.head, p.status, p.used_len, status));
   }

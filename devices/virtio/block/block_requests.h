@@ -16,6 +16,8 @@
 // WRITE_ZEROES) submitted before it has completed.
 #include <array>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <deque>
 #include <optional>
 #include <set>
@@ -69,6 +71,10 @@ struct BlockDiskInfo {
   std::array<uint8_t, 20> id{};  // GET_ID: the serial, zero-padded.
   uint32_t max_discard_sectors = 0;
   uint32_t max_write_zeroes_sectors = 0;
+  // Address and length alignment host I/O needs (O_DIRECT: the image's
+  // block size); 0 for none. Guest buffers that miss it go through an
+  // aligned bounce buffer: the spec puts no alignment on the driver.
+  uint32_t buffer_alignment = 0;
 };
 
 struct BlockCompletion {
@@ -95,6 +101,11 @@ class BlockRequests {
   size_t in_flight() const { return pending_.size(); }
 
  private:
+  struct FreeDeleter {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  using AlignedBuffer = std::unique_ptr<uint8_t, FreeDeleter>;
+
   struct Pending {
     uint16_t head;
     uint8_t* status;  // The chain's last writable byte (guest memory).
@@ -103,6 +114,8 @@ class BlockRequests {
     uint64_t write_seq;  // For writes: order of submission.
     const char* what;    // For the log: "read", "write", ...
     uint64_t sector;
+    AlignedBuffer bounce = nullptr;  // Host I/O went through this buffer...
+    std::vector<iovec> copy_back{};  // ...and a read is copied to these guest buffers.
   };
 
   BlockCompletion finish(uint16_t head, uint8_t* status_byte, uint32_t used_len, uint8_t status);
@@ -113,6 +126,9 @@ class BlockRequests {
   std::optional<BlockCompletion> start_discard(const DescriptorChain& chain, uint32_t type,
                                                uint8_t* status_byte, uint32_t used_len);
   void submit(BlockIoRequest request, Pending pending);
+  // Swaps misaligned guest iovecs for an aligned bounce buffer (see
+  // BlockDiskInfo::buffer_alignment); a write's data is copied in now.
+  void bounce_if_misaligned(BlockIoRequest& request, Pending& pending, uint64_t length);
   void submit_ready_flushes();
 
   BlockIo& io_;

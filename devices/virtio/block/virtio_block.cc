@@ -38,6 +38,7 @@ VirtioBlock::VirtioBlock(const DiskOptions& options, unsigned index, BlockIoEngi
   std::copy_n(serial.begin(), std::min(serial.size(), info_.id.size()), info_.id.begin());
   info_.max_discard_sectors = kMaxDiscardSectors;
   info_.max_write_zeroes_sectors = kMaxDiscardSectors;
+  if (image_.cache() == DiskCache::kNone) info_.buffer_alignment = image_.block_size();
 
   config_.capacity = info_.sectors;
   config_.seg_max = kSegMax;

@@ -48,6 +48,12 @@ class ChainBuilder {
     chain_.writable_bytes += length;
     return *this;
   }
+  // Starts the next buffer `bytes` past a 4 KiB boundary, as a driver with
+  // unaligned buffers would.
+  ChainBuilder& misalign_next(uint64_t bytes) {
+    misalign_ = bytes;
+    return *this;
+  }
   const DescriptorChain& chain() const { return chain_; }
 
   // The bytes of writable buffer `index`.
@@ -60,7 +66,8 @@ class ChainBuilder {
  private:
   ChainBuffer allocate(size_t length) {
     // 512-aligned, as Linux's block layer aligns buffers (and O_DIRECT needs).
-    next_ = (next_ + 4095) & ~uint64_t{4095};
+    next_ = ((next_ + 4095) & ~uint64_t{4095}) + misalign_;
+    misalign_ = 0;
     auto host = memory_.slice(GuestAddress{next_}, length);
     REQUIRE(host.has_value());
     ChainBuffer buffer{GuestAddress{next_}, *host};
@@ -71,6 +78,7 @@ class ChainBuilder {
   const GuestMemory& memory_;
   DescriptorChain chain_;
   uint64_t next_;
+  uint64_t misalign_ = 0;
 };
 
 inline Bytes header(uint32_t type, uint64_t sector) {
