@@ -23,7 +23,7 @@ std::unique_ptr<BlockIo> make_block_io(int fd, BlockIoEngine engine, unsigned de
   try {
     return make_io_uring_block_io(fd, depth);
   } catch (const Error& e) {
-    log_line(std::string("virtio-blk: ") + e.what() + "; using a worker thread for disk I/O instead");
+    log_line(std::string("virtio-blk: ") + e.what() + "; using worker threads for disk I/O instead");
     return make_thread_block_io(fd);
   }
 }

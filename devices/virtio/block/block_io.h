@@ -69,6 +69,9 @@ class BlockIo {
 std::unique_ptr<BlockIo> make_block_io(int fd, BlockIoEngine engine, unsigned depth);
 
 std::unique_ptr<BlockIo> make_thread_block_io(int fd);
+// Whether this process may use io_uring (it may be compiled out of the
+// kernel, disabled by sysctl, or blocked by seccomp, as in many containers).
+bool io_uring_supported();
 // Throws Error when io_uring_queue_init fails.
 std::unique_ptr<BlockIo> make_io_uring_block_io(int fd, unsigned depth);
 

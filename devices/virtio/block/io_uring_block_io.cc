@@ -126,6 +126,13 @@ class IoUringBlockIo final : public BlockIo {
 
 }  // namespace
 
+bool io_uring_supported() {
+  io_uring ring{};
+  if (io_uring_queue_init(2, &ring, 0) < 0) return false;
+  io_uring_queue_exit(&ring);
+  return true;
+}
+
 std::unique_ptr<BlockIo> make_io_uring_block_io(int fd, unsigned depth) {
   return std::make_unique<IoUringBlockIo>(fd, depth);
 }

@@ -52,7 +52,7 @@ struct Disk {
 };
 
 BlockIoEngine engine_under_test() {
-  const BlockIoEngine engine = GENERATE(BlockIoEngine::kIoUring, BlockIoEngine::kThread);
+  const BlockIoEngine engine = KVMM_BLOCK_ENGINES();
   return engine;
 }
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "devices/virtio/block/block_io.h"
 #include "devices/virtio/block/block_requests.h"
 #include "devices/virtio/descriptor_chain.h"
 #include "vmm/memory/guest_memory.h"
@@ -127,6 +128,20 @@ struct TempImage {
     return static_cast<uint64_t>(st.st_blocks);
   }
 };
+
+// Both engines, one per run of the test case (GENERATE). Where io_uring is
+// unavailable (seccomp in a container) the io_uring run uses the thread
+// engine and says so, rather than failing on the host.
+#define KVMM_BLOCK_ENGINES() \
+  ::kvmm::testing::available_engine(GENERATE(BlockIoEngine::kIoUring, BlockIoEngine::kThread))
+
+inline BlockIoEngine available_engine(BlockIoEngine engine) {
+  if (engine == BlockIoEngine::kIoUring && !io_uring_supported()) {
+    WARN("io_uring is unavailable here; this run uses the thread engine");
+    return BlockIoEngine::kThread;
+  }
+  return engine;
+}
 
 // Runs one request to completion (host I/O included).
 inline BlockCompletion run_request(BlockRequests& requests, BlockIo& io, const DescriptorChain& chain) {

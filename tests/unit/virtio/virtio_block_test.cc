@@ -151,7 +151,7 @@ TEST_CASE("virtio-blk default serial is stable and 20 bytes") {
 }
 
 TEST_CASE("virtio-blk serves requests from its queue on its own thread") {
-  const BlockIoEngine engine = GENERATE(BlockIoEngine::kIoUring, BlockIoEngine::kThread);
+  const BlockIoEngine engine = KVMM_BLOCK_ENGINES();
   TempImage file(pattern(64 * 512, 4));
   VirtioBlock device(options_for(file), 3, engine);
   Rig rig;
@@ -218,7 +218,7 @@ TEST_CASE("virtio-blk asks for a reset when the ring is broken") {
 }
 
 TEST_CASE("virtio-blk reset with requests in flight stops cleanly and the device can start again") {
-  const BlockIoEngine engine = GENERATE(BlockIoEngine::kIoUring, BlockIoEngine::kThread);
+  const BlockIoEngine engine = KVMM_BLOCK_ENGINES();
   TempImage file(Bytes(256 * 512, 0));
   VirtioBlock device(options_for(file), 0, engine);
   {
