@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "devices/virtio/block/disk_options.h"
 #include "vmm/cli/size.h"
 #include "vmm/util/error.h"
 
@@ -143,6 +144,8 @@ RunCommand parse_run(std::span<const std::string_view> args) {
       run.config.vcpu_sched = parse_vcpu_sched(reader.value(option));
     } else if (option == "--halt-poll-ns") {
       run.config.halt_poll_ns = parse_halt_poll_ns(option, reader.value(option));
+    } else if (option == "--disk") {
+      run.config.disks.push_back(parse_disk_options(reader.value(option)));
     } else if (option == "--boot-trace") {
       reader.no_value(option);
       run.config.boot_trace = true;
@@ -318,10 +321,11 @@ std::string usage_text() {
 Usage:
   kvmm run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]
            [--pin CPU,...] [--vcpu-sched POLICY] [--halt-poll-ns N]
-           [--boot-trace] [--exit-log FILE] [--stats[=text|json]] [--stats-file=FILE]
-  kvmm run --flat FILE [--mode real|protected|long] [--mem SIZE] [--cpus N]
-           [--pin CPU,...] [--vcpu-sched POLICY] [--halt-poll-ns N] [--exit-log FILE]
+           [--disk PATH[,OPT...]]... [--boot-trace] [--exit-log FILE]
            [--stats[=text|json]] [--stats-file=FILE]
+  kvmm run --flat FILE [--mode real|protected|long] [--mem SIZE] [--cpus N]
+           [--pin CPU,...] [--vcpu-sched POLICY] [--halt-poll-ns N] [--disk ...]
+           [--exit-log FILE] [--stats[=text|json]] [--stats-file=FILE]
   kvmm bench sched [--workload ipi|spin-wait|spin] [--cpus N] [--pin CPU,...]
            [--vcpu-sched POLICY] [--halt-poll-ns N] [--ipi x2apic|xapic]
            [--iterations N] [--warmup N] [--duration-ms N] [--json FILE]
@@ -341,6 +345,11 @@ kvmm run
                    rr need CAP_SYS_NICE or RLIMIT_RTPRIO
   --halt-poll-ns N longest a halted vCPU polls before sleeping, for this VM
                    (KVM_CAP_HALT_POLL; 0 turns polling off)
+  --disk PATH[,ro][,serial=S][,cache=none|writeback]
+                   a virtio-blk disk (repeatable: /dev/vda, /dev/vdb, ...) backed
+                   by an image file or a block device; ro shares it read-only;
+                   cache=none bypasses the host page cache (O_DIRECT). The image
+                   is locked: one writer, or any number of read-only users
   --boot-trace     print the boot phases with times since kvmm started
   Console: the guest's COM1 is stdin/stdout; on a terminal, Ctrl-A x quits
   and Ctrl-A Ctrl-A sends Ctrl-A. The guest's poweroff and reboot end kvmm
@@ -366,7 +375,9 @@ kvmm run
 
   Devices: COM1 serial at port 0x3f8 (to stdout); debug exit at port 0x501
   (a byte written there ends the run with that exit status); a test device
-  (16 scratch bytes) at ports 0x520-0x52f and MMIO 0xd0000000-0xd000000f.
+  (16 scratch bytes) at ports 0x520-0x52f and MMIO 0xd0000000-0xd000000f;
+  virtio-mmio devices at 0xd1000000 + 0x1000*i with IRQs 5, 6, 7, 9, 10, ...,
+  described in the ACPI DSDT (and on the command line with acpi=off).
   Exit status: the debug-exit byte; 0 when the guest halts; 1 when kvmm could
   not start the guest; 2 when the guest crashed; 128+N on signal N.
 

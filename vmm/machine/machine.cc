@@ -45,6 +45,7 @@ std::unique_ptr<Machine> Machine::build(const VmConfig& config) {
   // Guest memory and images first: bad input is reported as such even on a
   // host without KVM, and before anything is created in the kernel.
   machine->load_guest();
+  machine->open_virtio_devices();
   machine->create_vm();
   machine->add_devices();
   if (config.exit_log_path) machine->exit_log_ = std::make_unique<ExitLog>(*config.exit_log_path);
@@ -53,6 +54,7 @@ std::unique_ptr<Machine> Machine::build(const VmConfig& config) {
 }
 
 void Machine::load_guest() {
+  check_virtio_limits();
   if (config_.flat_image) {
     const uint64_t size = load_flat_image(memory_, *config_.flat_image, kFlatLoadAddress);
     write_mode_tables(memory_, config_.mode);
@@ -70,6 +72,7 @@ void Machine::load_guest() {
   // Firmware tables first: the loader records the RSDP in the boot data.
   AcpiConfig acpi;
   acpi.cpus = config_.cpus;
+  acpi.virtio_devices = virtio_acpi_devices();
   if (config_.cpus > kMaxFirmwareTableCpus) {
     throw Error("--cpus " + std::to_string(config_.cpus) + " is more than kvmm can describe to a "
                 "guest (" + std::to_string(kMaxFirmwareTableCpus) + "): use fewer vCPUs");
@@ -82,6 +85,10 @@ void Machine::load_guest() {
   request.kernel = *config_.kernel;
   request.initrd = config_.initrd;
   request.cmdline = config_.cmdline;
+  // Without ACPI the DSDT cannot describe the virtio devices; kernels built
+  // with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES find them on the command line.
+  // Only then: a kernel seeing both would probe each device twice.
+  if (config_.cmdline.find("acpi=off") != std::string::npos) request.cmdline += virtio_cmdline_devices();
   request.ram_bytes = config_.memory_bytes;
   request.acpi_rsdp = rsdp;
   linux_ = load_linux(memory_, request);
@@ -108,9 +115,11 @@ void Machine::create_vm() {
     }
     vm_->set_max_halt_poll_ns(*config_.halt_poll_ns);
   }
-  if (is_flat_smp()) {
+  if (is_flat_smp() || (!is_linux() && virtio_device_count() > 0)) {
     // The vCPUs of an SMP flat guest wake each other with IPIs: that needs
     // the local APICs, which come only with the whole in-kernel irqchip.
+    // irqfd (virtio interrupts) needs it too. Other flat guests go without,
+    // so their exits stay as they were.
     vm_->create_irqchip();
   }
   if (is_linux()) {
@@ -199,6 +208,7 @@ RunOutcome Machine::run() {
 
   for (auto& vcpu : vcpus_) vcpu->kick();
   for (auto& thread : threads) thread.join();
+  stop_virtio_devices();
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (config_.stats) report_stats();
   return stop_.outcome();

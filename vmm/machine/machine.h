@@ -8,6 +8,7 @@
 // vCPU threads through the buses and guard their own state.
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "vmm/boot/linux/linux_boot.h"
@@ -20,11 +21,15 @@
 #include "vmm/machine/boot_trace.h"
 #include "vmm/machine/panic_watch.h"
 #include "vmm/machine/vm_config.h"
+#include "devices/virtio/virtio_device.h"
 #include "vmm/memory/guest_memory.h"
 
 namespace kvmm {
 
 class Uart8250;
+class VirtioMmio;
+class EventFd;
+struct VirtioMmioDevice;
 
 class Machine {
  public:
@@ -52,6 +57,15 @@ class Machine {
   // machine_devices.cc
   void add_devices();
   void add_linux_devices();
+  // machine_virtio.cc
+  size_t virtio_device_count() const;
+  void check_virtio_limits() const;
+  std::vector<VirtioMmioDevice> virtio_acpi_devices() const;
+  std::string virtio_cmdline_devices() const;
+  void open_virtio_devices();
+  void add_virtio_devices();
+  void add_virtio_device(std::unique_ptr<VirtioDevice> device, const std::string& name);
+  void stop_virtio_devices();
   // machine_vcpus.cc
   void check_vcpu_limits() const;
   void create_vcpus();
@@ -79,6 +93,13 @@ class Machine {
   std::shared_ptr<Uart8250> serial_;
   std::unique_ptr<ExitLog> exit_log_;
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
+  struct PendingVirtio {
+    std::unique_ptr<VirtioDevice> device;
+    std::string name;
+  };
+  std::vector<PendingVirtio> pending_virtio_;  // Opened, not yet on the bus.
+  std::vector<std::shared_ptr<EventFd>> virtio_irqs_;
+  std::vector<std::shared_ptr<VirtioMmio>> virtio_transports_;
 };
 
 }  // namespace kvmm

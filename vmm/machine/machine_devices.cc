@@ -72,6 +72,7 @@ void Machine::add_devices() {
   pio_.insert(test_device, TestDevice::kPort, TestDevice::kSize, "test device");
   mmio_.insert(test_device, TestDevice::kMmioAddress, TestDevice::kSize, "test device");
   if (is_linux()) add_linux_devices();
+  add_virtio_devices();
 }
 
 void Machine::add_linux_devices() {
