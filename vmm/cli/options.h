@@ -1,10 +1,11 @@
 #pragma once
-// The command line: `kvmm run|check|help|version`, parsed into a command.
+// The command line: `kvmm run|check|bench|help|version`, parsed into a command.
 #include <span>
 #include <string>
 #include <string_view>
 #include <variant>
 
+#include "vmm/bench/bench_options.h"
 #include "vmm/machine/vm_config.h"
 
 namespace kvmm {
@@ -19,7 +20,8 @@ struct CheckCommand {
 struct HelpCommand {};
 struct VersionCommand {};
 
-using Command = std::variant<RunCommand, CheckCommand, HelpCommand, VersionCommand>;
+using Command =
+    std::variant<RunCommand, CheckCommand, BenchCommand, HelpCommand, VersionCommand>;
 
 // Throws Error with one line that names the bad argument and the fix.
 Command parse_command_line(std::span<const std::string_view> args);

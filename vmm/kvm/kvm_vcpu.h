@@ -3,6 +3,7 @@
 #include <linux/kvm.h>
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "vmm/memory/mmap_region.h"
@@ -34,6 +35,9 @@ class KvmVcpu {
   // KVM_SET_MSRS for all of `msrs`; throws naming the first MSR KVM refused.
   void set_msrs(std::span<const kvm_msr_entry> msrs);
   void set_fpu(const kvm_fpu& fpu);
+  // KVM_GET_TSC_KHZ: the guest's TSC frequency; nullopt where the kernel
+  // cannot say (no KVM_CAP_GET_TSC_KHZ, or an unstable host TSC).
+  std::optional<uint32_t> tsc_khz() const;
   kvm_lapic_state lapic() const;
   void set_lapic(const kvm_lapic_state& lapic);
 
