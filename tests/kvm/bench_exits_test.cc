@@ -1,0 +1,156 @@
+// `kvmm bench exits` on real KVM, small N: the structure and sanity of its
+// results (every kind, ordered percentiles, in-kernel exits cheaper than
+// user-space ones), never timing thresholds.
+#include <catch2/catch.hpp>
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/support/mini_json.h"
+#include "tests/support/refusal.h"
+#include "tests/support/run_process.h"
+
+using namespace kvmm::testing;
+
+namespace {
+
+constexpr int kIterations = 200;
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char name[] = "/tmp/kvmm-bench-XXXXXX";
+    REQUIRE(::mkdtemp(name) != nullptr);
+    path = name;
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+const std::vector<std::string> kKernelKinds = {"cpuid", "vmcall", "pio_out_ioeventfd",
+                                               "mmio_write_ioeventfd"};
+const std::vector<std::string> kUserKinds = {"pio_out", "pio_in", "mmio_write", "mmio_read",
+                                             "serial_out"};
+
+std::vector<std::string> split(const std::string& line) {
+  std::vector<std::string> fields;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = line.find(',', start);
+    fields.push_back(line.substr(start, comma - start));
+    if (comma == std::string::npos) return fields;
+    start = comma + 1;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("bench exits reports every kind with ordered percentiles and sane ratios") {
+  TempDir dir;
+  const std::string json_path = dir.path + "/exits.json";
+  const std::string csv_path = dir.path + "/exits.csv";
+  const std::string plot_path = dir.path + "/exits.svg";
+  ProcessOptions options;
+  options.timeout = std::chrono::seconds(100);
+  const ProcessResult result =
+      run_process({KVMM_BINARY, "bench", "exits", "--iterations", std::to_string(kIterations),
+                   "--warmup", "20", "--json", json_path, "--csv", csv_path, "--plot", plot_path},
+                  options);
+  INFO("stdout: " << result.out << "\nstderr: " << result.err);
+  REQUIRE_FALSE(result.timed_out);
+  REQUIRE(result.exit_status == 0);
+  CHECK(result.err.empty());
+  CHECK_THAT(result.out, Catch::Contains("median") && Catch::Contains("VMM share"));
+
+  const JsonValue report = parse_json(read_text(json_path));
+  CHECK(report.at("benchmark").text == "exits");
+  const JsonValue& host = report.at("host");
+  for (const char* key : {"cpu_model", "kernel", "kvm_module", "nested", "tsc_khz",
+                          "tsc_khz_source", "kvmm_version", "date"}) {
+    CHECK(host.has(key));
+  }
+  CHECK(host.at("tsc_khz").number > 0);
+  CHECK(report.at("iterations").number == kIterations);
+
+  // A kind this host's KVM cannot run is listed under "skipped" with a reason
+  // (vmcall on kvm_pvm); every other kind must be measured.
+  std::set<std::string> skipped;
+  for (const JsonValue& s : report.at("skipped").items) {
+    CHECK_FALSE(s.at("reason").text.empty());
+    skipped.insert(s.at("kind").text);
+  }
+  std::map<std::string, const JsonValue*> kinds;
+  for (const JsonValue& kind : report.at("kinds").items) kinds[kind.at("kind").text] = &kind;
+  std::vector<std::string> all = {"none", "hlt_timer"};
+  all.insert(all.end(), kKernelKinds.begin(), kKernelKinds.end());
+  all.insert(all.end(), kUserKinds.begin(), kUserKinds.end());
+  for (const std::string& name : all) {
+    INFO("kind " << name);
+    CHECK((kinds.count(name) == 1) != (skipped.count(name) == 1));
+  }
+  CHECK(kinds.size() + skipped.size() == all.size());
+
+  for (const auto& [name, kind] : kinds) {
+    INFO("kind " << name);
+    CHECK(kind->at("iterations").number == kIterations);
+    for (const char* unit : {"cycles", "ns"}) {
+      const JsonValue& p = kind->at(unit);
+      CHECK(p.at("min").number <= p.at("median").number);
+      CHECK(p.at("median").number <= p.at("p90").number);
+      CHECK(p.at("p90").number <= p.at("p99").number);
+      CHECK(p.at("p99").number <= p.at("p99_9").number);
+      CHECK(p.at("p99_9").number <= p.at("max").number);
+      CHECK(p.at("min").number <= p.at("mean").number);
+      CHECK(p.at("mean").number <= p.at("max").number);
+    }
+    const bool user = kind->at("path").text == "user";
+    CHECK(user == (kind->at("handler_ns").type == JsonValue::Type::kObject));
+    if (user) CHECK(kind->at("handler_ns").at("exits").number >= kIterations);
+  }
+
+  // The sanity ratio: an exit the kernel finishes is cheaper than one that
+  // reaches kvmm (which adds a return to user space and back). hlt_timer is
+  // left out: it is a wake-up latency, not a round trip.
+  auto median = [&](const std::string& name) { return kinds.at(name)->at("cycles").at("median").number; };
+  for (const std::string& kernel : kKernelKinds) {
+    if (kinds.count(kernel) == 0) continue;
+    for (const std::string& user : kUserKinds) {
+      INFO(kernel << " median " << median(kernel) << " vs " << user << " median " << median(user));
+      CHECK(median(kernel) < median(user));
+    }
+    CHECK(median("none") < median(kernel));
+  }
+  CHECK(report.at("vmm_share").items.size() == 2);
+  for (const JsonValue& share : report.at("vmm_share").items) CHECK(share.at("median_cycles").number > 0);
+
+  // CSV: a header and one row per kind and per VMM-share pair, all as wide.
+  const std::vector<std::string> lines = lines_of(read_text(csv_path));
+  REQUIRE(lines.size() == 1 + kinds.size() + 2);
+  const size_t columns = split(lines[0]).size();
+  CHECK(split(lines[0])[0] == "kind");
+  for (size_t i = 1; i < lines.size(); ++i) CHECK(split(lines[i]).size() == columns);
+  CHECK(split(lines[1])[0] == "none");
+
+  const std::string svg = read_text(plot_path);
+  CHECK_THAT(svg, Catch::Contains("<svg"));
+  CHECK(svg.size() > 1000);
+}
+
+TEST_CASE("bench exits runs only the kinds asked for") {
+  TempDir dir;
+  const std::string json_path = dir.path + "/cpuid.json";
+  const ProcessResult result = run_process(
+      {KVMM_BINARY, "bench", "exits", "--kind", "cpuid,pio_out", "--iterations", "50", "--json",
+       json_path});
+  INFO("stderr: " << result.err);
+  REQUIRE(result.exit_status == 0);
+  const JsonValue report = parse_json(read_text(json_path));
+  REQUIRE(report.at("kinds").items.size() == 2);
+  CHECK(report.at("kinds").items[0].at("kind").text == "cpuid");
+  CHECK(report.at("kinds").items[1].at("kind").text == "pio_out");
+  CHECK(report.at("vmm_share").items.empty());  // pio_out's twin did not run
+}
