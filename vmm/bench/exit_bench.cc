@@ -102,7 +102,24 @@ ExitBenchReport run_exit_bench(const ExitBenchOptions& options,
     request.iterations = options.iterations;
     request.warmup = options.warmup;
     report.timer_delay_ns = request.timer_delay_ns;
-    ExitBenchRun run = run_exit_bench_vm(kvm, request);
+    ExitBenchRun run;
+    try {
+      run = run_exit_bench_vm(kvm, request);
+    } catch (const GuestTimedOut& e) {
+      // Seen in the nested host (QEMU TCG + emulated SVM): now and then the
+      // TSC-deadline interrupt never arrives and the guest halts for good.
+      // One retry, then the kind is reported as skipped rather than failing
+      // every other measurement.
+      if (kind != ExitKind::kHltTimer) throw;
+      try {
+        run = run_exit_bench_vm(kvm, request);
+      } catch (const GuestTimedOut&) {
+        report.skipped.push_back(
+            {kind, "the timer interrupt did not arrive within the watchdog limit, twice (seen "
+                   "in the nested host: its emulated TSC-deadline timer sometimes loses one)"});
+        continue;
+      }
+    }
     kvm_khz = run.kvm_tsc_khz;
     report.closing_stamp = run.closing_stamp;
     ExitKindResult result;

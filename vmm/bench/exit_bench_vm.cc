@@ -163,7 +163,7 @@ ExitBenchRun run_exit_bench_vm(const KvmSystem& kvm, const ExitBenchRequest& req
   stop.request_stop(RunOutcome{kExitGuestCrashed, "the vCPU loop ended early"});
   watchdog.join();
   if (timed_out) {
-    throw Error("the exit benchmark guest for kind " + std::string(info.name) +
+    throw GuestTimedOut("the exit benchmark guest for kind " + std::string(info.name) +
                 " did not finish in " + std::to_string(limit_ms / 1000) +
                 " s: this host's KVM may not complete that exit; leave it out of --kind");
   }

@@ -14,6 +14,7 @@
 #include "vmm/bench/exit_kinds.h"
 #include "vmm/cpu/vcpu_stats.h"
 #include "vmm/kvm/kvm_system.h"
+#include "vmm/util/error.h"
 
 namespace kvmm {
 
@@ -43,7 +44,15 @@ struct ExitBenchRun {
   std::string closing_stamp;
 };
 
-// Throws Error when the VM cannot be built or the guest fails.
+// The guest did not finish before the watchdog: its KVM never completed an
+// exit, or an interrupt never came.
+class GuestTimedOut : public Error {
+ public:
+  using Error::Error;
+};
+
+// Throws Error when the VM cannot be built or the guest fails, GuestTimedOut
+// when it does not finish.
 ExitBenchRun run_exit_bench_vm(const KvmSystem& kvm, const ExitBenchRequest& request);
 
 // Guest RAM for `iterations` samples: the flat-guest tables, image and stack
