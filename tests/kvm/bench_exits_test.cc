@@ -112,20 +112,36 @@ TEST_CASE("bench exits reports every kind with ordered percentiles and sane rati
     if (user) CHECK(kind->at("handler_ns").at("exits").number >= kIterations);
   }
 
-  // The sanity ratio: an exit the kernel finishes is cheaper than one that
-  // reaches kvmm (which adds a return to user space and back). hlt_timer is
+  // The sanity ratios. Always: each user-space kind costs more than its
+  // in-kernel twin (same instruction, same kind of address), so the VMM share
+  // is positive. Broader, where KVM is not itself nested under an emulated
+  // hypervisor: every in-kernel round trip is cheaper than every user-space
+  // one. Inside the nested host (QEMU TCG + emulated SVM) every exit is
+  // dominated by the emulated VM exit itself and cpuid's median was measured
+  // above pio_out's (149502 vs 131303 cycles) under load, so there only the
+  // pairs are checked. kvm_pvm reports the "hypervisor" flag too, but runs
+  // guests at near-native exit cost, so it gets the broad check. hlt_timer is
   // left out: it is a wake-up latency, not a round trip.
-  auto median = [&](const std::string& name) { return kinds.at(name)->at("cycles").at("median").number; };
+  auto median = [&](const std::string& name) {
+    return kinds.at(name)->at("cycles").at("median").number;
+  };
+  const bool emulated_nesting =
+      host.at("nested").boolean && host.at("kvm_module").text != "kvm_pvm";
+  CHECK(median("pio_out_ioeventfd") < median("pio_out"));
+  CHECK(median("mmio_write_ioeventfd") < median("mmio_write"));
   for (const std::string& kernel : kKernelKinds) {
     if (kinds.count(kernel) == 0) continue;
+    CHECK(median("none") < median(kernel));
+    if (emulated_nesting) continue;
     for (const std::string& user : kUserKinds) {
       INFO(kernel << " median " << median(kernel) << " vs " << user << " median " << median(user));
       CHECK(median(kernel) < median(user));
     }
-    CHECK(median("none") < median(kernel));
   }
   CHECK(report.at("vmm_share").items.size() == 2);
-  for (const JsonValue& share : report.at("vmm_share").items) CHECK(share.at("median_cycles").number > 0);
+  for (const JsonValue& share : report.at("vmm_share").items) {
+    CHECK(share.at("median_cycles").number > 0);
+  }
 
   // CSV: a header and one row per kind and per VMM-share pair, all as wide.
   const std::vector<std::string> lines = lines_of(read_text(csv_path));
