@@ -219,11 +219,11 @@ kvmm check
   nothing; the exit status is 0 when guests can run. --linux also fails on a
   KVM that cannot boot stock Linux kernels (the paravirtual kvm_pvm).
 
+)" + bench_usage_text() + R"(
 Environment:
   KVMM_KVM_DEVICE  path of the KVM device (default /dev/kvm)
   KVMM_GUEST_DIR   where kvmm bench finds its guests (default: guest/ next to kvmm)
-
-)" + bench_usage_text();
+)";
 }
 
 }  // namespace kvmm
