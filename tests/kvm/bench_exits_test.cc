@@ -129,9 +129,13 @@ TEST_CASE("bench exits reports every kind with ordered percentiles and sane rati
       host.at("nested").boolean && host.at("kvm_module").text != "kvm_pvm";
   CHECK(median("pio_out_ioeventfd") < median("pio_out"));
   CHECK(median("mmio_write_ioeventfd") < median("mmio_write"));
+  // `none` is below every user-space kind, but not checked against the
+  // in-kernel ones: on kvm_pvm each rdtsc traps, so `none` (~4600 cycles)
+  // and cpuid (~6400) are close, and a loaded host pushed none's median of
+  // 200 samples to 7264 (measured).
+  for (const std::string& user : kUserKinds) CHECK(median("none") < median(user));
   for (const std::string& kernel : kKernelKinds) {
     if (kinds.count(kernel) == 0) continue;
-    CHECK(median("none") < median(kernel));
     if (emulated_nesting) continue;
     for (const std::string& user : kUserKinds) {
       INFO(kernel << " median " << median(kernel) << " vs " << user << " median " << median(user));
