@@ -75,10 +75,12 @@ kvmm_ensure_packages() {
 }
 
 # Packages needed to configure and build kvmm (compiler, CMake, nasm for the
-# guests, Catch2 for unit tests, the kernel headers for <linux/kvm.h>).
+# guests, Catch2 for unit tests, the kernel headers for <linux/kvm.h>, liburing
+# for the virtio-blk io_uring engine).
 # shellcheck disable=SC2034 # used by the scripts that source this file
 kvmm_build_packages=(
     build-essential:g++ make:make cmake:cmake nasm:nasm catch2 linux-libc-dev
+    pkg-config:pkg-config liburing-dev
 )
 
 kvmm_configure_and_build() {

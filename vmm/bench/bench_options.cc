@@ -80,12 +80,12 @@ uint64_t parse_bench_count(std::string_view option, std::string_view text, uint6
 
 BenchCommand parse_bench_command(std::span<const std::string_view> args) {
   if (args.empty() || args[0].starts_with("-")) {
-    throw Error("kvmm bench needs a benchmark name: kvmm bench exits (see kvmm --help)");
+    throw Error("kvmm bench needs a benchmark name: kvmm bench exits or kvmm bench sched (see kvmm --help)");
   }
   const std::string_view name = args[0];
   const auto rest = args.subspan(1);
   if (name == "exits") return BenchCommand{parse_exits(rest)};
-  throw Error("unknown benchmark '" + std::string(name) + "': use kvmm bench exits");
+  throw Error("unknown benchmark '" + std::string(name) + "': use kvmm bench exits or kvmm bench sched");
 }
 
 std::string bench_usage_text() {

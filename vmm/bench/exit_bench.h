@@ -47,7 +47,7 @@ struct SkippedKind {
 };
 
 struct ExitBenchReport {
-  HostInfo host;
+  BenchHostInfo host;
   TscFrequency tsc;
   uint64_t iterations = 0;
   uint64_t warmup = 0;

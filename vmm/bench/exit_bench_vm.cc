@@ -128,7 +128,7 @@ ExitBenchRun run_exit_bench_vm(const KvmSystem& kvm, const ExitBenchRequest& req
                   GuestAddress{low_ram_end(memory_bytes) & ~uint64_t{0xf}}, sregs, regs);
   kvm_vcpu.set_sregs(sregs);
   kvm_vcpu.set_regs(regs);
-  result.kvm_tsc_khz = kvm_vcpu.tsc_khz();
+  result.kvm_tsc_khz = kvm_vcpu.tsc_khz_if_known();
 
   const TscFrequency tsc = tsc_frequency(result.kvm_tsc_khz);
   ExitBenchParams params{};

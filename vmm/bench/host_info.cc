@@ -43,8 +43,8 @@ bool has_cpu_flag(const std::string& flag) {
 
 }  // namespace
 
-HostInfo collect_host_info(const std::string& kvmm_version) {
-  HostInfo host;
+BenchHostInfo collect_host_info(const std::string& kvmm_version) {
+  BenchHostInfo host;
   host.cpu_model = cpuinfo_field("model name");
   if (host.cpu_model.empty()) host.cpu_model = "unknown";
   utsname names{};
@@ -91,7 +91,7 @@ TscFrequency tsc_frequency(std::optional<uint32_t> kvm_khz) {
               "/proc/cpuinfo): the benchmark cannot convert cycles to time on this host");
 }
 
-void write_host_json(JsonWriter& json, const HostInfo& host, const TscFrequency& tsc) {
+void write_host_json(JsonWriter& json, const BenchHostInfo& host, const TscFrequency& tsc) {
   json.key("host").begin_object();
   json.member("cpu_model", host.cpu_model);
   json.member("kernel", host.kernel);
@@ -105,7 +105,7 @@ void write_host_json(JsonWriter& json, const HostInfo& host, const TscFrequency&
   json.end_object();
 }
 
-std::string format_host_text(const HostInfo& host, const TscFrequency& tsc) {
+std::string format_host_text(const BenchHostInfo& host, const TscFrequency& tsc) {
   return "host: " + host.cpu_model + ", " + std::to_string(host.host_cpus) + " CPUs, " +
          host.kernel + "\n" + "KVM: " + host.kvm_module +
          (host.nested ? ", nested (this host is itself a guest)" : ", not nested") +

@@ -17,7 +17,7 @@ struct TscFrequency {
   std::string source;
 };
 
-struct HostInfo {
+struct BenchHostInfo {
   std::string cpu_model;     // /proc/cpuinfo "model name"
   std::string kernel;        // uname: sysname release version
   std::string kvm_module;    // kvm_intel, kvm_amd, kvm_pvm, or "unknown"
@@ -27,15 +27,15 @@ struct HostInfo {
   unsigned host_cpus = 0;    // CPUs this process may run on
 };
 
-HostInfo collect_host_info(const std::string& kvmm_version);
+BenchHostInfo collect_host_info(const std::string& kvmm_version);
 
 // The TSC frequency when KVM cannot tell (`kvm_khz` is nullopt): host cpuid
 // 0x15, then 0x16, then /proc/cpuinfo. Throws Error when nothing says.
 TscFrequency tsc_frequency(std::optional<uint32_t> kvm_khz);
 
 // The "host" object of every bench report (keys documented in README).
-void write_host_json(JsonWriter& json, const HostInfo& host, const TscFrequency& tsc);
+void write_host_json(JsonWriter& json, const BenchHostInfo& host, const TscFrequency& tsc);
 // Two lines for the top of a text report.
-std::string format_host_text(const HostInfo& host, const TscFrequency& tsc);
+std::string format_host_text(const BenchHostInfo& host, const TscFrequency& tsc);
 
 }  // namespace kvmm

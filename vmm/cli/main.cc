@@ -36,6 +36,9 @@ int dispatch(const Command& command) {
     std::cout << "kvmm " << KVMM_VERSION << '\n';
     return 0;
   }
+  if (const auto* sched = std::get_if<BenchSchedCommand>(&command)) {
+    return run_sched_bench_command(sched->config, std::cout);
+  }
   if (const auto* check = std::get_if<CheckCommand>(&command)) {
     return run_host_check(std::cout, check->quiet, check->need_linux);
   }

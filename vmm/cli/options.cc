@@ -48,6 +48,28 @@ std::vector<int> parse_pin_list(std::string_view text) {
   return cpus;
 }
 
+// A whole decimal number in [min, max]; `what` names it for the error ("nanoseconds").
+uint64_t parse_number(std::string_view option, std::string_view text, uint64_t min, uint64_t max,
+                      std::string_view what) {
+  uint64_t value = 0;
+  bool ok = !text.empty() && text.size() <= 20;
+  for (char c : text) {
+    ok = ok && c >= '0' && c <= '9' && value <= (UINT64_MAX - 9) / 10;
+    if (ok) value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (!ok || value < min || value > max) {
+    throw Error(std::string(option) + " " + std::string(text) + " is not a number of " +
+                std::string(what) + ": give a whole number from " + std::to_string(min) +
+                " to " + std::to_string(max));
+  }
+  return value;
+}
+
+// KVM_CAP_HALT_POLL takes an unsigned int (virt/kvm/kvm_main.c).
+uint32_t parse_halt_poll_ns(std::string_view option, std::string_view text) {
+  return static_cast<uint32_t>(parse_number(option, text, 0, UINT32_MAX, "nanoseconds"));
+}
+
 RunCommand parse_run(std::span<const std::string_view> args) {
   RunCommand run;
   bool have_mode = false;
@@ -68,6 +90,10 @@ RunCommand parse_run(std::span<const std::string_view> args) {
       run.config.cpus = parse_cpus(reader.value(option));
     } else if (option == "--pin") {
       run.config.pin = parse_pin_list(reader.value(option));
+    } else if (option == "--vcpu-sched") {
+      run.config.vcpu_sched = parse_vcpu_sched(reader.value(option));
+    } else if (option == "--halt-poll-ns") {
+      run.config.halt_poll_ns = parse_halt_poll_ns(option, reader.value(option));
     } else if (option == "--boot-trace") {
       reader.no_value(option);
       run.config.boot_trace = true;
@@ -120,9 +146,9 @@ RunCommand parse_run(std::span<const std::string_view> args) {
     if (r.config.initrd || have_cmdline) {
       throw Error("--initrd and --cmdline need --kernel: a flat binary takes neither");
     }
-    if (r.config.cpus != 1) {
-      throw Error("--cpus " + std::to_string(r.config.cpus) +
-                  " needs --kernel: flat guests run on one vCPU");
+    if (r.config.cpus != 1 && r.config.mode == CpuMode::kReal) {
+      throw Error("--cpus " + std::to_string(r.config.cpus) + " with --flat needs --mode long or "
+                  "protected: real-mode flat guests run on one vCPU");
     }
   } else if (have_mode) {
     throw Error("--mode is for --flat guests: a kernel chooses its own entry mode");
@@ -152,6 +178,75 @@ CheckCommand parse_check(std::span<const std::string_view> args) {
   return check;
 }
 
+// kvmm bench sched [options]
+BenchSchedCommand parse_bench_sched_options(std::span<const std::string_view> args) {
+  BenchSchedCommand bench;
+  SchedBenchConfig& config = bench.config;
+  bool have_iterations = false;
+  ArgReader reader("bench sched", args);
+  while (!reader.done()) {
+    const std::string_view option = reader.next_option();
+    if (option == "--cpus") {
+      config.cpus = parse_cpus(reader.value(option));
+    } else if (option == "--pin") {
+      config.pin = parse_pin_list(reader.value(option));
+    } else if (option == "--vcpu-sched") {
+      config.vcpu_sched = parse_vcpu_sched(reader.value(option));
+    } else if (option == "--halt-poll-ns") {
+      config.halt_poll_ns = parse_halt_poll_ns(option, reader.value(option));
+    } else if (option == "--workload") {
+      const std::string_view name = reader.value(option);
+      auto workload = parse_sched_workload(name);
+      if (!workload) {
+        throw Error("--workload " + std::string(name) +
+                    " is not a scheduling workload: use ipi, spin-wait or spin");
+      }
+      config.workload = *workload;
+    } else if (option == "--ipi") {
+      const std::string_view name = reader.value(option);
+      if (name == "x2apic") {
+        config.ipi = SchedBenchConfig::Ipi::kX2apic;
+      } else if (name == "xapic") {
+        config.ipi = SchedBenchConfig::Ipi::kXapic;
+      } else {
+        throw Error("--ipi " + std::string(name) + " is not an IPI mechanism: use x2apic or xapic");
+      }
+    } else if (option == "--iterations") {
+      config.iterations = static_cast<uint32_t>(parse_number(
+          option, reader.value(option), 1, SchedBenchConfig::kMaxIterations, "round trips"));
+      have_iterations = true;
+    } else if (option == "--warmup") {
+      config.warmup = static_cast<uint32_t>(parse_number(
+          option, reader.value(option), 0, SchedBenchConfig::kMaxIterations, "round trips"));
+    } else if (option == "--duration-ms") {
+      config.duration_ms = static_cast<uint32_t>(
+          parse_number(option, reader.value(option), 1, 60000, "milliseconds"));
+    } else if (option == "--json") {
+      const std::string_view path = reader.value(option);
+      if (path.empty()) throw Error("--json needs a file name: give e.g. --json sched.json");
+      config.json_path = std::string(path);
+    } else {
+      reader.unknown(option);
+    }
+  }
+  if (config.cpus > SchedBenchConfig::kMaxCpus) {
+    throw Error("--cpus " + std::to_string(config.cpus) + " is more than kvmm bench sched runs (" +
+                std::to_string(SchedBenchConfig::kMaxCpus) + "): use fewer vCPUs");
+  }
+  if (config.workload != SchedBenchConfig::Workload::kSpin && config.cpus < 2) {
+    throw Error("--workload " + sched_workload_name(config.workload) +
+                " needs --cpus 2 or more: a round trip needs a partner vCPU");
+  }
+  if (config.workload == SchedBenchConfig::Workload::kSpin && have_iterations) {
+    throw Error("--iterations is for --workload ipi and spin-wait: spin runs for --duration-ms");
+  }
+  if (config.pin.size() > config.cpus) {
+    throw Error("--pin lists " + std::to_string(config.pin.size()) + " host CPUs for " +
+                std::to_string(config.cpus) + " vCPUs: give at most one per vCPU");
+  }
+  return bench;
+}
+
 }  // namespace
 
 Command parse_command_line(std::span<const std::string_view> args) {
@@ -162,6 +257,9 @@ Command parse_command_line(std::span<const std::string_view> args) {
   if (command == "--version" || command == "-V" || command == "version") return VersionCommand{};
   if (command == "run") return parse_run(rest);
   if (command == "check") return parse_check(rest);
+  if (command == "bench" && !rest.empty() && rest[0] == "sched") {
+    return parse_bench_sched_options(rest.subspan(1));
+  }
   if (command == "bench") return parse_bench_command(rest);
   throw Error("unknown command '" + std::string(command) + "': see kvmm --help");
 }
@@ -171,10 +269,14 @@ std::string usage_text() {
 
 Usage:
   kvmm run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]
-           [--pin CPU,...] [--boot-trace] [--exit-log FILE]
+           [--pin CPU,...] [--vcpu-sched POLICY] [--halt-poll-ns N]
+           [--boot-trace] [--exit-log FILE] [--stats[=text|json]] [--stats-file=FILE]
+  kvmm run --flat FILE [--mode real|protected|long] [--mem SIZE] [--cpus N]
+           [--pin CPU,...] [--vcpu-sched POLICY] [--halt-poll-ns N] [--exit-log FILE]
            [--stats[=text|json]] [--stats-file=FILE]
-  kvmm run --flat FILE [--mode real|protected|long] [--mem SIZE] [--exit-log FILE]
-           [--stats[=text|json]] [--stats-file=FILE]
+  kvmm bench sched [--workload ipi|spin-wait|spin] [--cpus N] [--pin CPU,...]
+           [--vcpu-sched POLICY] [--halt-poll-ns N] [--ipi x2apic|xapic]
+           [--iterations N] [--warmup N] [--duration-ms N] [--json FILE]
   kvmm check [--quiet] [--linux]
   kvmm bench exits [--kind K[,K...]] [--iterations N] [--warmup N]
                    [--json FILE] [--csv FILE] [--plot FILE.svg|FILE.png]
@@ -188,6 +290,11 @@ kvmm run
   --cpus N         vCPUs, one host thread each, named vcpu0..; N may exceed the
                    host's CPUs (default 1)
   --pin LIST       pin vCPU i to host CPU LIST[i], e.g. --pin 0,1
+  --vcpu-sched P   host scheduling policy of every vCPU thread: other, idle,
+                   fifo[:PRIO] or rr[:PRIO] (PRIO 1-99, default 1); fifo and
+                   rr need CAP_SYS_NICE or RLIMIT_RTPRIO
+  --halt-poll-ns N longest a halted vCPU polls before sleeping, for this VM
+                   (KVM_CAP_HALT_POLL; 0 turns polling off)
   --boot-trace     print the boot phases with times since kvmm started
   Console: the guest's COM1 is stdin/stdout; on a terminal, Ctrl-A x quits
   and Ctrl-A Ctrl-A sends Ctrl-A. The guest's poweroff and reboot end kvmm
@@ -200,6 +307,10 @@ kvmm run
                      long       64-bit, first 4 GiB identity-mapped with 2 MiB pages
                    protected/long: ESP/RSP at the top of RAM below 3 GiB
   --mem SIZE       guest RAM, e.g. 64M, 2G; a bare number is MiB (default 256M)
+  --cpus N         (protected, long) N vCPUs all entered at 0x8000, vCPU i with
+                   its stack 64 KiB * i below the first; they tell themselves
+                   apart by APIC ID. The local APICs are KVM's, so hlt waits
+                   for an interrupt: end such a guest through the debug exit
   --exit-log FILE  write one line per VM exit handled by kvmm ("-" for stderr)
   --stats[=FMT]    at exit, print per-vCPU statistics to stderr: exits by reason,
                    port and MMIO address, time in KVM_RUN and in kvmm's handlers,
@@ -212,6 +323,24 @@ kvmm run
   (16 scratch bytes) at ports 0x520-0x52f and MMIO 0xd0000000-0xd000000f.
   Exit status: the debug-exit byte; 0 when the guest halts; 1 when kvmm could
   not start the guest; 2 when the guest crashed; 128+N on signal N.
+
+kvmm bench sched
+  An SMP guest measures vCPU scheduling by the host (see README.md,
+  "Scheduling experiments"):
+  --workload W     ipi: vCPU 0 and vCPU k pass a token through memory and wake
+                   each other with IPIs, waiting in hlt (default); spin-wait:
+                   the same, spinning instead; spin: every vCPU counts for
+                   --duration-ms (default 200), showing how fairly they ran
+  --cpus N         vCPUs (default 2); more than the host's CPUs is overcommit
+  --ipi MECH       x2apic: IPIs through the x2APIC ICR MSR (default; xapic where
+                   the CPU has no x2APIC); xapic: through the xAPIC MMIO page
+  --iterations N   measured round trips (default 10000), after --warmup N
+                   (default 100) unmeasured ones
+  --pin, --vcpu-sched, --halt-poll-ns  as for kvmm run
+  --json FILE      also write the results as JSON
+  Prints round-trip percentiles in TSC cycles and ns, each vCPU's count
+  (spin), and each vCPU thread's run delay (time runnable, waiting for a
+  host CPU, from /proc/self/task/TID/schedstat).
 
 kvmm check
   Reports whether this host can run guests (CPU flags, /dev/kvm access, API

@@ -19,7 +19,7 @@ KvmVcpu::RunResult KvmVcpu::run() {
   throw_errno("KVM_RUN on vCPU " + std::to_string(index_) + " failed");
 }
 
-std::optional<uint32_t> KvmVcpu::tsc_khz() const {
+std::optional<uint32_t> KvmVcpu::tsc_khz_if_known() const {
   const int khz = ::ioctl(fd(), KVM_GET_TSC_KHZ, 0);
   if (khz <= 0) return std::nullopt;
   return static_cast<uint32_t>(khz);
@@ -79,6 +79,18 @@ kvm_lapic_state KvmVcpu::lapic() const {
 
 void KvmVcpu::set_lapic(const kvm_lapic_state& state) {
   if (::ioctl(fd(), KVM_SET_LAPIC, &state) < 0) throw_errno("KVM_SET_LAPIC failed");
+}
+
+void KvmVcpu::set_mp_state(uint32_t state) {
+  kvm_mp_state mp{};
+  mp.mp_state = state;
+  if (::ioctl(fd(), KVM_SET_MP_STATE, &mp) < 0) throw_errno("KVM_SET_MP_STATE failed");
+}
+
+uint32_t KvmVcpu::tsc_khz() const {
+  const int khz = ::ioctl(fd(), KVM_GET_TSC_KHZ, 0);
+  if (khz <= 0) throw_errno("KVM_GET_TSC_KHZ failed");
+  return static_cast<uint32_t>(khz);
 }
 
 }  // namespace kvmm

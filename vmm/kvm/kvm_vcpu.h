@@ -35,11 +35,16 @@ class KvmVcpu {
   // KVM_SET_MSRS for all of `msrs`; throws naming the first MSR KVM refused.
   void set_msrs(std::span<const kvm_msr_entry> msrs);
   void set_fpu(const kvm_fpu& fpu);
-  // KVM_GET_TSC_KHZ: the guest's TSC frequency; nullopt where the kernel
-  // cannot say (no KVM_CAP_GET_TSC_KHZ, or an unstable host TSC).
-  std::optional<uint32_t> tsc_khz() const;
   kvm_lapic_state lapic() const;
   void set_lapic(const kvm_lapic_state& lapic);
+  // KVM_SET_MP_STATE: with the in-kernel irqchip, vCPUs other than 0 start
+  // waiting for INIT/SIPI; KVM_MP_STATE_RUNNABLE starts them at their registers.
+  void set_mp_state(uint32_t state);
+  // KVM_GET_TSC_KHZ: the guest's TSC frequency.
+  uint32_t tsc_khz() const;
+  // The same, or nullopt where the kernel cannot say (no KVM_CAP_GET_TSC_KHZ,
+  // an unstable host TSC), for callers with a fallback.
+  std::optional<uint32_t> tsc_khz_if_known() const;
 
  private:
   uint32_t index_;

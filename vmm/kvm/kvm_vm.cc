@@ -96,6 +96,15 @@ void KvmVm::add_irqfd(int event_fd, uint32_t gsi) {
   }
 }
 
+void KvmVm::set_max_halt_poll_ns(uint32_t ns) {
+  kvm_enable_cap cap{};
+  cap.cap = KVM_CAP_HALT_POLL;
+  cap.args[0] = ns;
+  if (::ioctl(fd(), KVM_ENABLE_CAP, &cap) < 0) {
+    throw_errno("KVM_ENABLE_CAP(KVM_CAP_HALT_POLL, " + std::to_string(ns) + ") failed");
+  }
+}
+
 KvmVcpu KvmVm::create_vcpu(uint32_t index) {
   int fd = ::ioctl(this->fd(), KVM_CREATE_VCPU, index);
   if (fd < 0) throw_errno("KVM_CREATE_VCPU " + std::to_string(index) + " failed");

@@ -47,6 +47,10 @@ class KvmVm {
   // in-kernel irqchip, from any thread, without an ioctl per interrupt.
   void add_irqfd(int event_fd, uint32_t gsi);
 
+  // KVM_ENABLE_CAP(KVM_CAP_HALT_POLL): the most a halted vCPU of this VM
+  // polls before it sleeps (the VM's own kvm.halt_poll_ns).
+  void set_max_halt_poll_ns(uint32_t ns);
+
   KvmVcpu create_vcpu(uint32_t index);
 
  private:

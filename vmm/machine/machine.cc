@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <latch>
 #include <thread>
 
 #include "vmm/boot/acpi/acpi_tables.h"
@@ -17,7 +18,6 @@
 #include "vmm/console/console_input.h"
 #include "vmm/console/terminal.h"
 #include "vmm/util/error.h"
-#include "vmm/util/log.h"
 #include "vmm/util/log.h"
 
 namespace kvmm {
@@ -54,8 +54,17 @@ std::unique_ptr<Machine> Machine::build(const VmConfig& config) {
 
 void Machine::load_guest() {
   if (config_.flat_image) {
-    load_flat_image(memory_, *config_.flat_image, kFlatLoadAddress);
+    const uint64_t size = load_flat_image(memory_, *config_.flat_image, kFlatLoadAddress);
     write_mode_tables(memory_, config_.mode);
+    // Each vCPU's stack lies below the previous one's, from the top of low RAM.
+    // (A single vCPU's stack is the guest's business, as it always was.)
+    const uint64_t stacks = uint64_t{config_.cpus} * kFlatStackBytes;
+    if (config_.cpus > 1 &&
+        low_ram_end(config_.memory_bytes) < kFlatLoadAddress.value + size + stacks) {
+      throw Error("--mem " + std::to_string(config_.memory_bytes >> 20) + "M has no room for " +
+                  std::to_string(config_.cpus) + " vCPU stacks of " +
+                  std::to_string(kFlatStackBytes >> 10) + " KiB above the image: raise --mem");
+    }
     return;
   }
   // Firmware tables first: the loader records the RSDP in the boot data.
@@ -92,6 +101,18 @@ void Machine::create_vm() {
     vm_->set_memory_slot(slot++, region.base, region.size(), region.mapping.data());
   }
   trace_.mark("memory mapped");
+  if (config_.halt_poll_ns) {
+    if (kvm_->check_extension(KVM_CAP_HALT_POLL) == 0) {
+      throw Error("--halt-poll-ns needs KVM_CAP_HALT_POLL, which this host's KVM lacks (Linux "
+                  "5.15+ has it): drop the option or set /sys/module/kvm/parameters/halt_poll_ns");
+    }
+    vm_->set_max_halt_poll_ns(*config_.halt_poll_ns);
+  }
+  if (is_flat_smp()) {
+    // The vCPUs of an SMP flat guest wake each other with IPIs: that needs
+    // the local APICs, which come only with the whole in-kernel irqchip.
+    vm_->create_irqchip();
+  }
   if (is_linux()) {
     if (kvm_backend_module() == "kvm_pvm") {
       // Measured: stock kernels hang silently there; say so up front.
@@ -117,16 +138,20 @@ RunOutcome Machine::run() {
 
   std::vector<std::thread> threads;
   threads.reserve(vcpus_.size());
+  // No vCPU enters the guest before every thread is pinned and has its
+  // policy: a refused --vcpu-sched stops the run before the guest runs.
+  std::latch prepared(static_cast<std::ptrdiff_t>(vcpus_.size()));
   for (auto& vcpu : vcpus_) {
-    threads.emplace_back([this, &vcpu] {
+    threads.emplace_back([this, &vcpu, &prepared] {
       const std::string name = "vcpu" + std::to_string(vcpu->index());
       pthread_setname_np(pthread_self(), name.c_str());
       try {
-        pin_current_thread(vcpu->index());
+        prepare_vcpu_thread(vcpu->index());
       } catch (const Error& e) {
         stop_.request_stop(RunOutcome{kExitSetupFailed, e.what()});
-        return;
       }
+      prepared.arrive_and_wait();
+      if (stop_.stop_requested()) return;
       if (vcpu->index() == 0) trace_.mark("first KVM_RUN");
       vcpu->run_loop();
     });
@@ -135,23 +160,28 @@ RunOutcome Machine::run() {
   // The console: stdin feeds COM1. On a terminal, raw mode passes every key
   // (Ctrl-C included) to the guest; the destructor restores it on every way
   // out of here, exceptions included.
-  RawTerminal terminal(STDIN_FILENO);
-  ConsoleInput console(
-      STDIN_FILENO, *serial_,
-      [this] { stop_.request_stop(RunOutcome{kExitOk, ""}); },
-      [](std::string_view text) {
-        [[maybe_unused]] ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
-      });
+  // Without a console (benchmarks) the terminal stays as it is, so Ctrl-C
+  // reaches kvmm as SIGINT.
+  std::optional<RawTerminal> terminal;
+  std::optional<ConsoleInput> console;
+  if (config_.console) {
+    terminal.emplace(STDIN_FILENO);
+    console.emplace(
+        STDIN_FILENO, *serial_, [this] { stop_.request_stop(RunOutcome{kExitOk, ""}); },
+        [](std::string_view text) {
+          [[maybe_unused]] ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
+        });
+  }
 
   enum { kStop, kSignal, kConsoleSpace, kConsoleInput };
   pollfd fds[4] = {{stop_.fd(), POLLIN, 0},
                    {signal_fd.get(), POLLIN, 0},
-                   {console.space_fd(), POLLIN, 0},
-                   {console.input_fd(), POLLIN, 0}};
+                   {console ? console->space_fd() : -1, POLLIN, 0},
+                   {-1, POLLIN, 0}};
   while (!stop_.stop_requested()) {
     // A negative fd is skipped by poll(): stdin is watched only while the
     // guest's UART can take more.
-    fds[kConsoleInput].fd = console.wants_input() ? console.input_fd() : -1;
+    fds[kConsoleInput].fd = console && console->wants_input() ? console->input_fd() : -1;
     if (::poll(fds, 4, -1) < 0) {
       if (errno == EINTR) continue;
       throw_errno("poll failed");
@@ -163,8 +193,8 @@ RunOutcome Machine::run() {
                                     std::string("stopped by signal ") +
                                         sigabbrev_np(static_cast<int>(info.ssi_signo))});
     }
-    if (fds[kConsoleSpace].revents != 0) console.on_space();
-    if (fds[kConsoleInput].fd >= 0 && fds[kConsoleInput].revents != 0) console.on_readable();
+    if (console && fds[kConsoleSpace].revents != 0) console->on_space();
+    if (fds[kConsoleInput].fd >= 0 && fds[kConsoleInput].revents != 0) console->on_readable();
   }
 
   for (auto& vcpu : vcpus_) vcpu->kick();
@@ -172,6 +202,16 @@ RunOutcome Machine::run() {
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (config_.stats) report_stats();
   return stop_.outcome();
+}
+
+uint32_t Machine::tsc_khz() const { return vcpus_.at(0)->kvm().tsc_khz(); }
+
+std::vector<VcpuStats> Machine::vcpu_stats() const {
+  std::vector<VcpuStats> stats;
+  for (const auto& vcpu : vcpus_) {
+    if (vcpu->stats() != nullptr) stats.push_back(*vcpu->stats());
+  }
+  return stats;
 }
 
 void Machine::report_stats() const {

@@ -34,6 +34,14 @@ class Machine {
   // Runs until the guest stops, crashes, or SIGINT/SIGTERM/SIGHUP arrives.
   RunOutcome run();
 
+  // For benchmarks, which pass parameters to their guest before run() and
+  // read its results after.
+  const GuestMemory& memory() const { return memory_; }
+  // The guest's TSC frequency (KVM_GET_TSC_KHZ on vCPU 0).
+  uint32_t tsc_khz() const;
+  // Per-vCPU statistics (config.stats set); only after run() returned.
+  std::vector<VcpuStats> vcpu_stats() const;
+
  private:
   explicit Machine(const VmConfig& config);
   bool is_linux() const { return linux_.has_value(); }
@@ -49,8 +57,14 @@ class Machine {
   void create_vcpus();
   void set_boot_state(KvmVcpu& vcpu);
   void pin_current_thread(uint32_t vcpu) const;
+  // Pinning and --vcpu-sched, on the vCPU thread before it enters the guest.
+  void prepare_vcpu_thread(uint32_t vcpu) const;
+  bool is_flat_smp() const { return !is_linux() && config_.cpus > 1; }
   // machine.cc: --stats, after every vCPU thread is joined.
   void report_stats() const;
+
+  // Stack of each vCPU of a flat guest, below the previous one's.
+  static constexpr uint64_t kFlatStackBytes = 64 * 1024;
 
   VmConfig config_;
   BootTrace trace_;

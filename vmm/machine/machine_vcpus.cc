@@ -41,9 +41,12 @@ void Machine::create_vcpus() {
       set_lint_pins(lapic);
       kvm_vcpu.set_lapic(lapic);
     }
-    // Application processors wait in the kernel for INIT/SIPI from the boot
-    // processor; only vCPU 0 gets an entry state.
-    if (index == 0) set_boot_state(kvm_vcpu);
+    // A kernel's application processors wait in the kernel for INIT/SIPI
+    // from the boot processor; only vCPU 0 gets an entry state. A flat SMP
+    // guest has no such bring-up: every vCPU starts at the entry point, on
+    // its own stack, and tells itself apart by its APIC ID.
+    if (index == 0 || is_flat_smp()) set_boot_state(kvm_vcpu);
+    if (index != 0 && is_flat_smp()) kvm_vcpu.set_mp_state(KVM_MP_STATE_RUNNABLE);
     vcpus_.push_back(std::make_unique<Vcpu>(
         std::move(kvm_vcpu), Vcpu::Wiring{&pio_, &mmio_, &stop_, exit_log_.get()}));
     if (config_.stats) vcpus_.back()->enable_stats();
@@ -54,7 +57,8 @@ void Machine::set_boot_state(KvmVcpu& vcpu) {
   kvm_sregs sregs = vcpu.sregs();
   kvm_regs regs{};
   if (!is_linux()) {
-    const GuestAddress stack_top{low_ram_end(config_.memory_bytes) & ~uint64_t{0xf}};
+    const uint64_t top = low_ram_end(config_.memory_bytes) & ~uint64_t{0xf};
+    const GuestAddress stack_top{top - uint64_t{vcpu.index()} * kFlatStackBytes};
     set_entry_state(config_.mode, kFlatLoadAddress, stack_top, sregs, regs);
   } else if (linux_->protocol == LinuxBootInfo::Protocol::kPvh) {
     set_pvh_entry(memory_, linux_->entry, linux_->boot_data, sregs, regs);
@@ -63,6 +67,11 @@ void Machine::set_boot_state(KvmVcpu& vcpu) {
   }
   vcpu.set_sregs(sregs);
   vcpu.set_regs(regs);
+}
+
+void Machine::prepare_vcpu_thread(uint32_t vcpu) const {
+  pin_current_thread(vcpu);
+  if (config_.vcpu_sched) apply_vcpu_sched(*config_.vcpu_sched, vcpu);
 }
 
 void Machine::pin_current_thread(uint32_t vcpu) const {

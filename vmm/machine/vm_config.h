@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "vmm/cpu/cpu_mode.h"
+#include "vmm/cpu/vcpu_sched.h"
 #include "vmm/machine/memory_layout.h"
 
 namespace kvmm {
@@ -33,7 +34,11 @@ struct VmConfig {
   uint64_t memory_bytes = 256 * kMiB;
   uint32_t cpus = 1;
   std::vector<int> pin;  // pin[i]: the host CPU vCPU i runs on.
+  std::optional<VcpuSchedPolicy> vcpu_sched;  // Unset: the threads keep kvmm's own.
+  std::optional<uint32_t> halt_poll_ns;       // Unset: the kernel's kvm.halt_poll_ns.
   bool boot_trace = false;
+  // stdin feeds COM1 (a terminal in raw mode); benchmarks turn it off.
+  bool console = true;
   std::optional<std::string> exit_log_path;
   std::optional<StatsOutput> stats;  // Unset: no counting, no timing.
 };

@@ -1,0 +1,78 @@
+#pragma once
+// Host I/O for a virtio-blk disk: asynchronous operations on one fd, several
+// in flight, completions announced on an eventfd the device's I/O thread
+// polls. Two engines: io_uring (liburing), and a worker thread doing
+// preadv/pwritev/fdatasync/fallocate for hosts where io_uring_queue_init
+// fails (seccomp, old or locked-down kernels).
+//
+// Semantics both engines share:
+//  - A read or write completes with its full length or a negative errno;
+//    short transfers are continued internally, an unexpected end of file is
+//    -EIO.
+//  - kDiscard punches a hole (a hint: a file system that cannot still
+//    completes it successfully).
+//  - kWriteZeroes makes the range read as zeros: FALLOC_FL_ZERO_RANGE, or
+//    writing zeros where the file system refuses it. kWriteZeroesUnmap tries
+//    FALLOC_FL_PUNCH_HOLE|KEEP_SIZE first, then the same.
+//  - kFlush is fdatasync. It orders nothing: callers submit it only after the
+//    writes it must cover have completed.
+//
+// Threads: submit() and reap() are called on one thread (the device's I/O
+// thread); the engine may use its own threads internally. Buffers named by
+// iovecs must stay valid until the operation completes. Destroying an engine
+// waits for every submitted operation to finish.
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace kvmm {
+
+enum class BlockIoOp { kRead, kWrite, kFlush, kDiscard, kWriteZeroes, kWriteZeroesUnmap };
+
+struct BlockIoRequest {
+  BlockIoOp op = BlockIoOp::kRead;
+  uint64_t offset = 0;     // Bytes; reads, writes, discards and zeroes.
+  uint64_t length = 0;     // Bytes; discards and zeroes (reads/writes: the iovecs).
+  std::vector<iovec> iov;  // Reads and writes.
+  uint64_t tag = 0;        // Returned with the completion.
+};
+
+struct BlockIoCompletion {
+  uint64_t tag = 0;
+  int result = 0;  // 0 on success, or -errno.
+};
+
+enum class BlockIoEngine {
+  kAuto,     // io_uring, or the thread engine when io_uring is unavailable or KVMM_BLOCK_IO=thread.
+  kIoUring,  // io_uring or throw Error.
+  kThread,
+};
+
+class BlockIo {
+ public:
+  virtual ~BlockIo() = default;
+  virtual const char* name() const = 0;
+  // Never blocks on the I/O itself; an engine with a full ring keeps a backlog.
+  virtual void submit(BlockIoRequest request) = 0;
+  // Readable (an eventfd) when reap() has completions.
+  virtual int completion_fd() const = 0;
+  // Completions finished since the last call; never blocks.
+  virtual std::vector<BlockIoCompletion> reap() = 0;
+  // Operations submitted and not yet returned by reap().
+  virtual size_t in_flight() const = 0;
+};
+
+// `fd` must outlive the engine. `depth` bounds operations in flight in the
+// kernel (the queue size). Throws Error when no engine can start.
+std::unique_ptr<BlockIo> make_block_io(int fd, BlockIoEngine engine, unsigned depth);
+
+std::unique_ptr<BlockIo> make_thread_block_io(int fd);
+// Whether this process may use io_uring (it may be compiled out of the
+// kernel, disabled by sysctl, or blocked by seccomp, as in many containers).
+bool io_uring_supported();
+// Throws Error when io_uring_queue_init fails.
+std::unique_ptr<BlockIo> make_io_uring_block_io(int fd, unsigned depth);
+
+}  // namespace kvmm

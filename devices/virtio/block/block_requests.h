@@ -1,0 +1,146 @@
+#pragma once
+// The virtio-blk request path (virtio 1.2 §5.2.6), without the queue: takes
+// a popped DescriptorChain, validates it, starts its host I/O on a BlockIo,
+// and returns what to put in the used ring when it is done. The device's
+// I/O thread drives it; unit tests drive it with chains built by hand.
+//
+// Every field of a request is guest-controlled: the header is copied out
+// before use, sector ranges are checked against the capacity without
+// overflow, and a bad request fails (IOERR or UNSUPP) without touching the
+// image. Used length: every writable byte up to and including the status
+// byte (as QEMU reports it); 0 for a chain with no writable byte, which has
+// nowhere to put a status and is dropped.
+//
+// FLUSH durability: fdatasync covers writes that completed before it was
+// issued, so a FLUSH is held back until every write (OUT, DISCARD,
+// WRITE_ZEROES) submitted before it has completed.
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <deque>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "devices/virtio/block/block_io.h"
+#include "devices/virtio/descriptor_chain.h"
+#include "devices/virtio/rate_limited_log.h"
+
+namespace kvmm {
+
+// §5.2.3 feature bits.
+inline constexpr uint64_t kVirtioBlkFSegMax = 1ull << 2;
+inline constexpr uint64_t kVirtioBlkFRo = 1ull << 5;
+inline constexpr uint64_t kVirtioBlkFBlkSize = 1ull << 6;
+inline constexpr uint64_t kVirtioBlkFFlush = 1ull << 9;
+inline constexpr uint64_t kVirtioBlkFDiscard = 1ull << 13;
+inline constexpr uint64_t kVirtioBlkFWriteZeroes = 1ull << 14;
+
+// §5.2.6 request types and status values.
+inline constexpr uint32_t kVirtioBlkTIn = 0;
+inline constexpr uint32_t kVirtioBlkTOut = 1;
+inline constexpr uint32_t kVirtioBlkTFlush = 4;
+inline constexpr uint32_t kVirtioBlkTGetId = 8;
+inline constexpr uint32_t kVirtioBlkTDiscard = 11;
+inline constexpr uint32_t kVirtioBlkTWriteZeroes = 13;
+inline constexpr uint8_t kVirtioBlkSOk = 0;
+inline constexpr uint8_t kVirtioBlkSIoErr = 1;
+inline constexpr uint8_t kVirtioBlkSUnsupp = 2;
+
+// §5.2.6: struct virtio_blk_req's header, and one discard/write-zeroes segment.
+struct VirtioBlkHeader {
+  uint32_t type;
+  uint32_t reserved;
+  uint64_t sector;
+};
+static_assert(sizeof(VirtioBlkHeader) == 16);
+struct VirtioBlkDiscardSegment {
+  uint64_t sector;
+  uint32_t num_sectors;
+  uint32_t flags;
+};
+static_assert(sizeof(VirtioBlkDiscardSegment) == 16);
+inline constexpr uint32_t kVirtioBlkWriteZeroesFlagUnmap = 1;
+
+struct BlockDiskInfo {
+  uint64_t sectors = 0;  // Capacity in 512-byte sectors.
+  bool read_only = false;
+  std::array<uint8_t, 20> id{};  // GET_ID: the serial, zero-padded.
+  uint32_t max_discard_sectors = 0;
+  uint32_t max_write_zeroes_sectors = 0;
+  // Address and length alignment host I/O needs (O_DIRECT: the image's
+  // block size); 0 for none. Guest buffers that miss it go through an
+  // aligned bounce buffer: the spec puts no alignment on the driver.
+  uint32_t buffer_alignment = 0;
+};
+
+struct BlockCompletion {
+  uint16_t head = 0;
+  uint32_t used_len = 0;
+  uint8_t status = kVirtioBlkSOk;  // Already written to the chain; for logs and tests.
+};
+
+class BlockRequests {
+ public:
+  // `io` must outlive this object; `features` are the negotiated ones;
+  // `log_prefix` starts each (rate-limited) log line.
+  BlockRequests(BlockIo& io, BlockDiskInfo info, uint64_t features,
+                std::string log_prefix = "virtio-blk: ");
+
+  // Starts one request. Returns its completion when it needs no host I/O
+  // (bad requests, GET_ID, FLUSH on a read-only disk); nullopt when it
+  // completes later through reap().
+  std::optional<BlockCompletion> start(const DescriptorChain& chain);
+  // Call when io.completion_fd() is readable: requests whose host I/O
+  // finished. Also submits FLUSHes that were waiting on them.
+  std::vector<BlockCompletion> reap();
+  // Requests started and not yet returned (including held-back FLUSHes).
+  size_t in_flight() const { return pending_.size(); }
+
+ private:
+  struct FreeDeleter {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  using AlignedBuffer = std::unique_ptr<uint8_t, FreeDeleter>;
+
+  struct Pending {
+    uint16_t head;
+    uint8_t* status;  // The chain's last writable byte (guest memory).
+    uint32_t used_len;
+    bool write;          // Counts toward FLUSH ordering.
+    uint64_t write_seq;  // For writes: order of submission.
+    const char* what;    // For the log: "read", "write", ...
+    uint64_t sector;
+    AlignedBuffer bounce = nullptr;  // Host I/O went through this buffer...
+    std::vector<iovec> copy_back{};  // ...and a read is copied to these guest buffers.
+  };
+
+  BlockCompletion finish(uint16_t head, uint8_t* status_byte, uint32_t used_len, uint8_t status);
+  BlockCompletion fail(const DescriptorChain& chain, uint8_t* status_byte, uint32_t used_len,
+                       uint8_t status, const std::string& why);
+  // Range check for `count` sectors at `sector`, overflow-safe.
+  bool in_range(uint64_t sector, uint64_t count) const;
+  std::optional<BlockCompletion> start_discard(const DescriptorChain& chain, uint32_t type,
+                                               uint8_t* status_byte, uint32_t used_len);
+  void submit(BlockIoRequest request, Pending pending);
+  // Swaps misaligned guest iovecs for an aligned bounce buffer (see
+  // BlockDiskInfo::buffer_alignment); a write's data is copied in now.
+  void bounce_if_misaligned(BlockIoRequest& request, Pending& pending, uint64_t length);
+  void submit_ready_flushes();
+
+  BlockIo& io_;
+  const BlockDiskInfo info_;
+  const uint64_t features_;
+  uint64_t next_tag_ = 0;
+  std::unordered_map<uint64_t, Pending> pending_;  // By tag; held flushes too.
+  uint64_t next_write_seq_ = 0;
+  std::set<uint64_t> writes_in_flight_;  // Their write_seq.
+  // FLUSH tags waiting for every write with a smaller sequence number.
+  std::deque<std::pair<uint64_t, uint64_t>> held_flushes_;  // (tag, write_seq bound)
+  RateLimitedLog log_;
+};
+
+}  // namespace kvmm

@@ -1,0 +1,97 @@
+// The fallback engine: a few worker threads doing blocking system calls,
+// taking requests in submission order. Several, so a slow device (O_DIRECT,
+// a real disk) still sees more than one request at a time; ordering between
+// requests is the caller's business (BlockRequests holds FLUSH back).
+#include <pthread.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "devices/virtio/block/block_io.h"
+#include "devices/virtio/block/block_io_operation.h"
+#include "vmm/util/event_fd.h"
+
+namespace kvmm {
+
+namespace {
+
+class ThreadBlockIo final : public BlockIo {
+ public:
+  static constexpr int kWorkers = 4;
+
+  explicit ThreadBlockIo(int fd) : fd_(fd) {
+    for (int i = 0; i < kWorkers; ++i) workers_.emplace_back([this] { run(); });
+  }
+
+  ~ThreadBlockIo() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;  // The worker finishes the queue first.
+    }
+    wake_.notify_all();
+    for (std::thread& worker : workers_) worker.join();
+  }
+
+  const char* name() const override { return "thread"; }
+
+  void submit(BlockIoRequest request) override {
+    {
+      std::lock_guard lock(mutex_);
+      pending_.emplace_back(std::move(request));
+      ++in_flight_;
+    }
+    wake_.notify_one();
+  }
+
+  int completion_fd() const override { return done_fd_.get(); }
+
+  std::vector<BlockIoCompletion> reap() override {
+    done_fd_.consume();
+    std::lock_guard lock(mutex_);
+    std::vector<BlockIoCompletion> out(done_.begin(), done_.end());
+    done_.clear();
+    in_flight_ -= out.size();
+    return out;
+  }
+
+  size_t in_flight() const override {
+    std::lock_guard lock(mutex_);
+    return in_flight_;
+  }
+
+ private:
+  void run() {
+    ::pthread_setname_np(::pthread_self(), "blk-worker");
+    std::unique_lock lock(mutex_);
+    while (true) {
+      wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+      if (pending_.empty()) return;  // Stopping, and nothing is left to start.
+      BlockIoOperation op(std::move(pending_.front()));
+      pending_.pop_front();
+      lock.unlock();
+      const int result = run_blocking(fd_, op);
+      lock.lock();
+      done_.push_back(BlockIoCompletion{op.tag(), result});
+      done_fd_.signal();
+    }
+  }
+
+  const int fd_;
+  EventFd done_fd_;
+  mutable std::mutex mutex_;  // Guards pending_, done_, in_flight_, stopping_.
+  std::condition_variable wake_;
+  std::deque<BlockIoRequest> pending_;
+  std::deque<BlockIoCompletion> done_;
+  size_t in_flight_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace
+
+std::unique_ptr<BlockIo> make_thread_block_io(int fd) { return std::make_unique<ThreadBlockIo>(fd); }
+
+}  // namespace kvmm

@@ -1,0 +1,183 @@
+#include "devices/virtio/block/virtio_block.h"
+
+#include <pthread.h>
+#include <poll.h>
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "devices/virtio/virtqueue.h"
+#include "vmm/util/error.h"
+#include "vmm/util/log.h"
+#include "vmm/util/unique_fd.h"
+
+namespace kvmm {
+
+std::string VirtioBlock::default_serial(const std::string& path) {
+  std::error_code ignored;
+  std::filesystem::path absolute = std::filesystem::absolute(path, ignored);
+  if (absolute.empty()) absolute = path;
+  uint64_t hash = 0xcbf29ce484222325ull;  // FNV-1a 64.
+  for (unsigned char c : absolute.string()) {
+    hash ^= c;
+    hash *= 0x100000001b3ull;
+  }
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string serial = "kvmm";
+  for (int shift = 60; shift >= 0; shift -= 4) serial.push_back(kDigits[(hash >> shift) & 0xf]);
+  return serial;
+}
+
+VirtioBlock::VirtioBlock(const DiskOptions& options, unsigned index, BlockIoEngine engine)
+    : index_(index), image_(DiskImage::open(options)) {
+  info_.sectors = image_.sectors();
+  info_.read_only = image_.read_only();
+  const std::string serial = options.serial.empty() ? default_serial(options.path) : options.serial;
+  std::copy_n(serial.begin(), std::min(serial.size(), info_.id.size()), info_.id.begin());
+  info_.max_discard_sectors = kMaxDiscardSectors;
+  info_.max_write_zeroes_sectors = kMaxDiscardSectors;
+  if (image_.cache() == DiskCache::kNone) info_.buffer_alignment = image_.block_size();
+
+  config_.capacity = info_.sectors;
+  config_.seg_max = kSegMax;
+  config_.blk_size = image_.block_size();
+  config_.max_discard_sectors = kMaxDiscardSectors;
+  config_.max_discard_seg = 1;
+  config_.discard_sector_alignment = std::max<uint32_t>(1, image_.discard_granularity() / 512);
+  config_.max_write_zeroes_sectors = kMaxDiscardSectors;
+  config_.max_write_zeroes_seg = 1;
+  config_.write_zeroes_may_unmap = 1;  // UNMAP punches a hole (BlockIoOp::kWriteZeroesUnmap).
+
+  io_ = make_block_io(image_.fd(), engine, kQueueSize);
+}
+
+VirtioBlock::~VirtioBlock() { reset(); }
+
+uint64_t VirtioBlock::device_features() const {
+  uint64_t features = kVirtioFVersion1 | kVirtioFRingIndirectDesc | kVirtioFRingEventIdx |
+                      kVirtioBlkFSegMax | kVirtioBlkFBlkSize | kVirtioBlkFFlush;
+  if (info_.read_only) {
+    features |= kVirtioBlkFRo;
+  } else {
+    features |= kVirtioBlkFDiscard | kVirtioBlkFWriteZeroes;
+  }
+  return features;
+}
+
+void VirtioBlock::read_config(uint64_t offset, std::span<uint8_t> data) const {
+  if (offset >= sizeof(config_)) return;
+  const size_t count = std::min<uint64_t>(data.size(), sizeof(config_) - offset);
+  std::memcpy(data.data(), reinterpret_cast<const uint8_t*>(&config_) + offset, count);
+}
+
+void VirtioBlock::activate(VirtioActivation activation) {
+  reset();  // A second DRIVER_OK without a reset would otherwise leak a thread.
+  if (activation.queues.size() != 1 || activation.queues[0].queue == nullptr || !activation.interrupt) {
+    throw Error("virtio-blk: activated with " + std::to_string(activation.queues.size()) +
+                " queues; the transport must hand over exactly one");
+  }
+  thread_ = std::thread([this, activation = std::move(activation)]() mutable { run(std::move(activation)); });
+  // Named here rather than by the thread itself, so the name is there as
+  // soon as activate() returns (`ps -T`, tests).
+  const std::string name = "virtio-blk" + std::to_string(index_);
+  ::pthread_setname_np(thread_.native_handle(), name.c_str());
+}
+
+void VirtioBlock::reset() {
+  if (!thread_.joinable()) return;
+  stop_.signal();
+  thread_.join();
+  stop_.consume();
+}
+
+void VirtioBlock::run(VirtioActivation activation) {
+  const std::string name = "virtio-blk" + std::to_string(index_);
+  Virtqueue& queue = *activation.queues[0].queue;
+  const int notify_fd = activation.queues[0].notify_fd;
+  VirtioInterrupt& interrupt = *activation.interrupt;
+  BlockRequests requests(*io_, info_, activation.features, name + ": ");
+  RateLimitedLog log(name + ": ");
+
+  UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  auto watch = [&](int fd) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = fd;
+    return ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &event) == 0;
+  };
+  bool broken = false;
+  auto break_queue = [&](const std::string& why) {
+    log.log("queue broken (" + why + "); the driver must reset the device");
+    broken = true;
+    interrupt.signal_needs_reset();
+  };
+  const bool epoll_ok =
+      epoll.valid() && watch(notify_fd) && watch(io_->completion_fd()) && watch(stop_.get());
+  if (!epoll_ok) {
+    // Host trouble (fd limit): the device cannot wait for work; only stop.
+    break_queue(std::string("cannot set up epoll: ") + std::strerror(errno));
+  }
+  auto complete = [&](const BlockCompletion& done) {
+    if (broken) return;
+    if (!queue.add_used(done.head, done.used_len)) break_queue("used ring outside guest memory");
+  };
+
+  while (true) {
+    bool used = false;
+    for (const BlockCompletion& done : requests.reap()) {
+      complete(done);
+      used = true;
+    }
+    // A notification is consumed before popping, so one arriving mid-batch
+    // wakes the next epoll_wait. One read takes the whole eventfd count; poll
+    // first because the transport's eventfd may be blocking.
+    pollfd notified{notify_fd, POLLIN, 0};
+    if (::poll(&notified, 1, 0) > 0) {
+      uint64_t count;
+      (void)!::read(notify_fd, &count, sizeof(count));
+    }
+    while (!broken) {
+      Virtqueue::PopResult popped = queue.pop();
+      if (popped.status == Virtqueue::PopStatus::kEmpty) {
+        if (queue.enable_notification()) continue;
+        break;
+      }
+      if (popped.status == Virtqueue::PopStatus::kBroken) {
+        break_queue(popped.error);
+        break;
+      }
+      if (popped.status == Virtqueue::PopStatus::kBadChain) {
+        log.log("bad descriptor chain " + std::to_string(popped.chain.head) + ": " + popped.error);
+        complete(BlockCompletion{popped.chain.head, 0, kVirtioBlkSIoErr});
+        used = true;
+        continue;
+      }
+      if (std::optional<BlockCompletion> done = requests.start(popped.chain)) {
+        complete(*done);
+        used = true;
+      }
+    }
+    if (used && !broken && queue.needs_notification()) interrupt.signal_used();
+
+    pollfd stop{stop_.get(), POLLIN, 0};
+    if (::poll(&stop, 1, 0) > 0) break;
+    epoll_event events[4];
+    if (epoll_ok) {
+      ::epoll_wait(epoll.get(), events, 4, -1);
+    } else {
+      ::poll(&stop, 1, -1);
+    }
+  }
+
+  // reset(): host I/O still in flight writes into guest memory (reads) and
+  // into status bytes; wait for all of it, and hand nothing to the queue.
+  while (requests.in_flight() > 0) {
+    pollfd done{io_->completion_fd(), POLLIN, 0};
+    ::poll(&done, 1, -1);
+    (void)requests.reap();
+  }
+}
+
+}  // namespace kvmm

@@ -1,0 +1,88 @@
+#pragma once
+// Sequential access to the bytes of a descriptor chain (virtio 1.2 §2.7.5):
+// a ChainReader walks the readable (driver→device) buffers, a ChainWriter the
+// writable (device→driver) ones, each as one contiguous byte stream however
+// the driver split it into descriptors. iovecs_for() gives scatter-gather
+// lists over a byte range of either side, for preadv/pwritev/io_uring.
+//
+// The buffers alias guest memory the guest may change at any moment: a
+// reader copies bytes out, and a header is only trustworthy once copied.
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "devices/virtio/descriptor_chain.h"
+
+namespace kvmm {
+
+class ChainReader {
+ public:
+  explicit ChainReader(std::span<const ChainBuffer> buffers);
+
+  uint64_t remaining() const { return remaining_; }
+  uint64_t consumed() const { return consumed_; }
+
+  // Copies out.size() bytes and advances; false (and nothing consumed) when
+  // fewer remain.
+  [[nodiscard]] bool read(std::span<uint8_t> out);
+  // Skips `count` bytes; false when fewer remain.
+  [[nodiscard]] bool skip(uint64_t count);
+
+  template <typename T>
+  std::optional<T> read_obj() {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T value;
+    if (!read(std::span(reinterpret_cast<uint8_t*>(&value), sizeof(T)))) return std::nullopt;
+    return value;
+  }
+
+ private:
+  std::span<const ChainBuffer> buffers_;
+  size_t index_ = 0;    // Current buffer.
+  uint64_t offset_ = 0;  // Within the current buffer.
+  uint64_t remaining_ = 0;
+  uint64_t consumed_ = 0;
+};
+
+class ChainWriter {
+ public:
+  explicit ChainWriter(std::span<const ChainBuffer> buffers);
+
+  uint64_t remaining() const { return remaining_; }
+  // Bytes written so far: what the used ring reports (§2.7.8).
+  uint64_t written() const { return written_; }
+
+  // Copies all of `in` and advances; false (and nothing written) when it
+  // does not fit.
+  [[nodiscard]] bool write(std::span<const uint8_t> in);
+  [[nodiscard]] bool skip(uint64_t count);
+
+  template <typename T>
+  [[nodiscard]] bool write_obj(const T& value) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    return write(std::span(reinterpret_cast<const uint8_t*>(&value), sizeof(T)));
+  }
+
+ private:
+  std::span<const ChainBuffer> buffers_;
+  size_t index_ = 0;
+  uint64_t offset_ = 0;
+  uint64_t remaining_ = 0;
+  uint64_t written_ = 0;
+};
+
+// iovecs covering [offset, offset+length) of the concatenated buffers, or
+// nullopt when the range does not fit (checked without overflow). Empty
+// pieces are left out.
+std::optional<std::vector<iovec>> iovecs_for(std::span<const ChainBuffer> buffers, uint64_t offset,
+                                             uint64_t length);
+
+// Total bytes of `buffers`; the chain already carries this for its own lists.
+uint64_t total_bytes(std::span<const ChainBuffer> buffers);
+
+}  // namespace kvmm
