@@ -97,3 +97,30 @@ TEST_CASE("help and version are printed") {
   CHECK(version.exit_status == 0);
   CHECK(version.out.rfind("kvmm ", 0) == 0);
 }
+
+TEST_CASE("bench refuses bad input before touching KVM") {
+  // A KVM device that does not exist: each refusal must come first.
+  ProcessOptions no_kvm;
+  no_kvm.environment = {{"KVMM_KVM_DEVICE", "/nonexistent/kvm"}};
+  check_refused({"bench"}, "needs a benchmark name", no_kvm);
+  check_refused({"bench", "nope"}, "unknown benchmark 'nope'", no_kvm);
+  check_refused({"bench", "exits", "--kind", "cpuid,warp"},
+                "unknown exit kind 'warp': use one or more of none, cpuid", no_kvm);
+  check_refused({"bench", "exits", "--iterations", "0"}, "--iterations 0 measures nothing",
+                no_kvm);
+  check_refused({"bench", "exits", "--iterations", "5000000"}, "cap of 1000000", no_kvm);
+  check_refused({"bench", "exits", "--warmup", "-1"}, "not a number", no_kvm);
+  check_refused({"bench", "exits", "--plot", "exits.pdf"}, "must be .svg or .png", no_kvm);
+  check_refused({"bench", "exits", "--json", "/nonexistent-kvmm-dir/exits.json"},
+                "directory /nonexistent-kvmm-dir does not exist", no_kvm);
+  check_refused({"bench", "exits", "--csv", "/tmp"}, "is a directory", no_kvm);
+  check_refused({"bench", "exits", "--plot", "/nonexistent-kvmm-dir/exits.svg"},
+                "does not exist", no_kvm);
+}
+
+TEST_CASE("bench --plot without gnuplot says how to get it") {
+  ProcessOptions no_gnuplot;
+  no_gnuplot.environment = {{"PATH", "/nonexistent"}, {"KVMM_KVM_DEVICE", "/nonexistent/kvm"}};
+  check_refused({"bench", "exits", "--plot", "/tmp/kvmm-cli-never.svg"},
+                "apt-get install gnuplot-nox", no_gnuplot);
+}

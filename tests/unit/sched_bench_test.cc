@@ -156,7 +156,7 @@ TEST_CASE("bench sched refuses bad options") {
   CHECK_THROWS_WITH(parse_bench({"--pin", "0,1,0"}), Catch::Contains("at most one per vCPU"));
   CHECK_THROWS_WITH(parse_bench({"--json="}), Catch::Contains("needs a file name"));
   CHECK_THROWS_WITH(parse_bench({"--turbo"}), Catch::Contains("kvmm bench sched: unknown option"));
-  CHECK_THROWS_WITH(parse({"bench", "nothing"}), Catch::Contains("unknown command"));
+  CHECK_THROWS_WITH(parse({"bench", "nothing"}), Catch::Contains("unknown benchmark"));
 }
 
 TEST_CASE("the sched report has every section and null where a value is missing") {

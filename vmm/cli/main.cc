@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vmm/bench/bench_command.h"
 #include "vmm/cli/host_check.h"
 #include "vmm/cli/options.h"
 #include "vmm/machine/machine.h"
@@ -40,6 +41,9 @@ int dispatch(const Command& command) {
   }
   if (const auto* check = std::get_if<CheckCommand>(&command)) {
     return run_host_check(std::cout, check->quiet, check->need_linux);
+  }
+  if (const auto* bench = std::get_if<BenchCommand>(&command)) {
+    return run_bench_command(*bench, std::cout, KVMM_VERSION);
   }
   return run_guest(std::get<RunCommand>(command));
 }

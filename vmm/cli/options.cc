@@ -6,62 +6,13 @@
 #include <vector>
 
 #include "devices/virtio/block/disk_options.h"
+#include "vmm/cli/arg_reader.h"
 #include "vmm/cli/size.h"
 #include "vmm/util/error.h"
 
 namespace kvmm {
 
 namespace {
-
-// Walks "--name value" and "--name=value" arguments of one subcommand.
-class ArgReader {
- public:
-  ArgReader(std::string_view command, std::span<const std::string_view> args)
-      : command_(command), args_(args) {}
-
-  bool done() const { return next_ >= args_.size(); }
-
-  // The next option's name ("--mem"); splits off an inline "=value".
-  std::string_view next_option() {
-    std::string_view arg = args_[next_++];
-    inline_value_.reset();
-    if (!arg.starts_with("--")) {
-      throw Error("kvmm " + std::string(command_) + ": unexpected argument '" + std::string(arg) +
-                  "': see kvmm --help");
-    }
-    if (auto eq = arg.find('='); eq != std::string_view::npos) {
-      inline_value_ = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    }
-    return arg;
-  }
-
-  std::string_view value(std::string_view option) {
-    if (inline_value_) return *std::exchange(inline_value_, std::nullopt);
-    if (done()) throw Error(std::string(option) + " needs a value: see kvmm --help");
-    return args_[next_++];
-  }
-
-  // The inline "=value" if there is one: for options whose value is optional.
-  std::optional<std::string_view> optional_value() {
-    return std::exchange(inline_value_, std::nullopt);
-  }
-
-  void no_value(std::string_view option) const {
-    if (inline_value_) throw Error(std::string(option) + " takes no value");
-  }
-
-  [[noreturn]] void unknown(std::string_view option) const {
-    throw Error("kvmm " + std::string(command_) + ": unknown option " + std::string(option) +
-                ": see kvmm --help");
-  }
-
- private:
-  std::string_view command_;
-  std::span<const std::string_view> args_;
-  size_t next_ = 0;
-  std::optional<std::string_view> inline_value_;
-};
 
 uint32_t parse_cpus(std::string_view text) {
   uint32_t value = 0;
@@ -312,6 +263,7 @@ Command parse_command_line(std::span<const std::string_view> args) {
   if (command == "bench" && !rest.empty() && rest[0] == "sched") {
     return parse_bench_sched_options(rest.subspan(1));
   }
+  if (command == "bench") return parse_bench_command(rest);
   throw Error("unknown command '" + std::string(command) + "': see kvmm --help");
 }
 
@@ -330,6 +282,8 @@ Usage:
            [--vcpu-sched POLICY] [--halt-poll-ns N] [--ipi x2apic|xapic]
            [--iterations N] [--warmup N] [--duration-ms N] [--json FILE]
   kvmm check [--quiet] [--linux]
+  kvmm bench exits [--kind K[,K...]] [--iterations N] [--warmup N]
+                   [--json FILE] [--csv FILE] [--plot FILE.svg|FILE.png]
   kvmm --help | --version
 
 kvmm run
@@ -405,8 +359,10 @@ kvmm check
   nothing; the exit status is 0 when guests can run. --linux also fails on a
   KVM that cannot boot stock Linux kernels (the paravirtual kvm_pvm).
 
+)" + bench_usage_text() + R"(
 Environment:
   KVMM_KVM_DEVICE  path of the KVM device (default /dev/kvm)
+  KVMM_GUEST_DIR   where kvmm bench finds its guests (default: guest/ next to kvmm)
 )";
 }
 

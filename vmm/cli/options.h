@@ -1,10 +1,11 @@
 #pragma once
-// The command line: `kvmm run|check|bench sched|help|version`, parsed into a command.
+// The command line: `kvmm run|check|bench exits|bench sched|help|version`, parsed into a command.
 #include <span>
 #include <string>
 #include <string_view>
 #include <variant>
 
+#include "vmm/bench/bench_options.h"
 #include "vmm/bench/sched_bench.h"
 #include "vmm/machine/vm_config.h"
 
@@ -24,7 +25,8 @@ struct BenchSchedCommand {
 };
 
 using Command =
-    std::variant<RunCommand, CheckCommand, HelpCommand, VersionCommand, BenchSchedCommand>;
+    std::variant<RunCommand, CheckCommand, BenchCommand, HelpCommand, VersionCommand,
+                 BenchSchedCommand>;
 
 // Throws Error with one line that names the bad argument and the fix.
 Command parse_command_line(std::span<const std::string_view> args);

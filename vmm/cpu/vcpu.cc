@@ -25,24 +25,6 @@ int kick_signal() { return SIGRTMIN; }
 
 void on_kick_signal(int) {}  // Its only job is to make KVM_RUN return EINTR.
 
-std::string join_elements(std::span<const uint8_t> data, size_t size, size_t count) {
-  std::string out;
-  for (size_t i = 0; i < count; ++i) {
-    if (i > 0) out += ',';
-    out += hex_le(data.subspan(i * size, size));
-  }
-  return out;
-}
-
-const char* internal_error_name(uint32_t suberror) {
-  switch (suberror) {
-    case KVM_INTERNAL_ERROR_EMULATION: return "instruction emulation failed";
-    case KVM_INTERNAL_ERROR_SIMUL_EX: return "exception while delivering an exception";
-    case KVM_INTERNAL_ERROR_DELIVERY_EV: return "event delivery failed";
-    default: return "unknown internal error";
-  }
-}
-
 uint64_t now_ns() {
   // steady_clock is CLOCK_MONOTONIC through the vDSO: no system call.
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -106,7 +88,7 @@ void Vcpu::enable_stats() {
 void Vcpu::run_loop() {
   thread_ = ::pthread_self();
   thread_started_.store(true, std::memory_order_release);
-  StopController& stop = *wiring_.stop;
+  StopController& stop = *dispatcher_.wiring().stop;
   // The choice of loop is made once, not per exit: without --stats the exit
   // path is exactly what it was, with no clock reads and no counting.
   if (stats_) begin_stats();
@@ -126,7 +108,7 @@ void Vcpu::run_loop() {
 }
 
 void Vcpu::run_loop_with_stats() {
-  StopController& stop = *wiring_.stop;
+  StopController& stop = *dispatcher_.wiring().stop;
   VcpuStats& stats = *stats_;
   while (!stop.stop_requested()) {
     const uint64_t entered = now_ns();
@@ -172,104 +154,22 @@ void Vcpu::end_stats() {
 }
 
 bool Vcpu::handle_exit() {
-  kvm_run& run = *kvm_.run_area();
-  switch (run.exit_reason) {
-    case KVM_EXIT_IO:
-      handle_pio(run);
-      return true;
-    case KVM_EXIT_MMIO:
-      handle_mmio(run);
-      return true;
-    case KVM_EXIT_INTR:
-      return true;
-    case KVM_EXIT_HLT:
-      // Without an in-kernel irqchip nothing can wake a halted vCPU, so a
-      // flat guest's hlt means "done".
-      if (wiring_.exit_log) wiring_.exit_log->record(index(), "hlt");
-      wiring_.stop->request_stop(RunOutcome{kExitOk, ""});
-      return false;
-    case KVM_EXIT_SHUTDOWN:
-      if (wiring_.exit_log) wiring_.exit_log->record(index(), "shutdown");
-      crash("the guest triple-faulted (KVM_EXIT_SHUTDOWN)");
-      return false;
-    case KVM_EXIT_FAIL_ENTRY:
-      if (wiring_.exit_log) wiring_.exit_log->record(index(), "fail-entry");
-      crash("KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, hardware reason " +
-            hex(run.fail_entry.hardware_entry_failure_reason) + ")");
-      return false;
-    case KVM_EXIT_INTERNAL_ERROR:
-      if (wiring_.exit_log) wiring_.exit_log->record(index(), "internal-error");
-      crash(std::string("KVM internal error: ") + internal_error_name(run.internal.suberror) +
-            " (KVM_EXIT_INTERNAL_ERROR, suberror " + std::to_string(run.internal.suberror) + ")");
-      return false;
-    default:
-      if (wiring_.exit_log) {
-        wiring_.exit_log->record(index(), "exit-reason=" + std::to_string(run.exit_reason));
-      }
-      crash("unhandled exit reason " + std::to_string(run.exit_reason));
-      return false;
+  switch (dispatcher_.dispatch(*kvm_.run_area(), kvm_.run_bytes())) {
+    case ExitDispatcher::Action::kContinue: return true;
+    case ExitDispatcher::Action::kStop: return false;
+    case ExitDispatcher::Action::kCrash: break;
   }
+  crash(dispatcher_.crash_message());
+  return false;
 }
 
-void Vcpu::handle_pio(kvm_run& run) {
-  const size_t size = run.io.size;
-  const size_t count = run.io.count;
-  // KVM's own values, but checked anyway: a bad offset here would let a
-  // kernel bug become a kvmm memory corruption.
-  const std::span<uint8_t> area = kvm_.run_bytes();
-  if ((size != 1 && size != 2 && size != 4) || count == 0 || run.io.data_offset > area.size() ||
-      count > (area.size() - run.io.data_offset) / size) {
-    crash("KVM reported a malformed port I/O exit (size " + std::to_string(size) + ", count " +
-          std::to_string(count) + ")");
-    return;
-  }
-  const std::span<uint8_t> data = area.subspan(run.io.data_offset, size * count);
-  const bool is_out = run.io.direction == KVM_EXIT_IO_OUT;
-  // `rep ins/outs` arrive as one exit with count elements, each its own access.
-  for (size_t i = 0; i < count; ++i) {
-    const std::span<uint8_t> element = data.subspan(i * size, size);
-    if (is_out) {
-      wiring_.pio->write(run.io.port, element);
-    } else {
-      wiring_.pio->read(run.io.port, element);
-    }
-  }
-  if (wiring_.exit_log) {
-    wiring_.exit_log->record(index(), std::string(is_out ? "pio-out" : "pio-in") + " port=" +
-                                          hex(run.io.port) + " size=" + std::to_string(size) +
-                                          " count=" + std::to_string(count) +
-                                          " data=" + join_elements(data, size, count));
-  }
-}
-
-void Vcpu::handle_mmio(kvm_run& run) {
-  const size_t len = run.mmio.len;
-  if (len == 0 || len > sizeof(run.mmio.data)) {
-    crash("KVM reported a malformed MMIO exit (length " + std::to_string(len) + ")");
-    return;
-  }
-  const std::span<uint8_t> data(run.mmio.data, len);
-  if (run.mmio.is_write) {
-    wiring_.mmio->write(run.mmio.phys_addr, data);
-  } else {
-    wiring_.mmio->read(run.mmio.phys_addr, data);
-  }
-  if (wiring_.exit_log) {
-    wiring_.exit_log->record(index(), std::string(run.mmio.is_write ? "mmio-write" : "mmio-read") +
-                                          " addr=" + hex(run.mmio.phys_addr) +
-                                          " size=" + std::to_string(len) +
-                                          " data=" + hex_le(data));
-  }
-}
-
-void Vcpu::crash(std::string what) {
-  std::string message = "vCPU " + std::to_string(index()) + ": " + std::move(what);
+void Vcpu::crash(std::string message) {
   try {
     message += "\n" + format_registers(kvm_.regs(), kvm_.sregs());
   } catch (const Error&) {
     // Registers are a diagnostic extra; the crash itself is what matters.
   }
-  wiring_.stop->request_stop(RunOutcome{kExitGuestCrashed, std::move(message)});
+  dispatcher_.wiring().stop->request_stop(RunOutcome{kExitGuestCrashed, std::move(message)});
 }
 
 }  // namespace kvmm

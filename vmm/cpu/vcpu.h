@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "vmm/bus/bus.h"
+#include "vmm/cpu/exit_dispatch.h"
 #include "vmm/cpu/exit_log.h"
 #include "vmm/cpu/stop_controller.h"
 #include "vmm/cpu/vcpu_stats.h"
@@ -23,14 +24,10 @@ namespace kvmm {
 
 class Vcpu {
  public:
-  struct Wiring {
-    const Bus* pio;
-    const Bus* mmio;
-    StopController* stop;
-    ExitLog* exit_log;  // May be null.
-  };
+  using Wiring = ExitWiring;
 
-  Vcpu(KvmVcpu kvm_vcpu, Wiring wiring) : kvm_(std::move(kvm_vcpu)), wiring_(wiring) {}
+  Vcpu(KvmVcpu kvm_vcpu, Wiring wiring)
+      : kvm_(std::move(kvm_vcpu)), dispatcher_(kvm_.index(), wiring) {}
 
   KvmVcpu& kvm() { return kvm_; }
   uint32_t index() const { return kvm_.index(); }
@@ -52,16 +49,15 @@ class Vcpu {
  private:
   // Handles one exit; returns false when this exit stops the VM.
   bool handle_exit();
-  void handle_pio(kvm_run& run);
-  void handle_mmio(kvm_run& run);
-  void crash(std::string what);
+  // Stops the VM with kExitGuestCrashed: `message` and the registers.
+  void crash(std::string message);
   // The exit loop of --stats: the plain loop plus clocks and counters.
   void run_loop_with_stats();
   void begin_stats();
   void end_stats();
 
   KvmVcpu kvm_;
-  Wiring wiring_;
+  ExitDispatcher dispatcher_;
   std::atomic<bool> thread_started_{false};
   pthread_t thread_{};
   std::unique_ptr<VcpuStats> stats_;  // Touched by the vCPU thread only, until joined.

@@ -19,6 +19,12 @@ KvmVcpu::RunResult KvmVcpu::run() {
   throw_errno("KVM_RUN on vCPU " + std::to_string(index_) + " failed");
 }
 
+std::optional<uint32_t> KvmVcpu::tsc_khz_if_known() const {
+  const int khz = ::ioctl(fd(), KVM_GET_TSC_KHZ, 0);
+  if (khz <= 0) return std::nullopt;
+  return static_cast<uint32_t>(khz);
+}
+
 kvm_regs KvmVcpu::regs() const {
   kvm_regs r{};
   if (::ioctl(fd(), KVM_GET_REGS, &r) < 0) throw_errno("KVM_GET_REGS failed");

@@ -3,6 +3,7 @@
 #include <linux/kvm.h>
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "vmm/memory/mmap_region.h"
@@ -41,6 +42,9 @@ class KvmVcpu {
   void set_mp_state(uint32_t state);
   // KVM_GET_TSC_KHZ: the guest's TSC frequency.
   uint32_t tsc_khz() const;
+  // The same, or nullopt where the kernel cannot say (no KVM_CAP_GET_TSC_KHZ,
+  // an unstable host TSC), for callers with a fallback.
+  std::optional<uint32_t> tsc_khz_if_known() const;
 
  private:
   uint32_t index_;
