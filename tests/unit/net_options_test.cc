@@ -19,7 +19,7 @@ std::string refusal(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("--net tap=NAME with a MAC and a VLAN") {
+TEST_CASE("net options: tap=NAME with a MAC and a VLAN") {
   const NetOptions o = parse_net_options("tap=kvmm-tap0,mac=52:54:00:AB:cd:01,vlan=20", 0);
   CHECK(o.tap == "kvmm-tap0");
   CHECK(o.fd == -1);
@@ -28,7 +28,7 @@ TEST_CASE("--net tap=NAME with a MAC and a VLAN") {
   CHECK(o.offloads == NetOffloads::kOn);
 }
 
-TEST_CASE("--net fd=N with offloads off") {
+TEST_CASE("net options: fd=N with offloads off") {
   const NetOptions o = parse_net_options("fd=7,offload=off", 1);
   CHECK(o.tap.empty());
   CHECK(o.fd == 7);
@@ -36,7 +36,7 @@ TEST_CASE("--net fd=N with offloads off") {
   CHECK_FALSE(o.vlan);
 }
 
-TEST_CASE("--net default MACs are locally administered unicast and differ per device") {
+TEST_CASE("net options: default MACs are locally administered unicast and differ per device") {
   const NetOptions a = parse_net_options("tap=a", 0);
   const NetOptions b = parse_net_options("tap=b", 1);
   CHECK(a.mac[0] == 0x52);
@@ -46,7 +46,7 @@ TEST_CASE("--net default MACs are locally administered unicast and differ per de
   CHECK(default_mac(0, 1) != default_mac(0, 2));
 }
 
-TEST_CASE("--net refusals name the field") {
+TEST_CASE("net options: refusals name the field") {
   CHECK(refusal("") == "--net : '' needs a value (KEY=VALUE): use --net tap=NAME[,mac=MAC][,vlan=ID]"
                        "[,offload=on|off] or --net fd=N[,mac=MAC][,offload=on|off]");
   CHECK(refusal("mac=52:54:00:00:00:01").find("needs tap=NAME or fd=N") != std::string::npos);
@@ -71,7 +71,7 @@ TEST_CASE("--net refusals name the field") {
   CHECK(refusal("tap=a,mac").find("'mac' needs a value") != std::string::npos);
 }
 
-TEST_CASE("MAC addresses parse only as six two-digit hex bytes") {
+TEST_CASE("net options: MAC addresses parse only as six two-digit hex bytes") {
   CHECK(parse_mac("52:54:00:12:34:56") == MacAddress{0x52, 0x54, 0x00, 0x12, 0x34, 0x56});
   CHECK(parse_mac("FF:ff:00:00:00:0a") == MacAddress{0xff, 0xff, 0, 0, 0, 0x0a});
   CHECK_FALSE(parse_mac("52:54:00:12:34"));
