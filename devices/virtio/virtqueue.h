@@ -11,6 +11,14 @@
 //
 // Threads: the transport configures the queue on a vCPU thread before
 // DRIVER_OK; afterwards only the device's I/O thread uses it.
+//
+// Policy choices where the spec leaves room (virtqueue.cc says why):
+// - a zero-length descriptor is accepted and yields no buffer;
+// - an indirect table holds at most Queue Size entries (§2.7.5.3.1: a chain
+//   is never longer than the Queue Size), and a direct chain may end in one
+//   indirect descriptor (§2.7.5.3.2);
+// - a chain's total length (readable + writable) must fit in 32 bits.
+// The queue never logs: it returns why, and the device logs (rate-limited).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -42,7 +50,10 @@ class Virtqueue {
   // why it is unusable, or nullopt. Call before the first pop().
   std::optional<std::string> validate(const GuestMemory& memory) const;
 
-  // Starts using the queue: binds memory and the negotiated features.
+  // Starts using the queue: binds memory and the negotiated features, and
+  // starts both ring indices at 0. `memory` must outlive the activation. A
+  // configuration validate() refuses leaves the queue broken (defence in
+  // depth: the transport is expected to have refused it already).
   void activate(const GuestMemory& memory, bool indirect, bool event_idx);
   // Back to the power-on state (§2.7, after a device reset).
   void reset();
@@ -65,19 +76,32 @@ class Virtqueue {
   // when the used ring is no longer inside guest memory (queue broken).
   [[nodiscard]] bool add_used(uint16_t head, uint32_t written);
 
-  // §2.7.10: after a batch of add_used(), whether the driver wants a
-  // used-buffer notification (VIRTQ_AVAIL_F_NO_INTERRUPT, or used_event with
-  // EVENT_IDX).
+  // §2.7.7 (Used Buffer Notification Suppression): after a batch of
+  // add_used(), whether the driver wants a used-buffer notification
+  // (VIRTQ_AVAIL_F_NO_INTERRUPT, or used_event with EVENT_IDX). False when
+  // nothing was added since the last call.
   bool needs_notification();
 
-  // §2.7.10: before sleeping on the notify eventfd, publish avail_event (with
-  // EVENT_IDX) so the driver notifies for the next buffer. Returns true if
-  // buffers arrived meanwhile (re-check pop() instead of sleeping).
+  // §2.7.10 (Available Buffer Notification Suppression): before sleeping on
+  // the notify eventfd, publish avail_event (with EVENT_IDX) so the driver
+  // notifies for the next buffer. Returns true if buffers arrived meanwhile
+  // (re-check pop() instead of sleeping). False once the queue is broken.
   bool enable_notification();
 
   bool broken() const { return broken_; }
 
  private:
+  struct Descriptor;
+  struct ChainWalk;
+  PopResult break_queue(std::string why);
+  std::optional<std::string> walk_chain(uint16_t head, DescriptorChain& chain) const;
+  std::optional<std::string> walk_indirect(uint16_t index, GuestAddress table, uint32_t length,
+                                           ChainWalk& walk, DescriptorChain& chain) const;
+  std::optional<std::string> add_buffer(const Descriptor& descriptor, ChainWalk& walk,
+                                        DescriptorChain& chain) const;
+  GuestAddress avail_field(uint64_t offset) const;
+  GuestAddress used_field(uint64_t offset) const;
+
   uint16_t max_size_;
   Config config_;
   const GuestMemory* memory_ = nullptr;
@@ -88,6 +112,7 @@ class Virtqueue {
   uint16_t next_used_ = 0;
   uint16_t signalled_used_ = 0;  // used idx at the last notification decision.
   bool signalled_used_valid_ = false;
+  std::string broken_reason_;
 };
 
 }  // namespace kvmm

@@ -4,13 +4,17 @@
 // and NetEngine::process_tx() into a socketpair standing in for the tap.
 // The RX side gets the same chains as receive buffers.
 //
-// Build (from the repository root, clang 14):
+// Input: byte 0 picks MRG_RXBUF, byte 1 the number of chains (1-5); each
+// chain is a buffer count (0-8) and per buffer a flag byte (bit 0:
+// writable), a 3-byte address and a 3-byte length; the rest is guest memory.
+//
+// Build and run: tools/fuzz net_tx --seconds 60 (seeds in
+// tests/fuzz/corpus/net_tx). Standalone, from the repository root:
 //   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 //     tests/fuzz/net_tx_fuzz.cc devices/virtio/net/net_frames.cc \
 //     devices/virtio/net/net_engine.cc vmm/memory/guest_memory.cc \
 //     vmm/memory/mmap_region.cc vmm/util/log.cc vmm/util/error.cc vmm/util/format.cc \
 //     -o build/net_tx_fuzz
-// Run: build/net_tx_fuzz -max_total_time=60 2>/dev/null
 #include <sys/socket.h>
 #include <unistd.h>
 

@@ -24,23 +24,23 @@ inline GuestMemory net_memory() {
   return memory;
 }
 
-struct Buffer {
+struct ChainPart {
   uint64_t gpa;
   uint64_t size;
 };
 
 inline DescriptorChain make_chain(const GuestMemory& memory, uint16_t head,
-                                  const std::vector<Buffer>& readable,
-                                  const std::vector<Buffer>& writable) {
+                                  const std::vector<ChainPart>& readable,
+                                  const std::vector<ChainPart>& writable) {
   DescriptorChain chain;
   chain.head = head;
-  for (const Buffer& b : readable) {
+  for (const ChainPart& b : readable) {
     auto host = memory.slice(GuestAddress{b.gpa}, b.size);
     REQUIRE(host);
     chain.readable.push_back({GuestAddress{b.gpa}, *host});
     chain.readable_bytes += b.size;
   }
-  for (const Buffer& b : writable) {
+  for (const ChainPart& b : writable) {
     auto host = memory.slice(GuestAddress{b.gpa}, b.size);
     REQUIRE(host);
     chain.writable.push_back({GuestAddress{b.gpa}, *host});
