@@ -1,0 +1,95 @@
+#pragma once
+// virtio-net's data path between two queues and a tap: what the I/O thread
+// does when an eventfd or the tap wakes it. No thread and no epoll here, so
+// tests drive it step by step with a fake queue and a socketpair for the tap.
+//
+// Threads: one I/O thread calls everything; the counters are read from any.
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "devices/virtio/net/net_frames.h"
+#include "devices/virtio/virtio_device.h"
+#include "devices/virtio/virtqueue.h"
+
+namespace kvmm {
+
+// The part of a Virtqueue the data path uses (VirtioNet adapts a Virtqueue).
+class NetQueue {
+ public:
+  virtual ~NetQueue() = default;
+  virtual Virtqueue::PopResult pop() = 0;
+  [[nodiscard]] virtual bool add_used(uint16_t head, uint32_t written) = 0;
+  virtual bool needs_notification() = 0;
+  virtual bool enable_notification() = 0;
+};
+
+// Kept across device resets; printed when kvmm exits.
+struct NetCounters {
+  std::atomic<uint64_t> tx_frames{0};
+  std::atomic<uint64_t> tx_bytes{0};
+  std::atomic<uint64_t> tx_dropped{0};  // Refused by the checks or by the tap.
+  std::atomic<uint64_t> rx_frames{0};
+  std::atomic<uint64_t> rx_bytes{0};
+  std::atomic<uint64_t> rx_dropped{0};  // Did not fit the guest's buffers.
+  std::atomic<uint64_t> bad_chains{0};  // Malformed chains (either queue).
+  // "tx 12 frames (3400 bytes, 0 dropped), rx ..., 0 bad chains".
+  std::string summary() const;
+};
+
+class NetEngine {
+ public:
+  // `tap_fd` is non-blocking and keeps packet boundaries (a tap, or a
+  // datagram socket in tests); the engine does not own it.
+  NetEngine(int tap_fd, bool mergeable, NetQueue& rx, NetQueue& tx, VirtioInterrupt& interrupt,
+            NetCounters& counters);
+
+  enum class Progress {
+    kIdle,  // Waits for an eventfd or the tap.
+    kMore,  // Stopped after a batch to let the other direction run: call again.
+  };
+  // TX notify or the tap became writable.
+  Progress process_tx();
+  // RX notify (new buffers) or the tap became readable.
+  Progress process_rx();
+
+  // What the I/O thread waits for on the tap: readable unless the guest has
+  // no receive buffers (backpressure: the tap keeps the packets), writable
+  // while a TX frame waits for room.
+  bool wants_tap_readable() const { return !broken_ && !rx_waiting_for_buffers_ && !tap_closed_; }
+  bool wants_tap_writable() const { return !broken_ && tx_waiting_for_tap_; }
+  // A queue failed (§2.1.2 DEVICE_NEEDS_RESET was signalled); nothing more
+  // happens until the device is reset.
+  bool broken() const { return broken_; }
+
+ private:
+  // Chains per call before yielding to the other direction.
+  static constexpr int kBatch = 64;
+
+  void break_device(const std::string& why);
+  void log_guest_fault(const std::string& what);
+  // add_used(); false (and the device broken) when the used ring is gone.
+  bool return_used(NetQueue& queue, uint16_t head, uint32_t written, bool& used_flag);
+  // §2.7.10: one notification decision per batch.
+  void notify(NetQueue& queue, bool& used_flag);
+  bool deliver_rx();  // false: waiting for buffers (or broken).
+
+  int tap_fd_;
+  NetQueue& rx_;
+  NetQueue& tx_;
+  VirtioInterrupt& interrupt_;
+  NetCounters& counters_;
+  RxPacket packet_;
+  TxFrame frame_;
+  bool broken_ = false;
+  bool rx_waiting_for_buffers_ = false;
+  bool tx_waiting_for_tap_ = false;
+  bool tap_closed_ = false;
+  bool tx_has_chain_ = false;
+  uint16_t tx_head_ = 0;  // The chain in frame_ while tx_has_chain_.
+  bool rx_used_ = false;  // add_used() since the last notification check.
+  bool tx_used_ = false;
+  uint64_t logged_ = 0;   // Guest-fault lines logged, for rate limiting.
+};
+
+}  // namespace kvmm

@@ -1,0 +1,134 @@
+#include "devices/virtio/net/net_frames.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace kvmm {
+
+namespace {
+
+// Copies `data` into the buffers of `buffers` from byte `offset` of the
+// chain on; returns how many bytes fit.
+size_t copy_into(const std::vector<ChainBuffer>& buffers, size_t offset,
+                 std::span<const uint8_t> data) {
+  size_t done = 0;
+  for (const ChainBuffer& buffer : buffers) {
+    if (done == data.size()) break;
+    if (offset >= buffer.host.size()) {
+      offset -= buffer.host.size();
+      continue;
+    }
+    const size_t n = std::min(buffer.host.size() - offset, data.size() - done);
+    std::memcpy(buffer.host.data() + offset, data.data() + done, n);
+    done += n;
+    offset = 0;
+  }
+  return done;
+}
+
+}  // namespace
+
+const char* tx_check_name(TxCheck check) {
+  switch (check) {
+    case TxCheck::kOk: return "ok";
+    case TxCheck::kWritableBuffers: return "TX chain has device-writable buffers";
+    case TxCheck::kNoHeader: return "TX chain shorter than the 12-byte virtio-net header";
+    case TxCheck::kTooLarge: return "TX frame larger than 64 KiB plus an Ethernet header";
+  }
+  return "?";
+}
+
+TxCheck gather_tx(const DescriptorChain& chain, TxFrame& frame) {
+  frame.iov.clear();
+  frame.bytes = 0;
+  // §5.1.6.2: the driver places the header and the packet in readable
+  // buffers only; a writable one is a driver bug we refuse rather than guess.
+  if (!chain.writable.empty()) return TxCheck::kWritableBuffers;
+  if (chain.readable_bytes < kVirtioNetHdrSize) return TxCheck::kNoHeader;
+  if (chain.readable_bytes - kVirtioNetHdrSize > kMaxFrameSize) return TxCheck::kTooLarge;
+
+  frame.iov.push_back({frame.header.data(), frame.header.size()});
+  size_t header_left = kVirtioNetHdrSize;
+  for (const ChainBuffer& buffer : chain.readable) {
+    std::span<uint8_t> bytes = buffer.host;
+    // Copy the header out: the guest can rewrite it while the tap parses it.
+    const size_t n = std::min(header_left, bytes.size());
+    std::memcpy(frame.header.data() + (kVirtioNetHdrSize - header_left), bytes.data(), n);
+    header_left -= n;
+    bytes = bytes.subspan(n);
+    if (!bytes.empty()) frame.iov.push_back({bytes.data(), bytes.size()});
+  }
+  // The tap ignores num_buffers on transmit (§5.1.6.2: the driver sets it to 0).
+  frame.bytes = chain.readable_bytes;
+  return TxCheck::kOk;
+}
+
+void RxPacket::loaded(size_t bytes) {
+  length_ = std::min(bytes, buffer_.size());
+  copied_ = 0;
+  used_.clear();
+  first_chain_.clear();
+}
+
+void RxPacket::clear() {
+  length_ = 0;
+  copied_ = 0;
+  used_.clear();
+  first_chain_.clear();
+}
+
+RxPacket::Fill RxPacket::drop(uint16_t head) {
+  used_.push_back({head, 0});
+  return drop_held();
+}
+
+RxPacket::Fill RxPacket::drop_held() {
+  // Length 0 is what the driver discards without looking (Linux counts it
+  // as an rx length error and recycles the buffer).
+  for (Used& used : used_) used.written = 0;
+  first_chain_.clear();
+  return Fill::kDropped;
+}
+
+void RxPacket::drop_with(uint16_t head) { drop(head); }
+
+RxPacket::Fill RxPacket::fill(const DescriptorChain& chain) {
+  // §5.1.6.3: receive buffers are device-writable only. Guest-controlled.
+  if (!chain.readable.empty()) return drop(chain.head);
+  const bool first = used_.empty();
+  if (first) {
+    // §5.1.6.3.1: without MRG_RXBUF one buffer holds the whole packet; with
+    // it, every buffer holds at least the header.
+    const size_t need = mergeable_ ? kVirtioNetHdrSize : length_;
+    if (chain.writable_bytes < need) return drop(chain.head);
+    // §5.1.6.4: num_buffers is 1 unless merged; the tap leaves it undefined.
+    buffer_[kVirtioNetHdrNumBuffersOffset] = 1;
+    buffer_[kVirtioNetHdrNumBuffersOffset + 1] = 0;
+  } else if (chain.writable_bytes == 0) {
+    return drop(chain.head);
+  }
+
+  const size_t n = copy_into(chain.writable, 0,
+                             std::span<const uint8_t>(buffer_).subspan(copied_, length_ - copied_));
+  copied_ += n;
+  used_.push_back({chain.head, static_cast<uint32_t>(n)});
+  if (first) first_chain_ = chain.writable;
+  if (copied_ < length_) {
+    // Each chain held here is one the driver cannot refill: a packet that
+    // needs more than a queue's worth of (tiny) buffers never completes.
+    if (used_.size() >= kNetQueueSize) return drop_held();
+    return Fill::kNeedMore;
+  }
+
+  if (used_.size() > 1) {
+    // §5.1.6.4.2: num_buffers counts the chains this packet spans (at most
+    // kNetQueueSize, see above).
+    const uint16_t count = static_cast<uint16_t>(used_.size());
+    uint8_t le[2] = {static_cast<uint8_t>(count), static_cast<uint8_t>(count >> 8)};
+    copy_into(first_chain_, kVirtioNetHdrNumBuffersOffset, le);
+  }
+  first_chain_.clear();
+  return Fill::kDone;
+}
+
+}  // namespace kvmm

@@ -1,0 +1,38 @@
+#pragma once
+// What `--net tap=NAME[,mac=MAC][,vlan=ID][,offload=on|off]` or
+// `--net fd=N[,mac=MAC][,offload=on|off]` asks for.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "devices/virtio/net/virtio_net.h"
+#include "devices/virtio/net/virtio_net_spec.h"
+
+namespace kvmm {
+
+struct NetOptions {
+  std::string tap;  // tap=NAME: open (or create) this tap. Empty with fd=.
+  int fd = -1;      // fd=N: an open tap fd handed over by the parent.
+  MacAddress mac{};
+  // vlan=ID (1-4094): where tools/kvmm-net puts the tap on the bridge
+  // (an untagged port in that VLAN). The device itself never tags frames;
+  // kvmm only reports it.
+  std::optional<uint16_t> vlan;
+  NetOffloads offloads = NetOffloads::kOn;
+};
+
+// Parses one --net value; `index` (0 for the first --net) picks the default
+// MAC. Throws Error naming the bad field and the accepted forms.
+NetOptions parse_net_options(std::string_view text, unsigned index);
+
+// "52:54:00:12:34:56" (hex, ':'-separated). nullopt for anything else.
+std::optional<MacAddress> parse_mac(std::string_view text);
+std::string format_mac(const MacAddress& mac);
+
+// 52:54:00:xx:xx:xx — locally administered, unicast (QEMU's prefix) —
+// with the low bytes from kvmm's pid and the device index, so two kvmm
+// processes on one bridge differ unless their pids collide in 16 bits.
+MacAddress default_mac(unsigned index, unsigned pid);
+
+}  // namespace kvmm

@@ -1,0 +1,63 @@
+#pragma once
+// virtio-net (virtio 1.2 §5.1) over a tap: one receive and one transmit
+// queue, no control queue. The data path (NetEngine) runs on an I/O thread,
+// "virtio-net<N>", woken by the queues' notify eventfds and by the tap.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "devices/virtio/net/net_backend.h"
+#include "devices/virtio/net/net_engine.h"
+#include "devices/virtio/net/virtio_net_spec.h"
+#include "devices/virtio/virtio_device.h"
+#include "vmm/util/event_fd.h"
+
+namespace kvmm {
+
+enum class NetOffloads { kOn, kOff };
+
+struct VirtioNetConfig {
+  MacAddress mac{};
+  NetOffloads offloads = NetOffloads::kOn;
+  unsigned index = 0;  // Names the I/O thread and the summary.
+};
+
+class VirtioNet : public VirtioDevice {
+ public:
+  VirtioNet(std::unique_ptr<NetBackend> backend, VirtioNetConfig config);
+  ~VirtioNet() override;
+  VirtioNet(const VirtioNet&) = delete;
+  VirtioNet& operator=(const VirtioNet&) = delete;
+
+  uint32_t device_id() const override { return 1; }
+  uint64_t device_features() const override;
+  std::vector<uint16_t> queue_max_sizes() const override { return {kNetQueueSize, kNetQueueSize}; }
+  void read_config(uint64_t offset, std::span<uint8_t> data) const override;
+  void activate(VirtioActivation activation) override;
+  void reset() override;
+
+  const NetCounters& counters() const { return counters_; }
+  // "virtio-net0 (tap kvmm-tap0): tx ... frames ...", for kvmm's exit report.
+  std::string summary() const;
+
+ private:
+  class QueueAdapter;
+  void run();
+
+  std::unique_ptr<NetBackend> backend_;
+  VirtioNetConfig config_;
+  NetCounters counters_;
+  // Between activate() and reset(): what the I/O thread uses.
+  std::unique_ptr<QueueAdapter> rx_;
+  std::unique_ptr<QueueAdapter> tx_;
+  std::shared_ptr<VirtioInterrupt> interrupt_;
+  std::unique_ptr<NetEngine> engine_;
+  int rx_notify_ = -1;
+  int tx_notify_ = -1;
+  EventFd stop_;
+  std::thread thread_;
+};
+
+}  // namespace kvmm

@@ -1,0 +1,85 @@
+// --net parsing and MAC addresses.
+#include <catch2/catch.hpp>
+
+#include "devices/virtio/net/net_options.h"
+#include "vmm/util/error.h"
+
+using namespace kvmm;
+
+namespace {
+
+std::string refusal(const std::string& text) {
+  try {
+    parse_net_options(text, 0);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+}  // namespace
+
+TEST_CASE("net options: tap=NAME with a MAC and a VLAN") {
+  const NetOptions o = parse_net_options("tap=kvmm-tap0,mac=52:54:00:AB:cd:01,vlan=20", 0);
+  CHECK(o.tap == "kvmm-tap0");
+  CHECK(o.fd == -1);
+  CHECK(o.mac == MacAddress{0x52, 0x54, 0x00, 0xab, 0xcd, 0x01});
+  CHECK(o.vlan == std::optional<uint16_t>(20));
+  CHECK(o.offloads == NetOffloads::kOn);
+}
+
+TEST_CASE("net options: fd=N with offloads off") {
+  const NetOptions o = parse_net_options("fd=7,offload=off", 1);
+  CHECK(o.tap.empty());
+  CHECK(o.fd == 7);
+  CHECK(o.offloads == NetOffloads::kOff);
+  CHECK_FALSE(o.vlan);
+}
+
+TEST_CASE("net options: default MACs are locally administered unicast and differ per device") {
+  const NetOptions a = parse_net_options("tap=a", 0);
+  const NetOptions b = parse_net_options("tap=b", 1);
+  CHECK(a.mac[0] == 0x52);
+  CHECK((a.mac[0] & 1) == 0);  // Unicast.
+  CHECK((a.mac[0] & 2) == 2);  // Locally administered.
+  CHECK(a.mac != b.mac);
+  CHECK(default_mac(0, 1) != default_mac(0, 2));
+}
+
+TEST_CASE("net options: refusals name the field") {
+  CHECK(refusal("") == "--net : '' needs a value (KEY=VALUE): use --net tap=NAME[,mac=MAC][,vlan=ID]"
+                       "[,offload=on|off] or --net fd=N[,mac=MAC][,offload=on|off]");
+  CHECK(refusal("mac=52:54:00:00:00:01").find("needs tap=NAME or fd=N") != std::string::npos);
+  CHECK(refusal("tap=a,fd=3").find("give one of tap= or fd=, once") != std::string::npos);
+  CHECK(refusal("tap=a,tap=b").find("give one of tap= or fd=, once") != std::string::npos);
+  CHECK(refusal("tap=this-name-is-too-long").find("tap=this-name-is-too-long is not an interface name") !=
+        std::string::npos);
+  CHECK(refusal("tap=a/b").find("is not an interface name") != std::string::npos);
+  CHECK(refusal("tap=..").find("is not an interface name") != std::string::npos);
+  CHECK(refusal("fd=x").find("fd=x is not a file descriptor number") != std::string::npos);
+  CHECK(refusal("fd=-1").find("fd=-1 is not a file descriptor number") != std::string::npos);
+  CHECK(refusal("tap=a,mac=52:54:00:00:00").find("mac=52:54:00:00:00 is not a MAC address") !=
+        std::string::npos);
+  CHECK(refusal("tap=a,mac=01:00:5e:00:00:01").find("is a multicast address") != std::string::npos);
+  CHECK(refusal("tap=a,mac=00:00:00:00:00:00").find("is all zeros") != std::string::npos);
+  CHECK(refusal("tap=a,vlan=0").find("vlan=0 is not a VLAN ID: give a number from 1 to 4094") !=
+        std::string::npos);
+  CHECK(refusal("tap=a,vlan=4095").find("vlan=4095 is not a VLAN ID") != std::string::npos);
+  CHECK(refusal("fd=3,vlan=5").find("vlan= goes with tap=NAME") != std::string::npos);
+  CHECK(refusal("tap=a,offload=maybe").find("offload=maybe is not on or off") != std::string::npos);
+  CHECK(refusal("tap=a,queues=4").find("unknown field 'queues'") != std::string::npos);
+  CHECK(refusal("tap=a,mac").find("'mac' needs a value") != std::string::npos);
+}
+
+TEST_CASE("net options: MAC addresses parse only as six two-digit hex bytes") {
+  CHECK(parse_mac("52:54:00:12:34:56") == MacAddress{0x52, 0x54, 0x00, 0x12, 0x34, 0x56});
+  CHECK(parse_mac("FF:ff:00:00:00:0a") == MacAddress{0xff, 0xff, 0, 0, 0, 0x0a});
+  CHECK_FALSE(parse_mac("52:54:00:12:34"));
+  CHECK_FALSE(parse_mac("52:54:00:12:34:56:78"));
+  CHECK_FALSE(parse_mac("52:54:00:12:34:5"));
+  CHECK_FALSE(parse_mac("52-54-00-12-34-56"));
+  CHECK_FALSE(parse_mac("52:54:00:12:34:5g"));
+  CHECK_FALSE(parse_mac("52:54:00:12:34:+5"));
+  CHECK_FALSE(parse_mac(""));
+  CHECK(format_mac({0x52, 0x54, 0x00, 0xab, 0x0c, 0x01}) == "52:54:00:ab:0c:01");
+}

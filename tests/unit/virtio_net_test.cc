@@ -1,0 +1,234 @@
+// The virtio-net device as the transport sees it: features, config space,
+// and its I/O thread moving frames between split rings that a fake driver
+// builds in guest memory and a socketpair standing in for the tap.
+#include <catch2/catch.hpp>
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "devices/virtio/net/virtio_net.h"
+#include "devices/virtio/virtqueue.h"
+#include "tests/unit/net_test_support.h"
+
+using namespace kvmm;
+using namespace kvmm::testing;
+
+namespace {
+
+constexpr uint16_t kDescFNext = 1;
+constexpr uint16_t kDescFWrite = 2;
+
+class SocketBackend : public NetBackend {
+ public:
+  explicit SocketBackend(int fd) : fd_(fd) {}
+  int fd() const override { return fd_; }
+  void set_guest_features(uint64_t features) override { accepted = features; }
+  std::string describe() const override { return "socket"; }
+  uint64_t accepted = 0;
+
+ private:
+  int fd_;
+};
+
+struct AtomicInterrupt : VirtioInterrupt {
+  std::atomic<int> used{0};
+  std::atomic<int> needs_reset{0};
+  void signal_used() override { ++used; }
+  void signal_config_change() override {}
+  void signal_needs_reset() override { ++needs_reset; }
+};
+
+// One split ring (§2.7) in guest memory, driven as a driver would.
+struct FakeDriverQueue {
+  const GuestMemory& memory;
+  uint64_t desc;
+  uint64_t avail;
+  uint64_t used;
+  uint16_t size = 16;
+  uint16_t next_desc = 0;
+  uint16_t avail_idx = 0;
+  Virtqueue queue{kNetQueueSize};
+  EventFd notify;
+
+  FakeDriverQueue(const GuestMemory& m, uint64_t base)
+      : memory(m), desc(base), avail(base + 0x1000), used(base + 0x2000) {
+    queue.config() = {size, true, desc, avail, used};
+    REQUIRE_FALSE(queue.validate(memory));
+    queue.activate(memory, true, true);
+  }
+
+  // Publishes a chain of (gpa, len, writable) buffers and notifies.
+  uint16_t add(const std::vector<std::tuple<uint64_t, uint32_t, bool>>& buffers) {
+    const uint16_t head = next_desc;
+    for (size_t i = 0; i < buffers.size(); ++i) {
+      const auto [gpa, len, writable] = buffers[i];
+      const uint16_t index = next_desc++ % size;
+      uint16_t flags = writable ? kDescFWrite : 0;
+      if (i + 1 < buffers.size()) flags |= kDescFNext;
+      const uint64_t at = desc + 16ull * index;
+      REQUIRE(memory.write_obj(GuestAddress{at}, gpa));
+      REQUIRE(memory.write_obj(GuestAddress{at + 8}, len));
+      REQUIRE(memory.write_obj(GuestAddress{at + 12}, flags));
+      REQUIRE(memory.write_obj(GuestAddress{at + 14}, static_cast<uint16_t>(next_desc % size)));
+    }
+    REQUIRE(memory.write_obj(GuestAddress{avail + 4 + 2ull * (avail_idx % size)},
+                             static_cast<uint16_t>(head % size)));
+    ++avail_idx;
+    REQUIRE(memory.write_obj(GuestAddress{avail + 2}, avail_idx));
+    notify.signal();
+    return head % size;
+  }
+
+  uint16_t used_idx() const { return *memory.read_obj<uint16_t>(GuestAddress{used + 2}); }
+  std::pair<uint32_t, uint32_t> used_elem(uint16_t i) const {
+    const uint64_t at = used + 4 + 8ull * (i % size);
+    return {*memory.read_obj<uint32_t>(GuestAddress{at}),
+            *memory.read_obj<uint32_t>(GuestAddress{at + 4})};
+  }
+  // Waits (bounded, not timed: a hang fails after 10 s) for `count` used.
+  bool wait_used(uint16_t count) const {
+    for (int i = 0; i < 1000 && used_idx() < count; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return used_idx() >= count;
+  }
+};
+
+struct Device {
+  GuestMemory memory = net_memory();
+  FakeTap tap;
+  SocketBackend* backend;
+  VirtioNet net;
+  FakeDriverQueue rx{memory, 0x10000};
+  FakeDriverQueue tx{memory, 0x20000};
+  std::shared_ptr<AtomicInterrupt> interrupt = std::make_shared<AtomicInterrupt>();
+
+  explicit Device(NetOffloads offloads = NetOffloads::kOn)
+      : backend(new SocketBackend(tap.device.get())),
+        net(std::unique_ptr<NetBackend>(backend), {{0x52, 0x54, 0, 1, 2, 3}, offloads, 7}) {}
+
+  void activate(uint64_t features) {
+    VirtioActivation activation;
+    activation.memory = &memory;
+    activation.features = features;
+    activation.queues = {{&rx.queue, rx.notify.get()}, {&tx.queue, tx.notify.get()}};
+    activation.interrupt = interrupt;
+    net.activate(std::move(activation));
+  }
+
+  std::string host_receive() {
+    pollfd p{tap.host.get(), POLLIN, 0};
+    if (::poll(&p, 1, 10000) != 1) return "nothing";
+    std::string packet(70000, '\0');
+    const ssize_t n = ::recv(tap.host.get(), packet.data(), packet.size(), 0);
+    packet.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return packet;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("virtio-net device: id, queues and features, with and without offloads") {
+  Device on;
+  CHECK(on.net.device_id() == 1);
+  CHECK(on.net.queue_max_sizes() == std::vector<uint16_t>{256, 256});
+  const uint64_t f = on.net.device_features();
+  for (uint64_t bit : {kVirtioFVersion1, kVirtioFRingEventIdx, kVirtioFRingIndirectDesc,
+                       kVirtioNetFMac, kVirtioNetFStatus, kVirtioNetFMrgRxbuf, kVirtioNetFCsum,
+                       kVirtioNetFGuestCsum, kVirtioNetFHostTso4, kVirtioNetFHostTso6,
+                       kVirtioNetFGuestTso4, kVirtioNetFGuestTso6}) {
+    CHECK((f & bit) == bit);
+  }
+  Device off(NetOffloads::kOff);
+  CHECK((off.net.device_features() & kVirtioNetOffloadFeatures) == 0);
+  CHECK((off.net.device_features() & kVirtioNetFMrgRxbuf) != 0);
+}
+
+TEST_CASE("virtio-net device: config space holds the MAC, link up and one queue pair") {
+  Device d;
+  std::vector<uint8_t> config(16, 0xff);
+  std::fill(config.begin(), config.end(), 0);
+  d.net.read_config(0, config);
+  CHECK(std::vector<uint8_t>(config.begin(), config.begin() + 10) ==
+        std::vector<uint8_t>{0x52, 0x54, 0, 1, 2, 3, 1, 0, 1, 0});
+  std::vector<uint8_t> status(2, 0);
+  d.net.read_config(6, status);
+  CHECK(status == std::vector<uint8_t>{1, 0});
+  std::vector<uint8_t> beyond(4, 0);
+  d.net.read_config(100, beyond);
+  CHECK(beyond == std::vector<uint8_t>(4, 0));
+}
+
+TEST_CASE("virtio-net device: its I/O thread sends queued frames and fills RX buffers") {
+  Device d;
+  d.activate(d.net.device_features());
+  CHECK(d.backend->accepted == d.net.device_features());
+
+  // TX: header (12 zero bytes) + a 60-byte frame, in two buffers.
+  std::vector<uint8_t> frame(60, 0x5a);
+  REQUIRE(d.memory.write(GuestAddress{0x30000}, std::vector<uint8_t>(12, 0)));
+  REQUIRE(d.memory.write(GuestAddress{0x31000}, frame));
+  d.tx.add({{0x30000, 12, false}, {0x31000, 60, false}});
+  const std::string sent = d.host_receive();
+  CHECK(sent.size() == 72);
+  CHECK(sent.substr(12) == std::string(60, 0x5a));
+  REQUIRE(d.tx.wait_used(1));
+  CHECK(d.tx.used_elem(0) == std::pair<uint32_t, uint32_t>{0, 0});
+
+  // RX: a packet from the tap lands in a writable buffer, num_buffers 1.
+  d.rx.add({{0x40000, 2048, true}});
+  std::string packet(12 + 100, 'p');
+  REQUIRE(::send(d.tap.host.get(), packet.data(), packet.size(), 0) == 112);
+  REQUIRE(d.rx.wait_used(1));
+  CHECK(d.rx.used_elem(0) == std::pair<uint32_t, uint32_t>{0, 112});
+  CHECK(*d.memory.read_obj<uint16_t>(GuestAddress{0x40000 + 10}) == 1);
+  CHECK(*d.memory.read_obj<uint8_t>(GuestAddress{0x40000 + 12}) == 'p');
+  CHECK(d.interrupt->used >= 2);
+
+  bool named = false;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::string comm;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    named = named || comm == "virtio-net7";
+  }
+  CHECK(named);
+  d.net.reset();
+  CHECK(d.net.counters().tx_frames == 1);
+  CHECK(d.net.counters().rx_frames == 1);
+  CHECK(d.net.summary() ==
+        "virtio-net7 (socket): tx 1 frames (60 bytes, 0 dropped), rx 1 frames (100 bytes, 0 "
+        "dropped), 0 bad chains");
+}
+
+TEST_CASE("virtio-net device: a packet waits for RX buffers and arrives once they come") {
+  Device d;
+  d.activate(d.net.device_features());
+  std::string packet(12 + 300, 'w');
+  REQUIRE(::send(d.tap.host.get(), packet.data(), packet.size(), 0) == 312);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // Let the thread see it.
+  CHECK(d.rx.used_idx() == 0);
+  d.rx.add({{0x40000, 1024, true}});
+  REQUIRE(d.rx.wait_used(1));
+  CHECK(d.rx.used_elem(0) == std::pair<uint32_t, uint32_t>{0, 312});
+  CHECK(d.net.counters().rx_dropped == 0);
+}
+
+TEST_CASE("virtio-net device: a hostile TX chain is dropped and counted and the device keeps going") {
+  Device d;
+  d.activate(d.net.device_features());
+  d.tx.add({{0x30000, 4, false}});                          // No header.
+  d.tx.add({{0x30000, 100, false}, {0x31000, 10, true}});   // Writable in TX.
+  d.tx.add({{0x30000, 12 + 65550 + 1, false}});             // Too large.
+  REQUIRE(d.memory.write(GuestAddress{0x30000}, std::vector<uint8_t>(12, 0)));
+  d.tx.add({{0x30000, 72, false}});
+  CHECK(d.host_receive().size() == 72);
+  REQUIRE(d.tx.wait_used(4));
+  CHECK(d.net.counters().tx_dropped == 3);
+  CHECK(d.net.counters().tx_frames == 1);
+  CHECK(d.interrupt->needs_reset == 0);
+}
