@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "devices/virtio/block/disk_options.h"
+#include "devices/virtio/net/net_options.h"
 #include "vmm/cli/arg_reader.h"
 #include "vmm/cli/size.h"
 #include "vmm/util/error.h"
@@ -97,6 +98,9 @@ RunCommand parse_run(std::span<const std::string_view> args) {
       run.config.halt_poll_ns = parse_halt_poll_ns(option, reader.value(option));
     } else if (option == "--disk") {
       run.config.disks.push_back(parse_disk_options(reader.value(option)));
+    } else if (option == "--net") {
+      const auto index = static_cast<unsigned>(run.config.nets.size());
+      run.config.nets.push_back(parse_net_options(reader.value(option), index));
     } else if (option == "--boot-trace") {
       reader.no_value(option);
       run.config.boot_trace = true;
@@ -273,7 +277,8 @@ std::string usage_text() {
 Usage:
   kvmm run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]
            [--pin CPU,...] [--vcpu-sched POLICY] [--halt-poll-ns N]
-           [--disk PATH[,OPT...]]... [--boot-trace] [--exit-log FILE]
+           [--disk PATH[,OPT...]]... [--net tap=NAME|fd=N[,OPT...]]...
+           [--boot-trace] [--exit-log FILE]
            [--stats[=text|json]] [--stats-file=FILE]
   kvmm run --flat FILE [--mode real|protected|long] [--mem SIZE] [--cpus N]
            [--pin CPU,...] [--vcpu-sched POLICY] [--halt-poll-ns N] [--disk ...]
@@ -304,6 +309,11 @@ kvmm run
                    by an image file or a block device; ro shares it read-only;
                    cache=none bypasses the host page cache (O_DIRECT). The image
                    is locked: one writer, or any number of read-only users
+  --net tap=NAME[,mac=MAC][,offload=on|off]  or  --net fd=N[,mac=MAC][,offload=on|off]
+                   a virtio-net interface (repeatable: eth0, eth1, ...) on the TAP
+                   NAME (opened, or created with CAP_NET_ADMIN) or on an open tap
+                   fd N handed over by a parent process; offload=off turns off
+                   checksum and TSO offloads. tools/kvmm-net sets up a bridge
   --boot-trace     print the boot phases with times since kvmm started
   Console: the guest's COM1 is stdin/stdout; on a terminal, Ctrl-A x quits
   and Ctrl-A Ctrl-A sends Ctrl-A. The guest's poweroff and reboot end kvmm

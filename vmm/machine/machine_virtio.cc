@@ -4,16 +4,21 @@
 #include <string>
 
 #include "devices/virtio/block/virtio_block.h"
+#include "devices/virtio/net/tap.h"
+#include "devices/virtio/net/virtio_net.h"
 #include "devices/virtio/virtio_mmio.h"
 #include "vmm/boot/acpi/acpi_tables.h"
 #include "vmm/machine/machine.h"
 #include "vmm/machine/virtio_layout.h"
 #include "vmm/util/error.h"
 #include "vmm/util/format.h"
+#include "vmm/util/log.h"
 
 namespace kvmm {
 
-size_t Machine::virtio_device_count() const { return config_.disks.size(); }
+size_t Machine::virtio_device_count() const {
+  return config_.disks.size() + config_.nets.size();
+}
 
 void Machine::check_virtio_limits() const {
   if (virtio_device_count() > kVirtioIrqs.size()) {
@@ -50,6 +55,14 @@ void Machine::open_virtio_devices() {
     pending_virtio_.push_back({std::make_unique<VirtioBlock>(config_.disks[i], i),
                                "virtio-blk" + std::to_string(i)});
   }
+  for (size_t i = 0; i < config_.nets.size(); ++i) {
+    const NetOptions& net = config_.nets[i];
+    auto tap = std::make_unique<Tap>(net.tap.empty() ? Tap::adopt(net.fd) : Tap::open(net.tap));
+    pending_virtio_.push_back(
+        {std::make_unique<VirtioNet>(std::move(tap),
+                                     VirtioNetConfig{net.mac, net.offloads, static_cast<unsigned>(i)}),
+         "virtio-net" + std::to_string(i)});
+  }
 }
 
 void Machine::add_virtio_devices() {
@@ -77,6 +90,11 @@ void Machine::add_virtio_device(std::unique_ptr<VirtioDevice> device, const std:
 void Machine::stop_virtio_devices() {
   // Before guest memory goes away: each device joins its I/O thread.
   for (auto& transport : virtio_transports_) transport->shutdown();
+  // What the network devices passed and dropped: a dropped frame is a guest
+  // fault or host backpressure, and nothing else reports it.
+  for (auto& transport : virtio_transports_) {
+    if (auto* net = dynamic_cast<const VirtioNet*>(&transport->device())) log_line(net->summary());
+  }
 }
 
 }  // namespace kvmm

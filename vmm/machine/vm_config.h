@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "devices/virtio/block/disk_options.h"
+#include "devices/virtio/net/net_options.h"
 #include "vmm/cpu/cpu_mode.h"
 #include "vmm/cpu/vcpu_sched.h"
 #include "vmm/machine/memory_layout.h"
@@ -38,6 +39,7 @@ struct VmConfig {
   std::optional<VcpuSchedPolicy> vcpu_sched;  // Unset: the threads keep kvmm's own.
   std::optional<uint32_t> halt_poll_ns;       // Unset: the kernel's kvm.halt_poll_ns.
   std::vector<DiskOptions> disks;  // --disk, in order: /dev/vda, /dev/vdb, ...
+  std::vector<NetOptions> nets;    // --net, in order: eth0, eth1, ...
   bool boot_trace = false;
   // stdin feeds COM1 (a terminal in raw mode); benchmarks turn it off.
   bool console = true;
