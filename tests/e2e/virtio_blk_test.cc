@@ -90,7 +90,8 @@ ProcessResult boot(Boot b) {
   argv.insert(argv.end(), b.args.begin(), b.args.end());
   b.options.timeout = std::chrono::seconds(300);
   ProcessResult r = run_process(argv, b.options);
-  INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
+  // Unscoped: shown with whichever check of the caller fails.
+  UNSCOPED_INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
   REQUIRE_FALSE(r.timed_out);
   return r;
 }

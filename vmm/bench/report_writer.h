@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "vmm/util/format.h"  // json_quote
+
 namespace kvmm {
 
 // Streaming JSON, indented two spaces, one member per line. Misuse (a value
@@ -47,9 +49,6 @@ class JsonWriter {
   std::vector<Level> stack_;
   bool have_key_ = false;
 };
-
-// JSON string escaping (RFC 8259 §7), with the quotes.
-std::string json_quote(std::string_view text);
 
 // One CSV record (RFC 4180): fields with a comma, quote or line break are
 // quoted, quotes doubled; ends with "\n".

@@ -37,26 +37,11 @@
 
 #include "vmm/bench/sched_bench.h"
 
+#include "vmm/util/format.h"
+
 namespace kvmm {
 
 namespace {
-
-std::string quoted(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char escape[8];
-      std::snprintf(escape, sizeof escape, "\\u%04x", static_cast<unsigned>(c));
-      out += escape;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 std::string number(double value) {
   char text[32];
@@ -156,23 +141,23 @@ std::string format_sched_json(const SchedBenchResult& r) {
   const SchedBenchConfig& c = r.config;
   std::string out = "{\n  \"benchmark\": \"sched\",\n";
   out += "  \"host\": {\"cpus\": " + std::to_string(r.host.cpus) +
-         ", \"cpu_model\": " + quoted(r.host.cpu_model) + ", \"kernel\": " + quoted(r.host.kernel) +
-         ", \"kvm_module\": " + quoted(r.host.kvm_module) +
+         ", \"cpu_model\": " + json_quote(r.host.cpu_model) + ", \"kernel\": " + json_quote(r.host.kernel) +
+         ", \"kvm_module\": " + json_quote(r.host.kvm_module) +
          ", \"nested\": " + (r.host.nested ? "true" : "false") + "},\n";
   std::string pin = "[";
   for (size_t i = 0; i < c.pin.size(); ++i) pin += (i > 0 ? ", " : "") + std::to_string(c.pin[i]);
   pin += "]";
-  out += "  \"config\": {\"workload\": " + quoted(sched_workload_name(c.workload)) +
+  out += "  \"config\": {\"workload\": " + json_quote(sched_workload_name(c.workload)) +
          ", \"cpus\": " + std::to_string(c.cpus) +
          ", \"overcommit\": " + (c.cpus > r.host.cpus ? "true" : "false") + ", \"pin\": " + pin +
-         ", \"vcpu_sched\": " + (c.vcpu_sched ? quoted(vcpu_sched_name(*c.vcpu_sched)) : "null") +
+         ", \"vcpu_sched\": " + (c.vcpu_sched ? json_quote(vcpu_sched_name(*c.vcpu_sched)) : "null") +
          ", \"halt_poll_ns\": " +
          (c.halt_poll_ns ? std::to_string(*c.halt_poll_ns) : std::string("null")) +
          ", \"iterations\": " + std::to_string(c.iterations) +
          ", \"warmup\": " + std::to_string(c.warmup) +
          ", \"duration_ms\": " + std::to_string(c.duration_ms) + "},\n";
   out += "  \"tsc_khz\": " + std::to_string(r.tsc_khz) + ",\n";
-  out += "  \"ipi_mechanism\": " + quoted(r.ipi_mechanism) + ",\n";
+  out += "  \"ipi_mechanism\": " + json_quote(r.ipi_mechanism) + ",\n";
   out += "  \"wall_ns\": " + std::to_string(r.wall_ns) + ",\n";
   if (has_round_trips(r)) {
     out += "  \"round_trip\": {\n    \"cycles\": " + summary_json(r.cycles) +

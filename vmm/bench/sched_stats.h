@@ -1,26 +1,18 @@
 #pragma once
-// Exact order statistics of a benchmark's samples (every sample kept, then
-// sorted): what `kvmm bench sched` reports for round trips.
+// The order statistics `kvmm bench sched` reports for round trips: the
+// shared nearest-rank summary (percentiles.h), plus scaling to ns.
 #include <cstdint>
 #include <vector>
 
+#include "vmm/bench/percentiles.h"
+
 namespace kvmm {
 
-struct SampleSummary {
-  uint64_t count = 0;
-  uint64_t min = 0;
-  uint64_t median = 0;
-  uint64_t p90 = 0;
-  uint64_t p99 = 0;
-  uint64_t p999 = 0;
-  uint64_t max = 0;
-  double mean = 0;
-};
+using SampleSummary = Percentiles;
 
-// Nearest-rank percentiles: the q-quantile is the ceil(q*n)-th smallest
-// sample, so every reported value is one that was measured. All zero when
-// `samples` is empty.
-SampleSummary summarize_samples(std::vector<uint64_t> samples);
+// Summarizes a copy of `samples` (the caller keeps them in order of
+// measurement). All zero when `samples` is empty.
+inline SampleSummary summarize_samples(std::vector<uint64_t> samples) { return summarize(samples); }
 
 // The same summary with every value scaled by `factor` (cycles -> ns),
 // rounded to the nearest integer.

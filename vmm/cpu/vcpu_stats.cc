@@ -19,23 +19,6 @@ std::string mmio_key_name(uint64_t key) {
   return hex(key >> 1) + ((key & 1) != 0 ? " write" : " read");
 }
 
-std::string quoted(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char escape[8];
-      std::snprintf(escape, sizeof escape, "\\u%04x", static_cast<unsigned>(c));
-      out += escape;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 // One JSON object whose members are each on their own line.
 class JsonObject {
  public:
@@ -45,7 +28,7 @@ class JsonObject {
   void member(std::string_view key, std::string_view raw_value) {
     out_ += first_ ? "\n" : ",\n";
     first_ = false;
-    out_ += indent_ + "  " + quoted(key) + ": ";
+    out_ += indent_ + "  " + json_quote(key) + ": ";
     out_ += raw_value;
   }
   // Starts a member whose value the caller then appends (a nested object).
@@ -127,7 +110,7 @@ std::string vcpu_json(const VcpuStats& s, const std::string& indent) {
       }
       counters.close();
     } else {
-      kernel.member("reason", quoted(s.kernel.unavailable_reason));
+      kernel.member("reason", json_quote(s.kernel.unavailable_reason));
     }
     kernel.close();
   }
