@@ -1,0 +1,74 @@
+// --disk and --net refusals: each is one line naming the problem and the
+// fix, before any VM exists (so they run without KVM), and a locked image is
+// never opened for writing by a second kvmm.
+#include <catch2/catch.hpp>
+
+#include <sys/file.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "tests/support/refusal.h"
+#include "tests/support/test_files.h"
+
+using kvmm::testing::check_refused;
+using kvmm::testing::TempFile;
+
+namespace {
+
+const std::string kHello = std::string(KVMM_GUEST_DIR) + "/hello_long.bin";
+
+std::vector<std::string> run_with(std::vector<std::string> device_args) {
+  std::vector<std::string> args = {"run", "--flat", kHello, "--mode", "long"};
+  args.insert(args.end(), device_args.begin(), device_args.end());
+  return args;
+}
+
+}  // namespace
+
+TEST_CASE("a missing disk image is refused with the way to make one") {
+  check_refused(run_with({"--disk", "/nonexistent/disk.img"}), "tools/make-ext4-image");
+}
+
+TEST_CASE("a directory given as a disk is refused") {
+  check_refused(run_with({"--disk", "/tmp"}), "is a directory");
+}
+
+TEST_CASE("an unknown disk option is refused with the accepted forms") {
+  TempFile image(std::string(4096, '\0'));
+  check_refused(run_with({"--disk", image.path.string() + ",fast"}),
+                "accepted: --disk PATH[,ro][,serial=S][,cache=none|writeback]");
+}
+
+TEST_CASE("a disk image that is not whole sectors is refused with the truncate that fixes it") {
+  TempFile image(std::string(1000, '\0'));
+  check_refused(run_with({"--disk", image.path}), "truncate -s %512");
+}
+
+TEST_CASE("a disk image another process holds locked is refused and a shared read-only one is not") {
+  TempFile image(std::string(4096, '\0'));
+  const int fd = ::open(image.path.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_SH) == 0);  // What a read-only user holds.
+  check_refused(run_with({"--disk", image.path}), "in use by another process (locked)");
+  ::close(fd);
+}
+
+TEST_CASE("a malformed MAC address for --net is refused") {
+  check_refused(run_with({"--net", "tap=kvmm-none0,mac=52:54:00"}), "is not a MAC address");
+}
+
+TEST_CASE("--net fd= naming no open descriptor is refused") {
+  check_refused(run_with({"--net", "fd=987"}), "not an open file descriptor");
+}
+
+TEST_CASE("more virtio devices than kvmm has interrupts for are refused") {
+  TempFile image(std::string(4096, '\0'));
+  std::vector<std::string> disks;
+  for (int i = 0; i < 10; ++i) {
+    disks.push_back("--disk");
+    disks.push_back(image.path.string() + ",ro");
+  }
+  check_refused(run_with(disks), "too many virtio devices (10)");
+}
