@@ -59,7 +59,7 @@ TEST_CASE("a malformed MAC address for --net is refused") {
   check_refused(run_with({"--net", "tap=kvmm-none0,mac=52:54:00"}), "is not a MAC address");
 }
 
-TEST_CASE("--net fd= naming no open descriptor is refused") {
+TEST_CASE("a --net fd= naming no open descriptor is refused") {
   check_refused(run_with({"--net", "fd=987"}), "not an open file descriptor");
 }
 
