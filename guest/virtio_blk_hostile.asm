@@ -9,38 +9,9 @@
 ; with the number of the step that failed (99: the device stopped answering).
 ; Run: kvmm run --flat virtio_blk_hostile.bin --mode long --mem 64M --disk IMAGE
 %include "kvmm.inc"
+%include "virtio.inc"
 bits 64
 org LOAD_ADDRESS
-
-%define VIRTIO          0xd1000000
-%define R_MAGIC         0x000
-%define R_DEVICE_ID     0x008
-%define R_DEV_FEAT      0x010
-%define R_DEV_FEAT_SEL  0x014
-%define R_DRV_FEAT      0x020
-%define R_DRV_FEAT_SEL  0x024
-%define R_QUEUE_SEL     0x030
-%define R_QUEUE_NUM     0x038
-%define R_QUEUE_READY   0x044
-%define R_QUEUE_NOTIFY  0x050
-%define R_INT_ACK       0x064
-%define R_STATUS        0x070
-%define R_DESC_LO       0x080
-%define R_DESC_HI       0x084
-%define R_AVAIL_LO      0x090
-%define R_AVAIL_HI      0x094
-%define R_USED_LO       0x0a0
-%define R_USED_HI       0x0a4
-
-%define S_ACK           1
-%define S_DRIVER        2
-%define S_DRIVER_OK     4
-%define S_FEATURES_OK   8
-%define S_NEEDS_RESET   64
-
-%define F_NEXT          1
-%define F_WRITE         2
-%define F_INDIRECT      4
 
 %define QSIZE           8
 %define RAM_END         0x4000000      ; --mem 64M
@@ -55,16 +26,6 @@ org LOAD_ADDRESS
 
 %define T_IN            0
 %define T_OUT           1
-
-; desc TABLE, INDEX, ADDR, LEN, FLAGS, NEXT
-%macro desc 6
-    mov rdi, %1 + %2 * 16
-    mov rax, %3
-    mov [rdi], rax
-    mov dword [rdi + 8], %4
-    mov word [rdi + 12], %5
-    mov word [rdi + 14], %6
-%endmacro
 
 ; header TYPE, SECTOR (a 64-bit immediate)
 %macro header 2

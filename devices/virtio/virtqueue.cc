@@ -145,15 +145,13 @@ std::optional<std::string> Virtqueue::validate(const GuestMemory& memory) const 
 }
 
 void Virtqueue::activate(const GuestMemory& memory, bool indirect, bool event_idx) {
+  // The driver's configuration stays; the device-side state starts afresh.
+  const Config config = config_;
+  reset();
+  config_ = config;
   memory_ = &memory;
   indirect_ = indirect;
   event_idx_ = event_idx;
-  broken_ = false;
-  broken_reason_.clear();
-  next_avail_ = 0;
-  next_used_ = 0;
-  signalled_used_ = 0;
-  signalled_used_valid_ = false;
   if (auto why = validate(memory)) {
     broken_ = true;
     broken_reason_ = *why;
