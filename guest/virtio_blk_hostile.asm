@@ -252,30 +252,7 @@ init_device:
 ; submit0: offers the chain at descriptor 0, notifies, waits for the used
 ; entry and returns its length in EAX. Exits 99 if the device never answers.
 submit0:
-    movzx eax, word [avail_idx]
-    mov edx, eax
-    and edx, QSIZE - 1
-    mov word [AVAIL + 4 + rdx * 2], 0
-    inc eax
-    mov [avail_idx], ax
-    mov [AVAIL + 2], ax
-    mov dword [rsi + R_QUEUE_NOTIFY], 0
-    mov rcx, 100000000
-.wait:
-    mov ax, [USED + 2]
-    cmp ax, [avail_idx]
-    je .answered
-    pause
-    dec rcx
-    jnz .wait
-    mov bl, 99
-    jmp fail
-.answered:
-    movzx edx, word [used_idx]
-    and edx, QSIZE - 1
-    mov eax, [USED + 4 + rdx * 8 + 4]
-    inc word [used_idx]
-    mov dword [rsi + R_INT_ACK], 3
+    offer_and_wait AVAIL, USED, avail_idx, used_idx, rsi, 0
     ret
 
 done: db "virtio-blk: the device survived every hostile request", 10, 0

@@ -352,30 +352,7 @@ setup_queue:
 ; waits for the used entry and returns its length in EAX. Exits 99 if the
 ; device never answers.
 tx_submit:
-    movzx eax, word [tx_avail_idx]
-    mov edx, eax
-    and edx, QSIZE - 1
-    mov word [TX_AVAIL + 4 + rdx * 2], 0
-    inc eax
-    mov [tx_avail_idx], ax
-    mov [TX_AVAIL + 2], ax
-    mov dword [r15 + R_QUEUE_NOTIFY], 1
-    mov rcx, 100000000
-.wait:
-    mov ax, [TX_USED + 2]
-    cmp ax, [tx_avail_idx]
-    je .answered
-    pause
-    dec rcx
-    jnz .wait
-    mov bl, 99
-    jmp fail
-.answered:
-    movzx edx, word [tx_used_idx]
-    and edx, QSIZE - 1
-    mov eax, [TX_USED + 4 + rdx * 8 + 4]
-    inc word [tx_used_idx]
-    mov dword [r15 + R_INT_ACK], 3
+    offer_and_wait TX_AVAIL, TX_USED, tx_avail_idx, tx_used_idx, r15, 1
     ret
 
 ; rx_post: offers descriptor ECX on the RX queue and notifies.
