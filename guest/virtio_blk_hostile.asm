@@ -158,20 +158,7 @@ start:
 
     ; 17: an available index far ahead of the device: the queue is broken
     ; and the device asks for a reset (§2.1.2).
-    movzx eax, word [avail_idx]
-    add eax, 200
-    mov [AVAIL + 2], ax
-    mov dword [rsi + R_QUEUE_NOTIFY], 0
-    mov bl, 17
-    mov rcx, 100000000
-.wait_reset:
-    test dword [rsi + R_STATUS], S_NEEDS_RESET
-    jnz .reset_seen
-    pause
-    dec rcx
-    jnz .wait_reset
-    jmp fail
-.reset_seen:
+    break_ring AVAIL, avail_idx, rsi, 0, 17
 
     ; 18: a queue size that is not a power of two is refused at DRIVER_OK.
     mov ecx, 6

@@ -241,20 +241,7 @@ start:
 
     ; 23: an available index far ahead of the device: the queue is broken
     ; and the device asks for a reset (§2.1.2).
-    movzx eax, word [tx_avail_idx]
-    add eax, 200
-    mov [TX_AVAIL + 2], ax
-    mov dword [r15 + R_QUEUE_NOTIFY], 1
-    mov bl, 23
-    mov rcx, 100000000
-.wait_reset:
-    test dword [r15 + R_STATUS], S_NEEDS_RESET
-    jnz .reset_seen
-    pause
-    dec rcx
-    jnz .wait_reset
-    jmp fail
-.reset_seen:
+    break_ring TX_AVAIL, tx_avail_idx, r15, 1, 23
 
     ; 24: after a clean reset the device sends again.
     call init_device
