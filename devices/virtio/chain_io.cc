@@ -87,6 +87,13 @@ bool ChainWriter::write(std::span<const uint8_t> in) {
   return true;
 }
 
+size_t ChainWriter::write_some(std::span<const uint8_t> in) {
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(in.size(), remaining_));
+  const bool written = write(in.first(n));
+  static_cast<void>(written);  // n fits by construction.
+  return n;
+}
+
 bool ChainWriter::skip(uint64_t count) {
   if (count > remaining_) return false;
   walk(buffers_, index_, offset_, count, [](uint8_t*, uint64_t) {});

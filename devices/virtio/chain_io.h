@@ -60,6 +60,8 @@ class ChainWriter {
   // Copies all of `in` and advances; false (and nothing written) when it
   // does not fit.
   [[nodiscard]] bool write(std::span<const uint8_t> in);
+  // Copies as much of `in` as fits and advances; returns how much that was.
+  size_t write_some(std::span<const uint8_t> in);
   [[nodiscard]] bool skip(uint64_t count);
 
   template <typename T>

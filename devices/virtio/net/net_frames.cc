@@ -3,30 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "devices/virtio/chain_io.h"
+
 namespace kvmm {
-
-namespace {
-
-// Copies `data` into the buffers of `buffers` from byte `offset` of the
-// chain on; returns how many bytes fit.
-size_t copy_into(const std::vector<ChainBuffer>& buffers, size_t offset,
-                 std::span<const uint8_t> data) {
-  size_t done = 0;
-  for (const ChainBuffer& buffer : buffers) {
-    if (done == data.size()) break;
-    if (offset >= buffer.host.size()) {
-      offset -= buffer.host.size();
-      continue;
-    }
-    const size_t n = std::min(buffer.host.size() - offset, data.size() - done);
-    std::memcpy(buffer.host.data() + offset, data.data() + done, n);
-    done += n;
-    offset = 0;
-  }
-  return done;
-}
-
-}  // namespace
 
 const char* tx_check_name(TxCheck check) {
   switch (check) {
@@ -108,8 +87,9 @@ RxPacket::Fill RxPacket::fill(const DescriptorChain& chain) {
     return drop(chain.head);
   }
 
-  const size_t n = copy_into(chain.writable, 0,
-                             std::span<const uint8_t>(buffer_).subspan(copied_, length_ - copied_));
+  ChainWriter writer(chain.writable);
+  const size_t n =
+      writer.write_some(std::span<const uint8_t>(buffer_).subspan(copied_, length_ - copied_));
   copied_ += n;
   used_.push_back({chain.head, static_cast<uint32_t>(n)});
   if (first) first_chain_ = chain.writable;
@@ -125,7 +105,10 @@ RxPacket::Fill RxPacket::fill(const DescriptorChain& chain) {
     // kNetQueueSize, see above).
     const uint16_t count = static_cast<uint16_t>(used_.size());
     uint8_t le[2] = {static_cast<uint8_t>(count), static_cast<uint8_t>(count >> 8)};
-    copy_into(first_chain_, kVirtioNetHdrNumBuffersOffset, le);
+    // The first chain holds at least the header (checked when it came).
+    ChainWriter header(first_chain_);
+    const bool fits = header.skip(kVirtioNetHdrNumBuffersOffset) && header.write(le);
+    static_cast<void>(fits);
   }
   first_chain_.clear();
   return Fill::kDone;
