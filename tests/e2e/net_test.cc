@@ -198,8 +198,8 @@ std::string random_file(size_t mib) {
 
 // `mib` MiB each way over TCP between the guest on `tap` and the host, with
 // md5 sums compared on both ends; first the guest runs `guest_setup`.
-// Returns the guest's output.
-std::string transfer_both_ways(HostNetwork&, const std::string& tap, size_t mib,
+// Returns kvmm's result.
+ProcessResult transfer_both_ways(HostNetwork&, const std::string& tap, size_t mib,
                         const std::string& net_extra, const std::string& guest_setup) {
   const std::string to_guest = random_file(mib);
   const std::string from_guest = to_guest + ".from-guest";
@@ -227,7 +227,7 @@ std::string transfer_both_ways(HostNetwork&, const std::string& tap, size_t mib,
   CHECK(guest_md5(r.out, "/tmp/in") == md5_of(to_guest));
   std::filesystem::remove(to_guest);
   std::filesystem::remove(from_guest);
-  return r.out;
+  return r;
 }
 
 // Boots a second guest that idles at its shell until the test ends it.
@@ -296,13 +296,27 @@ TEST_CASE("virtio-net: 64 MiB over TCP each way arrive with matching checksums")
   transfer_both_ways(net, "kvmmt-a", 64, "", "true");
 }
 
+// 8 MiB: in the nested host vhost-net moves TCP at well under 1 MiB/s at
+// times (QEMU's vhost=on alike, see tools/bench-net), and this is about the
+// bytes arriving intact, not about speed.
+TEST_CASE("virtio-net with vhost=on: 8 MiB over TCP each way arrive with matching checksums") {
+  INFO("the nested host loads vhost_net (tools/nested-host-build); elsewhere: modprobe vhost_net");
+  REQUIRE(std::filesystem::exists("/dev/vhost-net"));
+  HostNetwork net;
+  net.add_tap("kvmmt-a");
+  const ProcessResult r = transfer_both_ways(net, "kvmmt-a", 8, ",vhost=on", "true");
+  // The kernel moved the frames: kvmm's exit report says so instead of counting them.
+  CHECK(r.err.find("virtio-net0 (tap kvmmt-a, vhost-net): frames moved by the kernel") !=
+        std::string::npos);
+}
+
 TEST_CASE("virtio-net: MTU 9000 with offloads on carries jumbo pings and TCP") {
   HostNetwork net;
   net.add_tap("kvmmt-a");
   host_ok(std::string("ip link set dev kvmmt-a mtu 9000 && ip link set dev ") + kBridge + " mtu 9000");
   const std::string out = transfer_both_ways(net, "kvmmt-a", 16, "",
                      "ip link set dev eth0 mtu 9000 && ping -c 2 -s 8972 169.254.100.1 >/dev/null "
-                     "&& echo jumbo=$((40+2))");
+                     "&& echo jumbo=$((40+2))").out;
   CHECK(out.find("jumbo=42") != std::string::npos);
 }
 
@@ -312,7 +326,7 @@ TEST_CASE("virtio-net: MTU 9000 with offloads off carries jumbo pings and TCP") 
   host_ok(std::string("ip link set dev kvmmt-a mtu 9000 && ip link set dev ") + kBridge + " mtu 9000");
   const std::string out = transfer_both_ways(net, "kvmmt-a", 16, ",offload=off",
                      "ip link set dev eth0 mtu 9000 && ping -c 2 -s 8972 169.254.100.1 >/dev/null "
-                     "&& echo jumbo=$((40+2))");
+                     "&& echo jumbo=$((40+2))").out;
   CHECK(out.find("jumbo=42") != std::string::npos);
 }
 

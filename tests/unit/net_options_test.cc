@@ -36,6 +36,14 @@ TEST_CASE("net options: fd=N with offloads off") {
   CHECK_FALSE(o.vlan);
 }
 
+TEST_CASE("net options: vhost=on asks for the kernel data path and is off unless given") {
+  CHECK(parse_net_options("tap=a,vhost=on", 0).vhost);
+  CHECK_FALSE(parse_net_options("tap=a,vhost=off", 0).vhost);
+  CHECK_FALSE(parse_net_options("tap=a", 0).vhost);
+  CHECK(parse_net_options("fd=3,vhost=on", 0).vhost);
+  CHECK(refusal("tap=a,vhost=yes") == "--net tap=a,vhost=yes: vhost=yes is not on or off");
+}
+
 TEST_CASE("net options: default MACs are locally administered unicast and differ per device") {
   const NetOptions a = parse_net_options("tap=a", 0);
   const NetOptions b = parse_net_options("tap=b", 1);
@@ -48,7 +56,8 @@ TEST_CASE("net options: default MACs are locally administered unicast and differ
 
 TEST_CASE("net options: refusals name the field") {
   CHECK(refusal("") == "--net : '' needs a value (KEY=VALUE): use --net tap=NAME[,mac=MAC][,vlan=ID]"
-                       "[,offload=on|off] or --net fd=N[,mac=MAC][,offload=on|off]");
+                       "[,offload=on|off][,vhost=on|off] or --net fd=N[,mac=MAC][,offload=on|off]"
+                       "[,vhost=on|off]");
   CHECK(refusal("mac=52:54:00:00:00:01").find("needs tap=NAME or fd=N") != std::string::npos);
   CHECK(refusal("tap=a,fd=3").find("give one of tap= or fd=, once") != std::string::npos);
   CHECK(refusal("tap=a,tap=b").find("give one of tap= or fd=, once") != std::string::npos);

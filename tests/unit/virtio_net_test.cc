@@ -149,6 +149,20 @@ TEST_CASE("virtio-net device: id, queues and features, with and without offloads
   CHECK((off.net.device_features() & kVirtioNetFMrgRxbuf) != 0);
 }
 
+TEST_CASE("virtio-net with vhost: the device offers only the ring features vhost has") {
+  const uint64_t ours = kVirtioFVersion1 | kVirtioFRingEventIdx | kVirtioFRingIndirectDesc |
+                        kVirtioNetFMac | kVirtioNetFMrgRxbuf | kVirtioNetOffloadFeatures;
+  // A vhost with everything: nothing is taken away.
+  CHECK(vhost_device_features(ours, ~0ull) == ours);
+  // One without EVENT_IDX and MRG_RXBUF: those go; the net offloads are the
+  // tap's business and stay, as do bits vhost never reports (MAC).
+  const uint64_t vhost = kVirtioFVersion1 | kVirtioFRingIndirectDesc;
+  CHECK(vhost_device_features(ours, vhost) ==
+        (ours & ~(kVirtioFRingEventIdx | kVirtioNetFMrgRxbuf)));
+  // Nothing is ever added.
+  CHECK(vhost_device_features(kVirtioFVersion1, ~0ull) == kVirtioFVersion1);
+}
+
 TEST_CASE("virtio-net device: config space holds the MAC, link up and one queue pair") {
   Device d;
   std::vector<uint8_t> config(16, 0xff);

@@ -4,11 +4,12 @@
 # Input, one line per measurement of one boot:
 #   round ROUND VMM METRIC VALUE UNIT
 # with METRIC guest-to-host, host-to-guest (Mbit/s) or ping-rtt (ms).
-# Variables: vmms ("kvmm qemu qemu-vhost"), rounds, seconds, pings, vhost
-# (1 when QEMU's vhost=on runs were made), json (file name or empty).
+# Variables: vmms ("kvmm qemu kvmm-vhost qemu-vhost"), rounds, seconds, pings,
+# vhost (1 when the vhost=on runs were made), json (file name or empty).
 #
-# A VMM's figure is the median of its rounds. Ratios are kvmm over each QEMU
-# configuration: above 1 is better for throughput, below 1 for ping-rtt.
+# A VMM's figure is the median of its rounds. Ratios are kvmm over QEMU in
+# each pairing (kvmm/qemu; kvmm-vhost/qemu-vhost): above 1 is better for
+# throughput, below 1 for ping-rtt.
 
 function median(list,    a, n, i, j, t) {
     n = split(list, a, " ")
@@ -38,23 +39,27 @@ END {
     unit["ping-rtt"] = "ms"
     for (v = 1; v <= nv; v++)
         for (m = 1; m <= nm; m++) med[vmm[v], metric[m]] = median(values[vmm[v], metric[m]])
+    # Pairings: kvmm with QEMU, each VMM's vhost=on run with the other's.
+    np = 0
+    for (v = 1; v <= nv; v++)
+        if (vmm[v] ~ /^kvmm/) { k = vmm[v]; q = k; sub(/^kvmm/, "qemu", q); pk[++np] = k; pq[np] = q }
 
     printf "\nvirtio-net over a tap, iperf3 %d s each way, %d pings, %d round(s), medians:\n",
            seconds, pings, rounds
     header = sprintf("  %-22s", "metric")
     for (v = 1; v <= nv; v++) header = header sprintf(" %11s", vmm[v])
-    for (v = 2; v <= nv; v++) header = header sprintf(" %16s", "kvmm/" vmm[v])
+    for (p = 1; p <= np; p++) header = header sprintf(" %22s", pk[p] "/" pq[p])
     print header
     for (m = 1; m <= nm; m++) {
         fmt = metric[m] == "ping-rtt" ? "%.3f" : "%.1f"
         line = sprintf("  %-22s", metric[m] " (" unit[metric[m]] ")")
         for (v = 1; v <= nv; v++) line = line sprintf(" %11s", shown(med[vmm[v], metric[m]], fmt))
-        for (v = 2; v <= nv; v++)
-            line = line sprintf(" %16s", shown(ratio(med["kvmm", metric[m]], med[vmm[v], metric[m]]), "%.2f"))
+        for (p = 1; p <= np; p++)
+            line = line sprintf(" %22s", shown(ratio(med[pk[p], metric[m]], med[pq[p], metric[m]]), "%.2f"))
         print line
     }
-    print "  (throughput: higher is better; ping-rtt: lower is better. kvmm has no vhost-net data path.)"
-    if (!vhost) print "  (QEMU vhost=on not measured: no /dev/vhost-net or --no-vhost.)"
+    print "  (throughput: higher is better; ping-rtt: lower is better.)"
+    if (!vhost) print "  (vhost=on not measured: no /dev/vhost-net or --no-vhost.)"
 
     if (json == "") exit 0
     printf "{\n  \"rounds\": %d,\n  \"seconds\": %d,\n  \"pings\": %d,\n", rounds, seconds, pings > json
@@ -67,16 +72,16 @@ END {
         printf "}" > json
     }
     printf "\n  },\n  \"ratios\": {" > json
-    for (v = 2; v <= nv; v++) {
-        printf "%s\n    \"kvmm/%s\": {", (v > 2 ? "," : ""), vmm[v] > json
+    for (p = 1; p <= np; p++) {
+        printf "%s\n    \"%s/%s\": {", (p > 1 ? "," : ""), pk[p], pq[p] > json
         for (m = 1; m <= nm; m++)
             printf "%s\"%s\": %s", (m > 1 ? ", " : ""), metric[m],
-                   json_number(ratio(med["kvmm", metric[m]], med[vmm[v], metric[m]])) > json
+                   json_number(ratio(med[pk[p], metric[m]], med[pq[p], metric[m]])) > json
         printf "}" > json
     }
     printf "\n  },\n  \"runs\": [" > json
     for (r = 1; r <= nruns; r++) printf "%s\n    %s", (r > 1 ? "," : ""), runs[r] > json
-    printf "\n  ],\n  \"kvmm_vhost_net\": \"not implemented\",\n  \"qemu_vhost_measured\": %s\n}\n",
+    printf "\n  ],\n  \"vhost_measured\": %s\n}\n",
            (vhost ? "true" : "false") > json
     if (close(json) != 0) exit 1
 }

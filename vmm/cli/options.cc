@@ -309,11 +309,13 @@ kvmm run
                    by an image file or a block device; ro shares it read-only;
                    cache=none bypasses the host page cache (O_DIRECT). The image
                    is locked: one writer, or any number of read-only users
-  --net tap=NAME[,mac=MAC][,offload=on|off]  or  --net fd=N[,mac=MAC][,offload=on|off]
+  --net tap=NAME[,mac=MAC][,offload=on|off][,vhost=on|off]
+  --net fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]
                    a virtio-net interface (repeatable: eth0, eth1, ...) on the TAP
                    NAME (opened, or created with CAP_NET_ADMIN) or on an open tap
                    fd N handed over by a parent process; offload=off turns off
-                   checksum and TSO offloads. tools/kvmm-net sets up a bridge
+                   checksum and TSO offloads; vhost=on moves the frames in the
+                   kernel (/dev/vhost-net). tools/kvmm-net sets up a bridge
   --boot-trace     print the boot phases with times since kvmm started
   Console: the guest's COM1 is stdin/stdout; on a terminal, Ctrl-A x quits
   and Ctrl-A Ctrl-A sends Ctrl-A. The guest's poweroff and reboot end kvmm

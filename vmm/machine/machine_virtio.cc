@@ -58,9 +58,11 @@ void Machine::open_virtio_devices() {
   for (size_t i = 0; i < config_.nets.size(); ++i) {
     const NetOptions& net = config_.nets[i];
     auto tap = std::make_unique<Tap>(net.tap.empty() ? Tap::adopt(net.fd) : Tap::open(net.tap));
+    auto vhost = net.vhost ? std::make_unique<VhostNet>(VhostNet::open()) : nullptr;
     pending_virtio_.push_back(
         {std::make_unique<VirtioNet>(std::move(tap),
-                                     VirtioNetConfig{net.mac, net.offloads, static_cast<unsigned>(i)}),
+                                     VirtioNetConfig{net.mac, net.offloads, static_cast<unsigned>(i)},
+                                     std::move(vhost)),
          "virtio-net" + std::to_string(i)});
   }
 }

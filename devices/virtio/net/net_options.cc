@@ -13,7 +13,8 @@ namespace kvmm {
 namespace {
 
 constexpr const char* kForms =
-    "use --net tap=NAME[,mac=MAC][,vlan=ID][,offload=on|off] or --net fd=N[,mac=MAC][,offload=on|off]";
+    "use --net tap=NAME[,mac=MAC][,vlan=ID][,offload=on|off][,vhost=on|off] or "
+    "--net fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]";
 constexpr size_t kInterfaceNameMax = 15;  // IFNAMSIZ - 1.
 
 std::vector<std::string_view> split(std::string_view text, char separator) {
@@ -135,6 +136,11 @@ NetOptions parse_net_options(std::string_view text, unsigned index) {
       } else {
         throw Error(whole + ": offload=" + std::string(value) + " is not on or off");
       }
+    } else if (key == "vhost") {
+      if (value != "on" && value != "off") {
+        throw Error(whole + ": vhost=" + std::string(value) + " is not on or off");
+      }
+      options.vhost = value == "on";
     } else {
       throw Error(whole + ": unknown field '" + std::string(key) + "': " + kForms);
     }

@@ -1,6 +1,6 @@
 #pragma once
-// What `--net tap=NAME[,mac=MAC][,vlan=ID][,offload=on|off]` or
-// `--net fd=N[,mac=MAC][,offload=on|off]` asks for.
+// What `--net tap=NAME[,mac=MAC][,vlan=ID][,offload=on|off][,vhost=on|off]`
+// or `--net fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]` asks for.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,6 +20,8 @@ struct NetOptions {
   // kvmm only reports it.
   std::optional<uint16_t> vlan;
   NetOffloads offloads = NetOffloads::kOn;
+  // vhost=on: the kernel's vhost-net moves the frames (/dev/vhost-net).
+  bool vhost = false;
 };
 
 // Parses one --net value; `index` (0 for the first --net) picks the default

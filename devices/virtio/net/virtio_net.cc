@@ -40,8 +40,9 @@ void drain(int eventfd) {
 
 }  // namespace
 
-VirtioNet::VirtioNet(std::unique_ptr<NetBackend> backend, VirtioNetConfig config)
-    : backend_(std::move(backend)), config_(config) {}
+VirtioNet::VirtioNet(std::unique_ptr<NetBackend> backend, VirtioNetConfig config,
+                     std::unique_ptr<VhostNet> vhost)
+    : backend_(std::move(backend)), config_(config), vhost_(std::move(vhost)) {}
 
 VirtioNet::~VirtioNet() { reset(); }
 
@@ -49,7 +50,7 @@ uint64_t VirtioNet::device_features() const {
   uint64_t features = kVirtioFVersion1 | kVirtioFRingIndirectDesc | kVirtioFRingEventIdx |
                       kVirtioNetFMac | kVirtioNetFStatus | kVirtioNetFMrgRxbuf;
   if (config_.offloads == NetOffloads::kOn) features |= kVirtioNetOffloadFeatures;
-  return features;
+  return vhost_ ? vhost_device_features(features, vhost_->features()) : features;
 }
 
 void VirtioNet::read_config(uint64_t offset, std::span<uint8_t> data) const {
@@ -76,6 +77,23 @@ void VirtioNet::activate(VirtioActivation activation) {
   rx_notify_ = activation.queues[kNetRxQueue].notify_fd;
   tx_notify_ = activation.queues[kNetTxQueue].notify_fd;
   interrupt_ = std::move(activation.interrupt);
+  if (vhost_) {
+    VhostNet::Ring rings[2];
+    for (uint16_t i : {kNetRxQueue, kNetTxQueue}) {
+      const Virtqueue::Config& q = activation.queues[i].queue->config();
+      rings[i] = {q.size, q.desc_table, q.avail_ring, q.used_ring, activation.queues[i].notify_fd,
+                  vhost_call_[i].get()};
+    }
+    vhost_->start(*activation.memory, activation.features, rings, backend_->fd());
+    stop_.consume();
+    try {
+      thread_ = std::thread([this] { run_vhost(); });
+    } catch (const std::system_error& e) {
+      vhost_->stop();
+      throw Error(std::string("virtio-net: cannot start its I/O thread: ") + e.what());
+    }
+    return;
+  }
   const bool mergeable = (activation.features & kVirtioNetFMrgRxbuf) != 0;
   engine_ = std::make_unique<NetEngine>(backend_->fd(), mergeable, *rx_, *tx_, *interrupt_,
                                         counters_);
@@ -89,6 +107,8 @@ void VirtioNet::activate(VirtioActivation activation) {
 }
 
 void VirtioNet::reset() {
+  // vhost first: once it lets go, nothing signals the I/O thread any more.
+  if (vhost_) vhost_->stop();
   if (thread_.joinable()) {
     stop_.signal();
     thread_.join();
@@ -102,6 +122,10 @@ void VirtioNet::reset() {
 }
 
 std::string VirtioNet::summary() const {
+  if (vhost_) {
+    return "virtio-net" + std::to_string(config_.index) + " (" + backend_->describe() +
+           ", vhost-net): frames moved by the kernel, not counted by kvmm";
+  }
   return "virtio-net" + std::to_string(config_.index) + " (" + backend_->describe() +
          "): " + counters_.summary();
 }
@@ -183,6 +207,42 @@ void VirtioNet::run() {
           break;
       }
     }
+  }
+}
+
+void VirtioNet::run_vhost() {
+  const std::string name = "virtio-net" + std::to_string(config_.index);
+  ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
+  UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  auto watch = [&](int fd, uint64_t source) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = source;
+    return ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &event) == 0;
+  };
+  if (!epoll.valid() || !watch(stop_.get(), kStop) || !watch(vhost_call_[0].get(), kRxNotify) ||
+      !watch(vhost_call_[1].get(), kTxNotify)) {
+    log_line(name + ": cannot set up epoll: " + std::strerror(errno) + "; the device stays idle");
+    interrupt_->signal_needs_reset();
+    return;
+  }
+  for (;;) {
+    epoll_event events[3];
+    const int n = ::epoll_wait(epoll.get(), events, 3, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      log_line(name + ": epoll_wait failed: " + std::strerror(errno) + "; the device stops");
+      interrupt_->signal_needs_reset();
+      return;
+    }
+    bool used = false;
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 == kStop) return;
+      drain(vhost_call_[events[i].data.u64 == kRxNotify ? 0 : 1].get());
+      used = true;
+    }
+    // One interrupt for both queues: the driver's handler looks at both.
+    if (used) interrupt_->signal_used();
   }
 }
 

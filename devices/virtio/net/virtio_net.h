@@ -1,7 +1,9 @@
 #pragma once
 // virtio-net (virtio 1.2 §5.1) over a tap: one receive and one transmit
 // queue, no control queue. The data path (NetEngine) runs on an I/O thread,
-// "virtio-net<N>", woken by the queues' notify eventfds and by the tap.
+// "virtio-net<N>", woken by the queues' notify eventfds and by the tap; or,
+// with vhost, in the kernel (VhostNet), and the I/O thread only turns
+// vhost's used-buffer signals into interrupts.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -10,6 +12,7 @@
 
 #include "devices/virtio/net/net_backend.h"
 #include "devices/virtio/net/net_engine.h"
+#include "devices/virtio/net/vhost_net.h"
 #include "devices/virtio/net/virtio_net_spec.h"
 #include "devices/virtio/virtio_device.h"
 #include "vmm/util/event_fd.h"
@@ -26,7 +29,9 @@ struct VirtioNetConfig {
 
 class VirtioNet : public VirtioDevice {
  public:
-  VirtioNet(std::unique_ptr<NetBackend> backend, VirtioNetConfig config);
+  // With `vhost`, the kernel moves the frames (backend must be a tap).
+  VirtioNet(std::unique_ptr<NetBackend> backend, VirtioNetConfig config,
+            std::unique_ptr<VhostNet> vhost = nullptr);
   ~VirtioNet() override;
   VirtioNet(const VirtioNet&) = delete;
   VirtioNet& operator=(const VirtioNet&) = delete;
@@ -45,9 +50,12 @@ class VirtioNet : public VirtioDevice {
  private:
   class QueueAdapter;
   void run();
+  void run_vhost();
 
   std::unique_ptr<NetBackend> backend_;
   VirtioNetConfig config_;
+  std::unique_ptr<VhostNet> vhost_;
+  EventFd vhost_call_[2];  // vhost -> I/O thread: used buffers, per queue.
   NetCounters counters_;
   // Between activate() and reset(): what the I/O thread uses.
   std::unique_ptr<QueueAdapter> rx_;
