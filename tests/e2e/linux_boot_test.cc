@@ -46,7 +46,7 @@ ProcessResult boot(Boot b) {
                                    "--initrd", guest_file("initrd.img"), "--cmdline", b.cmdline,
                                    "--mem", "256M"};
   argv.insert(argv.end(), b.args.begin(), b.args.end());
-  b.options.timeout = std::chrono::seconds(300);
+  b.options.timeout = std::chrono::seconds(150);
   ProcessResult r = run_process(argv, b.options);
   INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
   REQUIRE_FALSE(r.timed_out);

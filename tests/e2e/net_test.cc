@@ -30,7 +30,7 @@ const std::string kKvmmNet = std::string(KVMM_TEST_SOURCE_DIR) + "/../tools/kvmm
 constexpr const char* kPrompt = "kvmm-guest# ";
 constexpr const char* kBridge = "kvmmt0";
 constexpr const char* kHostAddress = "169.254.100.1";
-constexpr auto kBootTimeout = std::chrono::seconds(360);
+constexpr auto kBootTimeout = std::chrono::seconds(180);
 
 // A shell command on the host; its output for the failure message.
 ProcessResult host(const std::string& command) {
@@ -246,7 +246,7 @@ struct BackgroundGuest {
   }
   // Waits (bounded) until its shell is up.
   bool ready() {
-    for (int i = 0; i < 3600 && pid == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int i = 0; i < 1800 && pid == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     return pid != 0;
   }
   ~BackgroundGuest() {

@@ -88,7 +88,7 @@ ProcessResult boot(Boot b) {
   std::vector<std::string> argv = {KVMM_BINARY, "run", "--kernel", kernel, "--initrd",
                                    kGuestDir + "/initrd.img", "--cmdline", b.cmdline, "--mem", "256M"};
   argv.insert(argv.end(), b.args.begin(), b.args.end());
-  b.options.timeout = std::chrono::seconds(300);
+  b.options.timeout = std::chrono::seconds(150);
   ProcessResult r = run_process(argv, b.options);
   // Unscoped: shown with whichever check of the caller fails.
   UNSCOPED_INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
