@@ -11,16 +11,7 @@
 # figure is the median over its runs of the guest's per-run medians, and its
 # share is the outb median minus the cpuid median.
 
-function median(list,    a, n, i, j, t) {
-    n = split(list, a, " ")
-    if (n == 0) return "null"
-    for (i = 2; i <= n; i++) {
-        for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
-            t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-        }
-    }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+# median() comes from median.awk, loaded first.
 function us(cycles, khz) { return cycles / khz * 1000 }
 function json_string(s) { gsub(/["\\]/, "\\\\&", s); return "\"" s "\"" }
 function json_number(x) { return x == "null" ? "null" : sprintf("%.3f", x) }

@@ -11,16 +11,7 @@
 # each pairing (kvmm/qemu; kvmm-vhost/qemu-vhost): above 1 is better for
 # throughput, below 1 for ping-rtt.
 
-function median(list,    a, n, i, j, t) {
-    n = split(list, a, " ")
-    if (n == 0) return "null"
-    for (i = 2; i <= n; i++) {
-        for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
-            t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-        }
-    }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+# median() comes from median.awk, loaded first.
 function ratio(k, q) { return (k == "null" || q == "null" || q + 0 == 0) ? "null" : k / q }
 function shown(x, fmt) { return x == "null" ? "n/a" : sprintf(fmt, x) }
 function json_number(x) { return x == "null" ? "null" : sprintf("%.3f", x) }
