@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "vmm/bus/bus_device.h"
+#include "base/bus/bus_device.h"
 
 namespace kvmm {
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "vmm/bus/bus_device.h"
+#include "base/bus/bus_device.h"
 
 namespace kvmm {
 

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "vmm/bus/bus_device.h"
+#include "base/bus/bus_device.h"
 
 namespace kvmm {
 

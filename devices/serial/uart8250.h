@@ -29,7 +29,7 @@
 #include <optional>
 #include <span>
 
-#include "vmm/bus/bus_device.h"
+#include "base/bus/bus_device.h"
 
 namespace kvmm {
 

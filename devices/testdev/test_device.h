@@ -8,7 +8,7 @@
 #include <mutex>
 #include <span>
 
-#include "vmm/bus/bus_device.h"
+#include "base/bus/bus_device.h"
 
 namespace kvmm {
 

@@ -11,7 +11,7 @@
 #include <span>
 #include <vector>
 
-#include "vmm/memory/guest_address.h"
+#include "base/memory/guest_address.h"
 
 namespace kvmm {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "vmm/util/log.h"
+#include "base/util/log.h"
 
 namespace kvmm {
 

@@ -12,7 +12,7 @@
 #include <span>
 #include <vector>
 
-#include "vmm/memory/guest_memory.h"
+#include "base/memory/guest_memory.h"
 
 namespace kvmm {
 

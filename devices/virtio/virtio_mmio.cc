@@ -3,7 +3,7 @@
 #include <cstring>
 #include <exception>
 
-#include "vmm/util/log.h"
+#include "base/util/log.h"
 
 namespace kvmm {
 

@@ -22,11 +22,11 @@
 #include <string>
 #include <vector>
 
+#include "base/bus/bus_device.h"
+#include "base/memory/guest_memory.h"
+#include "base/util/event_fd.h"
 #include "devices/virtio/virtio_device.h"
 #include "devices/virtio/virtqueue.h"
-#include "vmm/bus/bus_device.h"
-#include "vmm/memory/guest_memory.h"
-#include "vmm/util/event_fd.h"
 
 namespace kvmm {
 

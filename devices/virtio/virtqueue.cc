@@ -5,7 +5,7 @@
 #include <cstring>
 #include <utility>
 
-#include "vmm/util/format.h"
+#include "base/util/format.h"
 
 namespace kvmm {
 

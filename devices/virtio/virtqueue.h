@@ -23,8 +23,8 @@
 #include <optional>
 #include <string>
 
+#include "base/memory/guest_memory.h"
 #include "devices/virtio/descriptor_chain.h"
-#include "vmm/memory/guest_memory.h"
 
 namespace kvmm {
 

@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "base/bus/bus.h"
 #include "devices/debug/debug_exit.h"
 #include "devices/serial/uart8250.h"
 #include "devices/testdev/test_device.h"
-#include "vmm/bus/bus.h"
 #include "vmm/cpu/exit_dispatch.h"
 #include "vmm/cpu/run_outcome.h"
 #include "vmm/cpu/stop_controller.h"

@@ -16,8 +16,8 @@
 #include <cstring>
 #include <memory>
 
+#include "base/memory/guest_memory.h"
 #include "devices/virtio/block/block_requests.h"
-#include "vmm/memory/guest_memory.h"
 
 using namespace kvmm;
 

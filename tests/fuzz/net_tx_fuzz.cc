@@ -12,8 +12,8 @@
 // tests/fuzz/corpus/net_tx). Standalone, from the repository root:
 //   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 //     tests/fuzz/net_tx_fuzz.cc devices/virtio/net/net_frames.cc \
-//     devices/virtio/net/net_engine.cc vmm/memory/guest_memory.cc \
-//     vmm/memory/mmap_region.cc vmm/util/log.cc vmm/util/error.cc vmm/util/format.cc \
+//     devices/virtio/net/net_engine.cc base/memory/guest_memory.cc \
+//     base/memory/mmap_region.cc base/util/log.cc base/util/error.cc base/util/format.cc \
 //     -o build/net_tx_fuzz
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,9 +23,9 @@
 #include <deque>
 #include <vector>
 
+#include "base/memory/guest_memory.h"
 #include "devices/virtio/net/net_engine.h"
 #include "devices/virtio/net/net_frames.h"
-#include "vmm/memory/guest_memory.h"
 
 using namespace kvmm;
 

@@ -21,8 +21,8 @@
 #include <cstring>
 #include <vector>
 
+#include "base/memory/guest_memory.h"
 #include "devices/virtio/virtqueue.h"
-#include "vmm/memory/guest_memory.h"
 
 namespace {
 

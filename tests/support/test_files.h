@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "vmm/bus/bus_device.h"
-#include "vmm/memory/guest_memory.h"
+#include "base/bus/bus_device.h"
+#include "base/memory/guest_memory.h"
 
 namespace kvmm::testing {
 

@@ -33,8 +33,8 @@
 #include <string>
 #include <vector>
 
+#include "base/memory/guest_memory.h"
 #include "devices/virtio/virtqueue.h"
-#include "vmm/memory/guest_memory.h"
 
 namespace kvmm::testing {
 

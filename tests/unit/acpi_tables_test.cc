@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/util/error.h"
 #include "tests/support/test_files.h"
-#include "vmm/util/error.h"
 
 using namespace kvmm;
 using kvmm::testing::Bytes;

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <numeric>
 
-#include "vmm/util/error.h"
+#include "base/util/error.h"
 
 namespace aml = kvmm::aml;
 using aml::Bytes;

@@ -6,14 +6,14 @@
 #include <string_view>
 #include <vector>
 
-#include "vmm/bench/bench_options.h"
-#include "vmm/bench/exit_bench.h"
-#include "vmm/bench/exit_bench_report.h"
-#include "vmm/bench/gnuplot_plot.h"
-#include "vmm/bench/percentiles.h"
-#include "vmm/bench/report_writer.h"
-#include "vmm/cli/options.h"
-#include "vmm/util/error.h"
+#include "app/bench/bench_options.h"
+#include "app/bench/exit_bench.h"
+#include "app/bench/exit_bench_report.h"
+#include "app/bench/gnuplot_plot.h"
+#include "app/bench/percentiles.h"
+#include "app/bench/report_writer.h"
+#include "app/cli/options.h"
+#include "base/util/error.h"
 
 using namespace kvmm;
 

@@ -1,4 +1,4 @@
-#include "vmm/bus/bus.h"
+#include "base/bus/bus.h"
 
 #include <catch2/catch.hpp>
 
@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "vmm/util/error.h"
+#include "base/util/error.h"
 
 using kvmm::Bus;
 

@@ -15,8 +15,8 @@
 
 #include "tests/support/test_files.h"
 
+#include "base/util/unique_fd.h"
 #include "devices/serial/uart8250.h"
-#include "vmm/util/unique_fd.h"
 
 using kvmm::ConsoleInput;
 using kvmm::Uart8250;

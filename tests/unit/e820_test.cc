@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "vmm/machine/memory_layout.h"
+#include "vmm/arch/x86/layout.h"
 
 using namespace kvmm;
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <unistd.h>
 
+#include "base/util/error.h"
 #include "tests/support/test_files.h"
-#include "vmm/util/error.h"
 
 using namespace kvmm;
 using kvmm::testing::TempFile;

@@ -1,11 +1,11 @@
-#include "vmm/memory/guest_memory.h"
+#include "base/memory/guest_memory.h"
 
 #include <catch2/catch.hpp>
 
 #include <array>
 #include <cstdint>
 
-#include "vmm/util/error.h"
+#include "base/util/error.h"
 
 using kvmm::GuestAddress;
 using kvmm::GuestMemory;

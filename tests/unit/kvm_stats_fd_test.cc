@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "vmm/util/error.h"
+#include "base/util/error.h"
 
 using namespace kvmm;
 

@@ -1,8 +1,8 @@
 // --net parsing and MAC addresses.
 #include <catch2/catch.hpp>
 
+#include "base/util/error.h"
 #include "devices/virtio/net/net_options.h"
-#include "vmm/util/error.h"
 
 using namespace kvmm;
 

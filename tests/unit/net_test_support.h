@@ -11,9 +11,9 @@
 #include <utility>
 #include <vector>
 
+#include "base/memory/guest_memory.h"
+#include "base/util/unique_fd.h"
 #include "devices/virtio/net/net_engine.h"
-#include "vmm/memory/guest_memory.h"
-#include "vmm/util/unique_fd.h"
 
 namespace kvmm::testing {
 

@@ -1,11 +1,11 @@
-#include "vmm/cli/options.h"
+#include "app/cli/options.h"
 
 #include <catch2/catch.hpp>
 
 #include <string_view>
 #include <vector>
 
-#include "vmm/util/error.h"
+#include "base/util/error.h"
 
 using namespace kvmm;
 

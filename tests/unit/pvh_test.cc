@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "base/util/error.h"
+#include "tests/support/test_files.h"
+#include "vmm/arch/x86/layout.h"
 #include "vmm/boot/linux/hvm_start_info.h"
 #include "vmm/boot/linux/linux_boot.h"
-#include "vmm/machine/memory_layout.h"
-#include "tests/support/test_files.h"
-#include "vmm/util/error.h"
 
 using namespace kvmm;
 using kvmm::testing::TempFile;

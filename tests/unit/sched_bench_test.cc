@@ -5,11 +5,11 @@
 #include <string_view>
 #include <vector>
 
-#include "vmm/bench/sched_bench.h"
-#include "vmm/bench/sched_stats.h"
-#include "vmm/cli/options.h"
+#include "app/bench/sched_bench.h"
+#include "app/bench/sched_stats.h"
+#include "app/cli/options.h"
+#include "base/util/error.h"
 #include "vmm/cpu/vcpu_sched.h"
-#include "vmm/util/error.h"
 
 using namespace kvmm;
 

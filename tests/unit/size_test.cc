@@ -1,8 +1,8 @@
-#include "vmm/cli/size.h"
+#include "app/cli/size.h"
 
 #include <catch2/catch.hpp>
 
-#include "vmm/util/error.h"
+#include "base/util/error.h"
 
 using kvmm::parse_memory_size;
 

@@ -5,9 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/util/error.h"
 #include "devices/virtio/net/tap.h"
 #include "devices/virtio/net/virtio_net_spec.h"
-#include "vmm/util/error.h"
 
 using namespace kvmm;
 

@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <iterator>
 
-#include "vmm/util/error.h"
-#include "vmm/util/unique_fd.h"
+#include "base/util/error.h"
+#include "base/util/unique_fd.h"
 
 using kvmm::RawTerminal;
 using kvmm::UniqueFd;

@@ -1,8 +1,8 @@
 #include "vmm/boot/flat_loader.h"
 
+#include "base/util/error.h"
+#include "base/util/format.h"
 #include "vmm/boot/image_file.h"
-#include "vmm/util/error.h"
-#include "vmm/util/format.h"
 
 namespace kvmm {
 

@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <filesystem>
 
-#include "vmm/memory/guest_address.h"
-#include "vmm/memory/guest_memory.h"
+#include "base/memory/guest_address.h"
+#include "base/memory/guest_memory.h"
 
 namespace kvmm {
 

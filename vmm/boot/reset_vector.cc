@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-#include "vmm/util/error.h"
+#include "base/util/error.h"
 
 namespace kvmm {
 

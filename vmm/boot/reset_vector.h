@@ -5,8 +5,8 @@
 // order is EFI (absent), then "BIOS" — real mode at the reset vector. Real
 // firmware would reset the machine; this stub does the same by pulsing the
 // keyboard controller's reset line (port 0x64 <- 0xfe), which kvmm handles.
-#include "vmm/memory/guest_address.h"
-#include "vmm/memory/guest_memory.h"
+#include "base/memory/guest_address.h"
+#include "base/memory/guest_memory.h"
 
 namespace kvmm {
 

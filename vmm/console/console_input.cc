@@ -9,8 +9,8 @@
 #include <string>
 #include <utility>
 
-#include "vmm/util/error.h"
-#include "vmm/util/log.h"
+#include "base/util/error.h"
+#include "base/util/log.h"
 
 namespace kvmm {
 

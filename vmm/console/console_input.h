@@ -26,9 +26,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/util/unique_fd.h"
 #include "devices/serial/uart8250.h"
 #include "vmm/console/escape_parser.h"
-#include "vmm/util/unique_fd.h"
 
 namespace kvmm {
 

@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <string>
 
-#include "vmm/util/error.h"
-#include "vmm/util/log.h"
+#include "base/util/error.h"
+#include "base/util/log.h"
 
 namespace kvmm {
 

@@ -1,6 +1,6 @@
 #include "vmm/cpu/cpu_mode.h"
 
-#include "vmm/util/error.h"
+#include "base/util/error.h"
 
 namespace kvmm {
 

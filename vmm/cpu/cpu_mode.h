@@ -14,8 +14,8 @@
 #include <span>
 #include <string_view>
 
-#include "vmm/memory/guest_address.h"
-#include "vmm/memory/guest_memory.h"
+#include "base/memory/guest_address.h"
+#include "base/memory/guest_memory.h"
 
 namespace kvmm {
 

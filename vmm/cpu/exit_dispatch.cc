@@ -1,7 +1,7 @@
 #include "vmm/cpu/exit_dispatch.h"
 
+#include "base/util/format.h"
 #include "vmm/cpu/run_outcome.h"
-#include "vmm/util/format.h"
 
 namespace kvmm {
 

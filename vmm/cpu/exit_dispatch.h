@@ -9,7 +9,7 @@
 #include <span>
 #include <string>
 
-#include "vmm/bus/bus.h"
+#include "base/bus/bus.h"
 #include "vmm/cpu/exit_log.h"
 #include "vmm/cpu/stop_controller.h"
 

@@ -1,6 +1,6 @@
 #include "vmm/cpu/exit_log.h"
 
-#include "vmm/util/error.h"
+#include "base/util/error.h"
 
 namespace kvmm {
 

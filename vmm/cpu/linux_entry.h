@@ -2,8 +2,8 @@
 // CPU state at a Linux kernel's entry point, for each boot protocol kvmm uses.
 #include <linux/kvm.h>
 
-#include "vmm/memory/guest_address.h"
-#include "vmm/memory/guest_memory.h"
+#include "base/memory/guest_address.h"
+#include "base/memory/guest_memory.h"
 
 namespace kvmm {
 

@@ -6,8 +6,8 @@
 #include <mutex>
 #include <optional>
 
+#include "base/util/unique_fd.h"
 #include "vmm/cpu/run_outcome.h"
-#include "vmm/util/unique_fd.h"
 
 namespace kvmm {
 

@@ -11,11 +11,11 @@
 #include <cstring>
 #include <string>
 
+#include "base/util/error.h"
+#include "base/util/format.h"
+#include "base/util/unique_fd.h"
 #include "vmm/cpu/register_dump.h"
 #include "vmm/cpu/run_outcome.h"
-#include "vmm/util/error.h"
-#include "vmm/util/format.h"
-#include "vmm/util/unique_fd.h"
 
 namespace kvmm {
 

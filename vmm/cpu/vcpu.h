@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "vmm/bus/bus.h"
+#include "base/bus/bus.h"
 #include "vmm/cpu/exit_dispatch.h"
 #include "vmm/cpu/exit_log.h"
 #include "vmm/cpu/stop_controller.h"

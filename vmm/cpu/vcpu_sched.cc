@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "vmm/util/error.h"
+#include "base/util/error.h"
 
 namespace kvmm {
 

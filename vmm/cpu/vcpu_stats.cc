@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "vmm/util/format.h"
+#include "base/util/format.h"
 
 namespace kvmm {
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "vmm/util/error.h"
+#include "base/util/error.h"
 
 namespace kvmm {
 

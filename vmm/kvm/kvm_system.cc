@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "base/util/error.h"
 #include "vmm/kvm/kvm_abi.h"
-#include "vmm/util/error.h"
 
 namespace kvmm {
 

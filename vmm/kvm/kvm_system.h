@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "base/util/unique_fd.h"
 #include "vmm/kvm/kvm_vm.h"
-#include "vmm/util/unique_fd.h"
 
 namespace kvmm {
 

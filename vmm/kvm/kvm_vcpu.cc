@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "base/util/error.h"
+#include "base/util/format.h"
 #include "vmm/kvm/kvm_abi.h"
-#include "vmm/util/error.h"
-#include "vmm/util/format.h"
 
 namespace kvmm {
 

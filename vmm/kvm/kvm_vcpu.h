@@ -6,8 +6,8 @@
 #include <optional>
 #include <span>
 
-#include "vmm/memory/mmap_region.h"
-#include "vmm/util/unique_fd.h"
+#include "base/memory/mmap_region.h"
+#include "base/util/unique_fd.h"
 
 namespace kvmm {
 

@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <string>
 
-#include "vmm/util/error.h"
-#include "vmm/util/format.h"
+#include "base/util/error.h"
+#include "base/util/format.h"
 
 namespace kvmm {
 

@@ -3,9 +3,9 @@
 #include <cstdint>
 #include <optional>
 
+#include "base/memory/guest_address.h"
+#include "base/util/unique_fd.h"
 #include "vmm/kvm/kvm_vcpu.h"
-#include "vmm/memory/guest_address.h"
-#include "vmm/util/unique_fd.h"
 
 namespace kvmm {
 

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "vmm/util/log.h"
+#include "base/util/log.h"
 
 namespace kvmm {
 

@@ -11,14 +11,14 @@
 #include <latch>
 #include <thread>
 
+#include "base/util/error.h"
+#include "base/util/log.h"
 #include "vmm/boot/acpi/acpi_tables.h"
 #include "vmm/boot/acpi/mp_table.h"
 #include "vmm/boot/flat_loader.h"
 #include "vmm/boot/reset_vector.h"
 #include "vmm/console/console_input.h"
 #include "vmm/console/terminal.h"
-#include "vmm/util/error.h"
-#include "vmm/util/log.h"
 
 namespace kvmm {
 

@@ -11,8 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "base/bus/bus.h"
+#include "base/memory/guest_memory.h"
+#include "devices/virtio/virtio_device.h"
 #include "vmm/boot/linux/linux_boot.h"
-#include "vmm/bus/bus.h"
 #include "vmm/cpu/exit_log.h"
 #include "vmm/cpu/run_outcome.h"
 #include "vmm/cpu/stop_controller.h"
@@ -21,8 +23,6 @@
 #include "vmm/machine/boot_trace.h"
 #include "vmm/machine/panic_watch.h"
 #include "vmm/machine/vm_config.h"
-#include "devices/virtio/virtio_device.h"
-#include "vmm/memory/guest_memory.h"
 
 namespace kvmm {
 

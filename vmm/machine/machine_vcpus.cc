@@ -2,11 +2,11 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include "base/util/error.h"
 #include "vmm/cpu/cpuid.h"
 #include "vmm/cpu/linux_entry.h"
 #include "vmm/cpu/x86_defaults.h"
 #include "vmm/machine/machine.h"
-#include "vmm/util/error.h"
 
 namespace kvmm {
 

@@ -3,6 +3,9 @@
 // request costs the vCPU no exit to kvmm and the I/O thread no ioctl.
 #include <string>
 
+#include "base/util/error.h"
+#include "base/util/format.h"
+#include "base/util/log.h"
 #include "devices/virtio/block/virtio_block.h"
 #include "devices/virtio/net/tap.h"
 #include "devices/virtio/net/virtio_net.h"
@@ -10,9 +13,6 @@
 #include "vmm/boot/acpi/acpi_tables.h"
 #include "vmm/machine/machine.h"
 #include "vmm/machine/virtio_layout.h"
-#include "vmm/util/error.h"
-#include "vmm/util/format.h"
-#include "vmm/util/log.h"
 
 namespace kvmm {
 

@@ -5,7 +5,7 @@
 #include <array>
 #include <cstdint>
 
-#include "vmm/memory/guest_address.h"
+#include "base/memory/guest_address.h"
 
 namespace kvmm {
 

@@ -8,9 +8,9 @@
 
 #include "devices/virtio/block/disk_options.h"
 #include "devices/virtio/net/net_options.h"
+#include "vmm/arch/x86/layout.h"
 #include "vmm/cpu/cpu_mode.h"
 #include "vmm/cpu/vcpu_sched.h"
-#include "vmm/machine/memory_layout.h"
 
 namespace kvmm {
 

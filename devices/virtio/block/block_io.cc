@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "vmm/util/error.h"
-#include "vmm/util/log.h"
+#include "base/util/error.h"
+#include "base/util/log.h"
 
 namespace kvmm {
 

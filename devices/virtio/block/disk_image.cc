@@ -12,7 +12,7 @@
 #include <cstring>
 #include <memory>
 
-#include "vmm/util/error.h"
+#include "base/util/error.h"
 
 namespace kvmm {
 

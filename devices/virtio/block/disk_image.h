@@ -14,8 +14,8 @@
 #include <cstdint>
 #include <string>
 
+#include "base/util/unique_fd.h"
 #include "devices/virtio/block/disk_options.h"
-#include "vmm/util/unique_fd.h"
 
 namespace kvmm {
 

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "vmm/util/error.h"
+#include "base/util/error.h"
 
 namespace kvmm {
 

@@ -8,10 +8,10 @@
 #include <deque>
 #include <unordered_map>
 
+#include "base/util/error.h"
+#include "base/util/event_fd.h"
 #include "devices/virtio/block/block_io.h"
 #include "devices/virtio/block/block_io_operation.h"
-#include "vmm/util/error.h"
-#include "vmm/util/event_fd.h"
 
 namespace kvmm {
 

@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
+#include "base/util/event_fd.h"
 #include "devices/virtio/block/block_io.h"
 #include "devices/virtio/block/block_io_operation.h"
-#include "vmm/util/event_fd.h"
 
 namespace kvmm {
 

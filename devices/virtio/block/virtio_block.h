@@ -20,12 +20,12 @@
 #include <optional>
 #include <thread>
 
+#include "base/util/event_fd.h"
 #include "devices/virtio/block/block_io.h"
 #include "devices/virtio/block/block_requests.h"
 #include "devices/virtio/block/disk_image.h"
 #include "devices/virtio/block/disk_options.h"
 #include "devices/virtio/virtio_device.h"
-#include "vmm/util/event_fd.h"
 
 namespace kvmm {
 

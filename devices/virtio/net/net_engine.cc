@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "vmm/util/log.h"
+#include "base/util/log.h"
 
 namespace kvmm {
 

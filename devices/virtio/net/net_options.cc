@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "vmm/util/error.h"
+#include "base/util/error.h"
 
 namespace kvmm {
 

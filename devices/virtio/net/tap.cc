@@ -9,8 +9,8 @@
 #include <cstring>
 #include <utility>
 
+#include "base/util/error.h"
 #include "devices/virtio/net/virtio_net_spec.h"
-#include "vmm/util/error.h"
 
 namespace kvmm {
 

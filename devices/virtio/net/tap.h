@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "base/util/unique_fd.h"
 #include "devices/virtio/net/net_backend.h"
-#include "vmm/util/unique_fd.h"
 
 namespace kvmm {
 

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "base/util/error.h"
 #include "devices/virtio/net/vhost_abi.h"
-#include "vmm/util/error.h"
 
 namespace kvmm {
 

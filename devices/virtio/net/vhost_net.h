@@ -14,8 +14,8 @@
 #include <span>
 #include <string>
 
-#include "vmm/memory/guest_memory.h"
-#include "vmm/util/unique_fd.h"
+#include "base/memory/guest_memory.h"
+#include "base/util/unique_fd.h"
 
 namespace kvmm {
 

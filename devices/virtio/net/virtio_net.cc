@@ -8,10 +8,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/util/error.h"
+#include "base/util/log.h"
+#include "base/util/unique_fd.h"
 #include "devices/virtio/virtqueue.h"
-#include "vmm/util/error.h"
-#include "vmm/util/log.h"
-#include "vmm/util/unique_fd.h"
 
 namespace kvmm {
 

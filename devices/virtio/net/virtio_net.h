@@ -10,12 +10,12 @@
 #include <string>
 #include <thread>
 
+#include "base/util/event_fd.h"
 #include "devices/virtio/net/net_backend.h"
 #include "devices/virtio/net/net_engine.h"
 #include "devices/virtio/net/vhost_net.h"
 #include "devices/virtio/net/virtio_net_spec.h"
 #include "devices/virtio/virtio_device.h"
-#include "vmm/util/event_fd.h"
 
 namespace kvmm {
 

@@ -8,8 +8,8 @@
 
 #include <map>
 
+#include "base/util/unique_fd.h"
 #include "tests/unit/virtio/block_test_support.h"
-#include "vmm/util/unique_fd.h"
 
 using namespace kvmm;
 using namespace kvmm::testing;

@@ -6,8 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "base/util/error.h"
 #include "devices/virtio/block/disk_image.h"
-#include "vmm/util/error.h"
 #include "tests/unit/virtio/block_test_support.h"
 
 using namespace kvmm;

@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "base/memory/guest_memory.h"
 #include "devices/virtio/block/block_io.h"
 #include "devices/virtio/block/block_requests.h"
 #include "devices/virtio/descriptor_chain.h"
-#include "vmm/memory/guest_memory.h"
 
 namespace kvmm::testing {
 

@@ -8,9 +8,9 @@
 
 #include <filesystem>
 
+#include "base/util/error.h"
 #include "devices/virtio/block/disk_options.h"
 #include "tests/unit/virtio/block_test_support.h"
-#include "vmm/util/error.h"
 
 using namespace kvmm;
 using namespace kvmm::testing;

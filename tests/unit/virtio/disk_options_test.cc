@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "vmm/util/error.h"
+#include "base/util/error.h"
 
 using namespace kvmm;
 

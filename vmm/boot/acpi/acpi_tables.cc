@@ -9,8 +9,8 @@
 #include <string_view>
 #include <type_traits>
 
-#include "vmm/util/error.h"
-#include "vmm/util/format.h"
+#include "base/util/error.h"
+#include "base/util/format.h"
 
 namespace kvmm {
 namespace {

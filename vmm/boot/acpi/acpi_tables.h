@@ -26,9 +26,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/memory/guest_address.h"
+#include "base/memory/guest_memory.h"
 #include "vmm/boot/acpi/aml.h"
-#include "vmm/memory/guest_address.h"
-#include "vmm/memory/guest_memory.h"
 
 namespace kvmm {
 

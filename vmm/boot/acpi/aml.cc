@@ -3,7 +3,7 @@
 #include <array>
 #include <string>
 
-#include "vmm/util/error.h"
+#include "base/util/error.h"
 
 namespace kvmm::aml {
 namespace {

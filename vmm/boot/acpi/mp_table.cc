@@ -9,9 +9,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "base/util/error.h"
+#include "base/util/format.h"
 #include "vmm/boot/acpi/acpi_tables.h"
-#include "vmm/util/error.h"
-#include "vmm/util/format.h"
 
 namespace kvmm {
 namespace {

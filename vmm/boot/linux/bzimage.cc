@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "base/util/error.h"
+#include "base/util/format.h"
+#include "vmm/arch/x86/layout.h"
 #include "vmm/boot/linux/cmdline_initrd.h"
 #include "vmm/boot/linux/e820.h"
-#include "vmm/machine/memory_layout.h"
-#include "vmm/util/error.h"
-#include "vmm/util/format.h"
 
 namespace kvmm {
 

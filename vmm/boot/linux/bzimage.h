@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <filesystem>
 
+#include "base/memory/guest_memory.h"
 #include "vmm/boot/image_file.h"
 #include "vmm/boot/linux/boot_params.h"
 #include "vmm/boot/linux/linux_boot.h"
-#include "vmm/memory/guest_memory.h"
 
 namespace kvmm {
 

@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/util/error.h"
+#include "base/util/format.h"
+#include "vmm/arch/x86/layout.h"
 #include "vmm/boot/image_file.h"
 #include "vmm/boot/linux/e820.h"
 #include "vmm/boot/linux/linux_boot.h"
-#include "vmm/machine/memory_layout.h"
-#include "vmm/util/error.h"
-#include "vmm/util/format.h"
 
 namespace kvmm {
 

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <string>
 
-#include "vmm/memory/guest_address.h"
-#include "vmm/memory/guest_memory.h"
+#include "base/memory/guest_address.h"
+#include "base/memory/guest_memory.h"
 
 namespace kvmm {
 

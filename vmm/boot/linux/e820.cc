@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "vmm/machine/memory_layout.h"
+#include "vmm/arch/x86/layout.h"
 
 namespace kvmm {
 

@@ -1,6 +1,6 @@
 #pragma once
 // The guest's physical memory map as firmware would report it (e820), built
-// from the RAM size and vmm/machine/memory_layout.h. Both Linux boot paths
+// from the RAM size and vmm/arch/x86/layout.h. Both Linux boot paths
 // hand it to the kernel: the bzImage zero page and the PVH start_info.
 #include <cstdint>
 #include <vector>

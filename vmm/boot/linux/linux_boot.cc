@@ -5,11 +5,11 @@
 #include <array>
 #include <cstring>
 
+#include "base/util/error.h"
 #include "vmm/boot/image_file.h"
 #include "vmm/boot/linux/boot_params.h"
 #include "vmm/boot/linux/bzimage.h"
 #include "vmm/boot/linux/pvh.h"
-#include "vmm/util/error.h"
 
 namespace kvmm {
 

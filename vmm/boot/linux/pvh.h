@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <vector>
 
+#include "base/memory/guest_memory.h"
 #include "vmm/boot/image_file.h"
 #include "vmm/boot/linux/linux_boot.h"
-#include "vmm/memory/guest_memory.h"
 
 namespace kvmm {
 

@@ -1,0 +1,64 @@
+#pragma once
+// Walks the "--name value" and "--name=value" arguments of one subcommand,
+// for every parser of the command line (app/cli, app/bench).
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "base/util/error.h"
+
+namespace kvmm {
+
+class ArgReader {
+ public:
+  // `command` names the subcommand in errors, e.g. "run" or "bench exits".
+  ArgReader(std::string_view command, std::span<const std::string_view> args)
+      : command_(command), args_(args) {}
+
+  bool done() const { return next_ >= args_.size(); }
+
+  // The next option's name ("--mem"); splits off an inline "=value".
+  std::string_view next_option() {
+    std::string_view arg = args_[next_++];
+    inline_value_.reset();
+    if (!arg.starts_with("--")) {
+      throw Error("kvmm " + std::string(command_) + ": unexpected argument '" + std::string(arg) +
+                  "': see kvmm --help");
+    }
+    if (auto eq = arg.find('='); eq != std::string_view::npos) {
+      inline_value_ = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    }
+    return arg;
+  }
+
+  std::string_view value(std::string_view option) {
+    if (inline_value_) return *std::exchange(inline_value_, std::nullopt);
+    if (done()) throw Error(std::string(option) + " needs a value: see kvmm --help");
+    return args_[next_++];
+  }
+
+  // The inline "=value" if there is one: for options whose value is optional.
+  std::optional<std::string_view> optional_value() {
+    return std::exchange(inline_value_, std::nullopt);
+  }
+
+  void no_value(std::string_view option) const {
+    if (inline_value_) throw Error(std::string(option) + " takes no value");
+  }
+
+  [[noreturn]] void unknown(std::string_view option) const {
+    throw Error("kvmm " + std::string(command_) + ": unknown option " + std::string(option) +
+                ": see kvmm --help");
+  }
+
+ private:
+  std::string_view command_;
+  std::span<const std::string_view> args_;
+  size_t next_ = 0;
+  std::optional<std::string_view> inline_value_;
+};
+
+}  // namespace kvmm
