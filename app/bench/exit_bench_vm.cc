@@ -14,9 +14,6 @@
 #include "base/memory/guest_memory.h"
 #include "base/util/error.h"
 #include "base/util/event_fd.h"
-#include "devices/debug/debug_exit.h"
-#include "devices/serial/uart8250.h"
-#include "devices/testdev/test_device.h"
 #include "vmm/arch/x86/layout.h"
 #include "vmm/boot/flat_loader.h"
 #include "vmm/cpu/cpu_mode.h"
@@ -25,12 +22,12 @@
 #include "vmm/cpu/stop_controller.h"
 #include "vmm/cpu/vcpu.h"
 #include "vmm/kvm/kvm_abi.h"
+#include "vmm/machine/platform_devices.h"
 
 namespace kvmm {
 
 namespace {
 
-constexpr uint16_t kCom1Port = 0x3f8;
 constexpr uint32_t kCpuidTscDeadline = 1U << 24;  // CPUID.01H:ECX[24], SDM §10.5.4.1
 
 // KVM emulates the TSC-deadline timer on every host (KVM_CAP_TSC_DEADLINE_TIMER)
@@ -98,15 +95,11 @@ ExitBenchRun run_exit_bench_vm(const KvmSystem& kvm, const ExitBenchRequest& req
   ExitBenchRun result;
   Bus pio(Bus::Kind::kPio);
   Bus mmio(Bus::Kind::kMmio);
+  PlatformWiring wiring;
   // The sink counts: printing would time the terminal, not the exit.
-  pio.insert(std::make_shared<Uart8250>([&result](uint8_t) { ++result.serial_bytes; }), kCom1Port,
-             Uart8250::kRegisterCount, "serial COM1");
-  pio.insert(std::make_shared<DebugExit>(
-                 [&stop](uint8_t status) { stop.request_stop(RunOutcome{status, ""}); }),
-             DebugExit::kPort, 1, "debug-exit");
-  auto test_device = std::make_shared<TestDevice>();
-  pio.insert(test_device, TestDevice::kPort, TestDevice::kSize, "test device");
-  mmio.insert(test_device, TestDevice::kMmioAddress, TestDevice::kSize, "test device");
+  wiring.serial_output = [&result](uint8_t) { ++result.serial_bytes; };
+  wiring.debug_exit = [&stop](uint8_t status) { stop.request_stop(RunOutcome{status, ""}); };
+  add_platform_devices(pio, mmio, std::move(wiring));
   // The kernel signals these without exiting to kvmm. Nobody waits on them:
   // the counter only grows, by one per write, far from its 2^64-2 limit.
   EventFd pio_event;

@@ -57,7 +57,7 @@ ExitBenchRun run_exit_bench_vm(const KvmSystem& kvm, const ExitBenchRequest& req
 
 // Guest RAM for `iterations` samples: the flat-guest tables, image and stack
 // below 1 MiB... 16 MiB, the samples from 16 MiB.
+// (kExitBenchSamplesAddress, vmm/arch/x86/layout.h).
 uint64_t exit_bench_memory_bytes(uint64_t iterations);
-inline constexpr uint64_t kExitBenchSamplesAddress = 16ULL << 20;
 
 }  // namespace kvmm

@@ -56,9 +56,10 @@ struct VmmSharePair {
 };
 std::span<const VmmSharePair> vmm_share_pairs();
 
-// Guest ABI (guest/bench_exits.asm): the parameter block kvmm writes, the
-// addresses bound to ioeventfds, and the guest's failure statuses.
-inline constexpr uint64_t kExitBenchParamsAddress = 0x7000;
+// Guest ABI (guest/bench_exits.asm): the parameter block kvmm writes (at
+// kExitBenchParamsAddress, vmm/arch/x86/layout.h), the port bound to an
+// ioeventfd (the MMIO one is kIoeventfdMmioAddress), and the guest's failure
+// statuses.
 struct ExitBenchParams {
   uint64_t kind;
   uint64_t iterations;
@@ -70,7 +71,6 @@ struct ExitBenchParams {
 inline constexpr uint64_t kStampRdtscp = 1;
 inline constexpr uint64_t kStampLfenceRdtsc = 2;
 inline constexpr uint16_t kIoeventfdPort = 0x530;
-inline constexpr uint64_t kIoeventfdMmioAddress = 0xd0001000;
 inline constexpr uint8_t kBenchBadParams = 0x10;
 inline constexpr uint8_t kBenchUnexpectedVector = 0x11;
 

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "base/util/error.h"
+#include "vmm/arch/x86/layout.h"
 #include "vmm/kvm/kvm_system.h"
 #include "vmm/machine/machine.h"
 
@@ -21,15 +22,13 @@ namespace kvmm {
 
 namespace {
 
-// The guest's parameter and result block; keep in step with guest/sched_bench.asm.
-constexpr GuestAddress kParams{0x100000};
+// The guest's parameter and result block (at kSchedBenchParamsAddress, its
+// slots and samples after it); keep in step with guest/sched_bench.asm.
 constexpr uint32_t kMagic = 0x44484353;  // "SCHD"
 constexpr uint64_t kResultDoneOffset = 20;
 constexpr uint64_t kResultX2apicOffset = 256;
-constexpr GuestAddress kSlots{0x101000};
 constexpr uint64_t kSlotBytes = 256;
 constexpr uint64_t kSlotCountOffset = 128;
-constexpr GuestAddress kSamples{0x200000};
 // The guest's exit statuses besides 0.
 constexpr int kGuestException = 0xe0;
 constexpr int kGuestBadParameters = 0xe1;
@@ -104,7 +103,7 @@ bool is_realtime(const std::optional<VcpuSchedPolicy>& policy) {
 uint64_t guest_memory_bytes(const SchedBenchConfig& config) {
   const uint64_t samples = uint64_t{config.iterations} * sizeof(uint64_t);
   const uint64_t stacks = uint64_t{config.cpus} * 64 * 1024;
-  const uint64_t bytes = kSamples.value + samples + stacks + 2 * kMiB;
+  const uint64_t bytes = kSchedBenchSamplesAddress.value + samples + stacks + 2 * kMiB;
   return (bytes + kMiB - 1) / kMiB * kMiB;
 }
 
@@ -175,7 +174,7 @@ SchedBenchResult run_sched_bench(const SchedBenchConfig& config) {
   params.warmup = spin ? 0 : config.warmup;
   params.spin_tsc = uint64_t{config.duration_ms} * result.tsc_khz;
   params.force_xapic = config.ipi == SchedBenchConfig::Ipi::kXapic ? 1 : 0;
-  if (!machine->memory().write_obj(kParams, params)) {
+  if (!machine->memory().write_obj(kSchedBenchParamsAddress, params)) {
     throw Error("the scheduling guest's parameters do not fit in its memory (a kvmm bug)");
   }
 
@@ -195,13 +194,15 @@ SchedBenchResult run_sched_bench(const SchedBenchConfig& config) {
     throw Error("the scheduling guest refused its parameters (status 0xe1): a kvmm bug");
   }
   const GuestMemory& memory = machine->memory();
-  const auto done = memory.read_obj<uint32_t>(GuestAddress{kParams.value + kResultDoneOffset});
+  const auto done =
+      memory.read_obj<uint32_t>(GuestAddress{kSchedBenchParamsAddress.value + kResultDoneOffset});
   if (outcome.exit_status != kExitOk || !done || *done != 1) {
     throw Error("the scheduling guest did not finish (exit status " +
                 std::to_string(outcome.exit_status) + (outcome.message.empty() ? "" : ": ") +
                 outcome.message + ")");
   }
-  const auto x2apic = memory.read_obj<uint64_t>(GuestAddress{kParams.value + kResultX2apicOffset});
+  const auto x2apic =
+      memory.read_obj<uint64_t>(GuestAddress{kSchedBenchParamsAddress.value + kResultX2apicOffset});
   result.ipi_mechanism = x2apic && *x2apic == 1 ? "x2apic" : "xapic";
 
   if (!spin) {
@@ -209,8 +210,8 @@ SchedBenchResult run_sched_bench(const SchedBenchConfig& config) {
     // as sizes or addresses.
     result.round_trip_cycles.resize(config.iterations);
     const auto bytes = std::as_writable_bytes(std::span(result.round_trip_cycles));
-    if (!memory.read(
-            kSamples, std::span(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size()))) {
+    if (!memory.read(kSchedBenchSamplesAddress,
+                     std::span(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size()))) {
       throw Error("the round-trip samples lie outside guest memory (a kvmm bug)");
     }
     result.cycles = summarize_samples(result.round_trip_cycles);
@@ -224,7 +225,7 @@ SchedBenchResult run_sched_bench(const SchedBenchConfig& config) {
     vcpu.kvm_run_ns = stats.kvm_run_ns;
     if (spin) {
       vcpu.spin_count = memory.read_obj<uint64_t>(
-          GuestAddress{kSlots.value + kSlotBytes * stats.vcpu + kSlotCountOffset});
+          GuestAddress{kSchedBenchSlotsAddress.value + kSlotBytes * stats.vcpu + kSlotCountOffset});
     }
     vcpu.exits = kernel_counter(stats, "exits");
     vcpu.insn_emulation = kernel_counter(stats, "insn_emulation");

@@ -16,12 +16,11 @@
 #include <vector>
 
 #include "base/bus/bus.h"
-#include "devices/debug/debug_exit.h"
-#include "devices/serial/uart8250.h"
-#include "devices/testdev/test_device.h"
+#include "vmm/arch/x86/layout.h"
 #include "vmm/cpu/exit_dispatch.h"
 #include "vmm/cpu/run_outcome.h"
 #include "vmm/cpu/stop_controller.h"
+#include "vmm/machine/platform_devices.h"
 
 using namespace kvmm;
 
@@ -67,14 +66,10 @@ int main(int argc, char** argv) {
   Bus pio(Bus::Kind::kPio);
   Bus mmio(Bus::Kind::kMmio);
   uint64_t serial_bytes = 0;
-  pio.insert(std::make_shared<Uart8250>([&serial_bytes](uint8_t) { ++serial_bytes; }), 0x3f8,
-             Uart8250::kRegisterCount, "serial COM1");
-  pio.insert(std::make_shared<DebugExit>(
-                 [&stop](uint8_t status) { stop.request_stop(RunOutcome{status, ""}); }),
-             DebugExit::kPort, 1, "debug-exit");
-  auto test_device = std::make_shared<TestDevice>();
-  pio.insert(test_device, TestDevice::kPort, TestDevice::kSize, "test device");
-  mmio.insert(test_device, TestDevice::kMmioAddress, TestDevice::kSize, "test device");
+  PlatformWiring wiring;
+  wiring.serial_output = [&serial_bytes](uint8_t) { ++serial_bytes; };
+  wiring.debug_exit = [&stop](uint8_t status) { stop.request_stop(RunOutcome{status, ""}); };
+  add_platform_devices(pio, mmio, std::move(wiring));
   ExitDispatcher dispatcher(0, ExitWiring{&pio, &mmio, &stop, nullptr});
 
   // Page-aligned, like the mmap KVM gives.
@@ -89,11 +84,11 @@ int main(int argc, char** argv) {
     } else if (kind == "pio_in") {
       record_pio(run, TestDevice::kPort, KVM_EXIT_IO_IN);
     } else if (kind == "serial_out") {
-      record_pio(run, 0x3f8, KVM_EXIT_IO_OUT);
+      record_pio(run, kCom1Port, KVM_EXIT_IO_OUT);
     } else if (kind == "mmio_write") {
-      record_mmio(run, TestDevice::kMmioAddress, true);
+      record_mmio(run, kTestDeviceMmioAddress.value, true);
     } else if (kind == "mmio_read") {
-      record_mmio(run, TestDevice::kMmioAddress, false);
+      record_mmio(run, kTestDeviceMmioAddress.value, false);
     } else {
       return false;
     }

@@ -119,7 +119,7 @@ LinuxBootRequest request_for(const TempFile& kernel, uint64_t ram_bytes) {
   LinuxBootRequest request;
   request.kernel = kernel.path;
   request.ram_bytes = ram_bytes;
-  request.cmdline = "console=ttyS0 quiet";
+  request.cmdline = KernelCmdline("console=ttyS0 quiet");
   return request;
 }
 
@@ -173,7 +173,7 @@ TEST_CASE("PVH: segments, command line, initrd and start_info land where the ABI
 
   auto line = memory.slice(kCmdlineAddress, request.cmdline.size() + 1);
   REQUIRE(line.has_value());
-  CHECK(std::string(line->begin(), line->end() - 1) == request.cmdline);
+  CHECK(std::string(line->begin(), line->end() - 1) == request.cmdline.str());
   CHECK(line->back() == 0);
 
   auto start = memory.read_obj<HvmStartInfo>(kStartInfoAddress);
@@ -353,13 +353,13 @@ TEST_CASE("PVH: command line and initrd limits") {
   TempFile kernel(FakeElf{}.bytes());
   LinuxBootRequest request = request_for(kernel, 2 * kMiB);
 
-  request.cmdline = std::string(kPvhMaxCmdline, 'x');
+  request.cmdline = KernelCmdline(std::string(kPvhMaxCmdline, 'x'));
   load_pvh(memory, request);
-  request.cmdline = std::string(kPvhMaxCmdline + 1, 'x');
+  request.cmdline = KernelCmdline(std::string(kPvhMaxCmdline + 1, 'x'));
   CHECK_THROWS_WITH(load_pvh(memory, request),
                     "--cmdline is 2048 bytes; this kernel accepts at most 2047: shorten it");
 
-  request.cmdline = "console=ttyS0";
+  request.cmdline = KernelCmdline("console=ttyS0");
   TempFile initrd(pattern(kMiB, 1));  // The kernel ends at 0x103000: 1 MiB no longer fits.
   request.initrd = initrd.path;
   CHECK_THROWS_WITH(load_pvh(memory, request),

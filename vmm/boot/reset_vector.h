@@ -7,12 +7,11 @@
 // keyboard controller's reset line (port 0x64 <- 0xfe), which kvmm handles.
 #include "base/memory/guest_address.h"
 #include "base/memory/guest_memory.h"
+#include "vmm/arch/x86/layout.h"
 
 namespace kvmm {
 
-inline constexpr GuestAddress kResetVectorAddress{0xffff0};
-
-// Throws Error if guest memory has no room there.
+// Writes the stub at kResetVectorAddress. Throws Error if guest memory has no room there.
 void write_reset_vector_stub(const GuestMemory& memory);
 
 }  // namespace kvmm

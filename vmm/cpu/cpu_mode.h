@@ -2,11 +2,10 @@
 // The CPU state a flat guest starts in, for each of the three x86 modes, and
 // the tables (GDT, identity page tables) that state needs in guest memory.
 //
-// Layout in low guest memory (all below the flat image at kFlatLoadAddress):
-//   0x0500  GDT: null, code (0x08), data (0x10)
-//   0x1000  PML4          \  long mode only: identity map of the first 4 GiB
-//   0x2000  PDPT           > with 2 MiB pages, so RAM and the 32-bit MMIO
-//   0x3000  4 page dirs   /  hole are both reachable
+// The tables lie in low guest memory, below the flat image (addresses in
+// vmm/arch/x86/layout.h): the GDT at kGdtAddress, and for long mode only the
+// identity map of the first 4 GiB at kPml4Address, kPdptAddress and
+// kPageDirectoryAddress.
 #include <linux/kvm.h>
 
 #include <cstdint>
@@ -16,6 +15,7 @@
 
 #include "base/memory/guest_address.h"
 #include "base/memory/guest_memory.h"
+#include "vmm/arch/x86/layout.h"
 
 namespace kvmm {
 
@@ -24,13 +24,7 @@ enum class CpuMode { kReal, kProtected, kLong };
 std::optional<CpuMode> parse_cpu_mode(std::string_view name);
 std::string_view cpu_mode_name(CpuMode mode);
 
-inline constexpr GuestAddress kGdtAddress{0x500};
-inline constexpr GuestAddress kPml4Address{0x1000};
-inline constexpr GuestAddress kPdptAddress{0x2000};
-inline constexpr GuestAddress kPageDirectoryAddress{0x3000};
-// Where flat images are loaded and entered, in every mode. In real mode this
-// is CS:IP 0000:8000, so a real-mode image addresses at most 32 KiB with CS=0.
-inline constexpr GuestAddress kFlatLoadAddress{0x8000};
+// The tables end where the flat image starts.
 inline constexpr uint64_t kFlatTablesEnd = kFlatLoadAddress.value;
 
 // Selectors in the GDT written by write_mode_tables().

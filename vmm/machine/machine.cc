@@ -6,6 +6,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <latch>
@@ -13,6 +14,9 @@
 
 #include "base/util/error.h"
 #include "base/util/log.h"
+#include "devices/virtio/block/virtio_block.h"
+#include "devices/virtio/net/tap.h"
+#include "devices/virtio/net/virtio_net.h"
 #include "vmm/boot/acpi/acpi_tables.h"
 #include "vmm/boot/acpi/mp_table.h"
 #include "vmm/boot/flat_loader.h"
@@ -33,28 +37,33 @@ sigset_t stop_signals() {
   return set;
 }
 
+void write_stdout(uint8_t byte) {
+  // Unbuffered on purpose: the console is interactive and a crash must not
+  // swallow the guest's last words.
+  while (::write(STDOUT_FILENO, &byte, 1) < 0 && errno == EINTR) {
+  }
+}
+
 }  // namespace
+
+std::unique_ptr<Machine> Machine::build(const VmConfig& config) {
+  return std::unique_ptr<Machine>(new Machine(config));
+}
 
 Machine::Machine(const VmConfig& config)
     : config_(config),
       trace_(config.boot_trace),
-      memory_(make_guest_memory(config.memory_bytes)) {}
+      memory_(make_guest_memory(config.memory_bytes)),
+      virtio_slots_(config.disks.size() + config.nets.size()),
+      linux_(load_guest()),
+      virtio_(virtio_slots_.create_transports(memory_, mmio_, open_virtio_devices())),
+      kvm_(open_kvm()),
+      vm_(create_vm()),
+      platform_(add_platform_devices(pio_, mmio_, platform_wiring())),
+      exit_log_(config.exit_log_path ? std::make_unique<ExitLog>(*config.exit_log_path) : nullptr),
+      vcpus_(create_vcpus()) {}
 
-std::unique_ptr<Machine> Machine::build(const VmConfig& config) {
-  std::unique_ptr<Machine> machine(new Machine(config));
-  // Guest memory and images first: bad input is reported as such even on a
-  // host without KVM, and before anything is created in the kernel.
-  machine->load_guest();
-  machine->open_virtio_devices();
-  machine->create_vm();
-  machine->add_devices();
-  if (config.exit_log_path) machine->exit_log_ = std::make_unique<ExitLog>(*config.exit_log_path);
-  machine->create_vcpus();
-  return machine;
-}
-
-void Machine::load_guest() {
-  check_virtio_limits();
+std::optional<LinuxBootInfo> Machine::load_guest() {
   if (config_.flat_image) {
     const uint64_t size = load_flat_image(memory_, *config_.flat_image, kFlatLoadAddress);
     write_mode_tables(memory_, config_.mode);
@@ -67,12 +76,12 @@ void Machine::load_guest() {
                   std::to_string(config_.cpus) + " vCPU stacks of " +
                   std::to_string(kFlatStackBytes >> 10) + " KiB above the image: raise --mem");
     }
-    return;
+    return std::nullopt;
   }
   // Firmware tables first: the loader records the RSDP in the boot data.
   AcpiConfig acpi;
   acpi.cpus = config_.cpus;
-  acpi.virtio_devices = virtio_acpi_devices();
+  acpi.virtio_devices = virtio_slots_.acpi_devices();
   if (config_.cpus > kMaxFirmwareTableCpus) {
     throw Error("--cpus " + std::to_string(config_.cpus) + " is more than kvmm can describe to a "
                 "guest (" + std::to_string(kMaxFirmwareTableCpus) + "): use fewer vCPUs");
@@ -84,43 +93,71 @@ void Machine::load_guest() {
   LinuxBootRequest request;
   request.kernel = *config_.kernel;
   request.initrd = config_.initrd;
-  request.cmdline = config_.cmdline;
+  request.cmdline = KernelCmdline(config_.cmdline);
   // Without ACPI the DSDT cannot describe the virtio devices; kernels built
   // with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES find them on the command line.
   // Only then: a kernel seeing both would probe each device twice.
-  if (config_.cmdline.find("acpi=off") != std::string::npos) request.cmdline += virtio_cmdline_devices();
+  if (request.cmdline.has("acpi=off")) virtio_slots_.add_cmdline_devices(request.cmdline);
   request.ram_bytes = config_.memory_bytes;
   request.acpi_rsdp = rsdp;
-  linux_ = load_linux(memory_, request);
+  LinuxBootInfo info = load_linux(memory_, request);
   trace_.mark("kernel loaded");
+  return info;
 }
 
-void Machine::create_vm() {
-  kvm_ = KvmSystem::open();
-  kvm_->require_capabilities();
-  check_vcpu_limits();
-  vm_ = kvm_->create_vm();
+std::vector<VirtioDeviceEntry> Machine::open_virtio_devices() const {
+  // Opened before the VM exists: a missing, locked or unreadable image is
+  // reported like any other bad input, before anything is created in KVM.
+  std::vector<VirtioDeviceEntry> devices;
+  for (size_t i = 0; i < config_.disks.size(); ++i) {
+    devices.push_back({std::make_unique<VirtioBlock>(config_.disks[i], i),
+                       "virtio-blk" + std::to_string(i), nullptr});
+  }
+  for (size_t i = 0; i < config_.nets.size(); ++i) {
+    const NetOptions& net = config_.nets[i];
+    auto tap = std::make_unique<Tap>(net.tap.empty() ? Tap::adopt(net.fd) : Tap::open(net.tap));
+    auto vhost = net.vhost ? std::make_unique<VhostNet>(VhostNet::open()) : nullptr;
+    auto device = std::make_unique<VirtioNet>(
+        std::move(tap), VirtioNetConfig{net.mac, net.offloads, static_cast<unsigned>(i)},
+        std::move(vhost));
+    // The transport owns the device and outlives every call of the summary.
+    const VirtioNet* counters = device.get();
+    devices.push_back({std::move(device), "virtio-net" + std::to_string(i),
+                       [counters] { return counters->summary(); }});
+  }
+  return devices;
+}
+
+KvmSystem Machine::open_kvm() const {
+  KvmSystem kvm = KvmSystem::open();
+  kvm.require_capabilities();
+  check_vcpu_limits(kvm);
+  return kvm;
+}
+
+KvmVm Machine::create_vm() {
+  KvmVm vm = kvm_.create_vm();
   trace_.mark("VM created");
-  vm_->set_identity_map_address(kIdentityMapAddress);
-  vm_->set_tss_address(kTssAddress);
+  vm.set_identity_map_address(kIdentityMapAddress);
+  vm.set_tss_address(kTssAddress);
   uint32_t slot = 0;
   for (const GuestMemory::Region& region : memory_.regions()) {
-    vm_->set_memory_slot(slot++, region.base, region.size(), region.mapping.data());
+    vm.set_memory_slot(slot++, region.base, region.size(), region.mapping.data());
   }
   trace_.mark("memory mapped");
   if (config_.halt_poll_ns) {
-    if (kvm_->check_extension(KVM_CAP_HALT_POLL) == 0) {
+    if (kvm_.check_extension(KVM_CAP_HALT_POLL) == 0) {
       throw Error("--halt-poll-ns needs KVM_CAP_HALT_POLL, which this host's KVM lacks (Linux "
                   "5.15+ has it): drop the option or set /sys/module/kvm/parameters/halt_poll_ns");
     }
-    vm_->set_max_halt_poll_ns(*config_.halt_poll_ns);
+    vm.set_max_halt_poll_ns(*config_.halt_poll_ns);
   }
-  if (is_flat_smp() || (!is_linux() && virtio_device_count() > 0)) {
+  if (is_flat_smp() || (!is_linux() && virtio_.size() > 0)) {
     // The vCPUs of an SMP flat guest wake each other with IPIs: that needs
     // the local APICs, which come only with the whole in-kernel irqchip.
     // irqfd (virtio interrupts) needs it too. Other flat guests go without,
     // so their exits stay as they were.
-    vm_->create_irqchip();
+    vm.create_irqchip();
   }
   if (is_linux()) {
     if (kvm_backend_module() == "kvm_pvm") {
@@ -130,9 +167,41 @@ void Machine::create_vm() {
     }
     // Interrupt controllers and timer in the kernel: far faster than in
     // kvmm, and the vCPUs need the local APICs before they are created.
-    vm_->create_irqchip();
-    vm_->create_pit();
+    vm.create_irqchip();
+    vm.create_pit();
   }
+  virtio_.register_eventfds(vm);
+  return vm;
+}
+
+PlatformWiring Machine::platform_wiring() {
+  PlatformWiring wiring;
+  wiring.serial_output = [this](uint8_t byte) {
+    trace_.mark("first console byte");
+    panic_watch_.feed(byte);
+    write_stdout(byte);
+  };
+  wiring.debug_exit = [this](uint8_t status) { stop_.request_stop(RunOutcome{status, ""}); };
+  if (!is_linux()) return wiring;
+  wiring.serial_interrupt = [this](bool asserted) { vm_.set_irq_line(kCom1Irq, asserted); };
+  PlatformWiring::Linux& linux_devices = wiring.linux_devices.emplace();
+  linux_devices.power_off = [this] {
+    trace_.mark("guest powered off");
+    stop_.request_stop(RunOutcome{kExitOk, ""});
+  };
+  // A panicking kernel (panic=-1) resets the same way a rebooting one does;
+  // the console tells them apart.
+  linux_devices.reset = [this] {
+    trace_.mark("guest reset");
+    if (auto reason = panic_watch_.panic_reason()) {
+      stop_.request_stop(RunOutcome{kExitGuestPanicked, "the guest kernel panicked: " + *reason});
+    } else {
+      stop_.request_stop(
+          RunOutcome{kExitOk, "the guest rebooted; kvmm stops instead of restarting it"});
+    }
+  };
+  linux_devices.boot_marker = [this] { trace_.mark("guest marker (init)"); };
+  return wiring;
 }
 
 RunOutcome Machine::run() {
@@ -176,7 +245,7 @@ RunOutcome Machine::run() {
   if (config_.console) {
     terminal.emplace(STDIN_FILENO);
     console.emplace(
-        STDIN_FILENO, *serial_, [this] { stop_.request_stop(RunOutcome{kExitOk, ""}); },
+        STDIN_FILENO, *platform_.serial, [this] { stop_.request_stop(RunOutcome{kExitOk, ""}); },
         [](std::string_view text) {
           [[maybe_unused]] ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
         });
@@ -208,7 +277,7 @@ RunOutcome Machine::run() {
 
   for (auto& vcpu : vcpus_) vcpu->kick();
   for (auto& thread : threads) thread.join();
-  stop_virtio_devices();
+  virtio_.shutdown();
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (config_.stats) report_stats();
   return stop_.outcome();

@@ -13,7 +13,6 @@
 
 #include "base/bus/bus.h"
 #include "base/memory/guest_memory.h"
-#include "devices/virtio/virtio_device.h"
 #include "vmm/boot/linux/linux_boot.h"
 #include "vmm/cpu/exit_log.h"
 #include "vmm/cpu/run_outcome.h"
@@ -21,15 +20,12 @@
 #include "vmm/cpu/vcpu.h"
 #include "vmm/kvm/kvm_system.h"
 #include "vmm/machine/boot_trace.h"
+#include "vmm/machine/mmio_device_manager.h"
 #include "vmm/machine/panic_watch.h"
+#include "vmm/machine/platform_devices.h"
 #include "vmm/machine/vm_config.h"
 
 namespace kvmm {
-
-class Uart8250;
-class VirtioMmio;
-class EventFd;
-struct VirtioMmioDevice;
 
 class Machine {
  public:
@@ -48,58 +44,53 @@ class Machine {
   std::vector<VcpuStats> vcpu_stats() const;
 
  private:
+  // Builds every part straight-line, in member order (below).
   explicit Machine(const VmConfig& config);
   bool is_linux() const { return linux_.has_value(); }
+  bool is_flat_smp() const { return !is_linux() && config_.cpus > 1; }
 
+  // Each builds one part from the members declared before it.
   // machine.cc
-  void load_guest();
-  void create_vm();
-  // machine_devices.cc
-  void add_devices();
-  void add_linux_devices();
-  // machine_virtio.cc
-  size_t virtio_device_count() const;
-  void check_virtio_limits() const;
-  std::vector<VirtioMmioDevice> virtio_acpi_devices() const;
-  std::string virtio_cmdline_devices() const;
-  void open_virtio_devices();
-  void add_virtio_devices();
-  void add_virtio_device(std::unique_ptr<VirtioDevice> device, const std::string& name);
-  void stop_virtio_devices();
+  std::optional<LinuxBootInfo> load_guest();
+  std::vector<VirtioDeviceEntry> open_virtio_devices() const;
+  KvmSystem open_kvm() const;
+  KvmVm create_vm();
+  PlatformWiring platform_wiring();
   // machine_vcpus.cc
-  void check_vcpu_limits() const;
-  void create_vcpus();
-  void set_boot_state(KvmVcpu& vcpu);
+  void check_vcpu_limits(const KvmSystem& kvm) const;
+  std::vector<std::unique_ptr<Vcpu>> create_vcpus();
+  void set_boot_state(KvmVcpu& vcpu) const;
   void pin_current_thread(uint32_t vcpu) const;
   // Pinning and --vcpu-sched, on the vCPU thread before it enters the guest.
   void prepare_vcpu_thread(uint32_t vcpu) const;
-  bool is_flat_smp() const { return !is_linux() && config_.cpus > 1; }
   // machine.cc: --stats, after every vCPU thread is joined.
   void report_stats() const;
 
   // Stack of each vCPU of a flat guest, below the previous one's.
   static constexpr uint64_t kFlatStackBytes = 64 * 1024;
 
-  VmConfig config_;
+  // In construction order. Guest memory, images and host files come before
+  // KVM: bad input is reported as such even on a host without KVM, and
+  // before anything is created in the kernel.
+  const VmConfig config_;
   BootTrace trace_;
   PanicWatch panic_watch_;
+  StopController stop_;
   GuestMemory memory_;
-  std::optional<LinuxBootInfo> linux_;
-  std::optional<KvmSystem> kvm_;
-  std::optional<KvmVm> vm_;
+  const MmioDeviceManager virtio_slots_;
+  // The kernel, its command line, initrd and boot data, the firmware tables;
+  // unset for a flat guest (its image and mode tables).
+  const std::optional<LinuxBootInfo> linux_;
   Bus pio_{Bus::Kind::kPio};
   Bus mmio_{Bus::Kind::kMmio};
-  StopController stop_;
-  std::shared_ptr<Uart8250> serial_;
-  std::unique_ptr<ExitLog> exit_log_;
-  std::vector<std::unique_ptr<Vcpu>> vcpus_;
-  struct PendingVirtio {
-    std::unique_ptr<VirtioDevice> device;
-    std::string name;
-  };
-  std::vector<PendingVirtio> pending_virtio_;  // Opened, not yet on the bus.
-  std::vector<std::shared_ptr<EventFd>> virtio_irqs_;
-  std::vector<std::shared_ptr<VirtioMmio>> virtio_transports_;
+  // Disks and taps opened, their transports on mmio_.
+  VirtioMmioDevices virtio_;
+  const KvmSystem kvm_;
+  // Memory slots, irqchip, and the virtio devices' ioeventfds and irqfds.
+  KvmVm vm_;
+  const PlatformDevices platform_;
+  const std::unique_ptr<ExitLog> exit_log_;
+  const std::vector<std::unique_ptr<Vcpu>> vcpus_;
 };
 
 }  // namespace kvmm

@@ -10,8 +10,8 @@
 
 namespace kvmm {
 
-void Machine::check_vcpu_limits() const {
-  const int max = kvm_->max_vcpus();
+void Machine::check_vcpu_limits(const KvmSystem& kvm) const {
+  const int max = kvm.max_vcpus();
   if (config_.cpus > static_cast<uint32_t>(max)) {
     throw Error("--cpus " + std::to_string(config_.cpus) + " is more than this host's KVM allows (" +
                 std::to_string(max) + ", KVM_CAP_MAX_VCPUS): use fewer vCPUs");
@@ -27,10 +27,11 @@ void Machine::check_vcpu_limits() const {
   }
 }
 
-void Machine::create_vcpus() {
-  const std::vector<uint8_t> supported = kvm_->supported_cpuid();
+std::vector<std::unique_ptr<Vcpu>> Machine::create_vcpus() {
+  const std::vector<uint8_t> supported = kvm_.supported_cpuid();
+  std::vector<std::unique_ptr<Vcpu>> vcpus;
   for (uint32_t index = 0; index < config_.cpus; ++index) {
-    KvmVcpu kvm_vcpu = vm_->create_vcpu(index);
+    KvmVcpu kvm_vcpu = vm_.create_vcpu(index);
     // Before any register: long mode needs CPUID's LM bit in the guest's view
     // before EFER.LME is accepted.
     kvm_vcpu.set_cpuid(cpuid_for_vcpu(supported, index, config_.cpus));
@@ -47,13 +48,14 @@ void Machine::create_vcpus() {
     // its own stack, and tells itself apart by its APIC ID.
     if (index == 0 || is_flat_smp()) set_boot_state(kvm_vcpu);
     if (index != 0 && is_flat_smp()) kvm_vcpu.set_mp_state(KVM_MP_STATE_RUNNABLE);
-    vcpus_.push_back(std::make_unique<Vcpu>(
+    vcpus.push_back(std::make_unique<Vcpu>(
         std::move(kvm_vcpu), Vcpu::Wiring{&pio_, &mmio_, &stop_, exit_log_.get()}));
-    if (config_.stats) vcpus_.back()->enable_stats();
+    if (config_.stats) vcpus.back()->enable_stats();
   }
+  return vcpus;
 }
 
-void Machine::set_boot_state(KvmVcpu& vcpu) {
+void Machine::set_boot_state(KvmVcpu& vcpu) const {
   kvm_sregs sregs = vcpu.sregs();
   kvm_regs regs{};
   if (!is_linux()) {

@@ -28,6 +28,7 @@
 
 #include "base/memory/guest_address.h"
 #include "base/memory/guest_memory.h"
+#include "vmm/arch/x86/layout.h"
 #include "vmm/boot/acpi/aml.h"
 
 namespace kvmm {
@@ -38,15 +39,8 @@ inline constexpr uint16_t kAcpiResetPort = 0x3c2;
 inline constexpr uint8_t kAcpiResetValue = 0x1;
 inline constexpr uint8_t kAcpiS5SleepType = 5;
 
-// Where the tables go: the RSDP must sit on a 16-byte boundary in
-// [0xe0000, 0x100000) for a guest that searches for it (§5.2.5.1). The top
-// 64 KiB of that range belongs to the MP table (mp_table.h), so the ACPI
-// tables stop at kAcpiTablesEnd. The e820 map must mark both reserved.
-inline constexpr GuestAddress kAcpiTablesBase{0xe0000};
-inline constexpr GuestAddress kAcpiTablesEnd{0xf0000};
-
-inline constexpr uint32_t kLocalApicAddress = 0xfee00000;
-inline constexpr uint32_t kIoApicAddress = 0xfec00000;
+// The tables go in [kAcpiTablesBase, kAcpiTablesEnd) (vmm/arch/x86/layout.h),
+// which the e820 map marks reserved; so are the APIC addresses they name.
 inline constexpr uint32_t kIoApicPins = 24;  // KVM's in-kernel IOAPIC.
 // APIC IDs are 8 bits in the MADT and the MP table, the IOAPIC takes the ID
 // after the last vCPU's, and 0xff means "all".

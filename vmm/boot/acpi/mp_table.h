@@ -13,11 +13,9 @@
 
 #include "base/memory/guest_address.h"
 #include "base/memory/guest_memory.h"
+#include "vmm/arch/x86/layout.h"
 
 namespace kvmm {
-
-inline constexpr GuestAddress kMpTableBase{0xf0000};
-inline constexpr GuestAddress kMpTableEnd{0x100000};
 
 // Throws Error when `cpus` is 0 or more than kMaxFirmwareTableCpus, `base` is
 // not a 16-byte boundary in [kMpTableBase, kMpTableEnd), the table would run

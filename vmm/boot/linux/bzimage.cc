@@ -140,15 +140,22 @@ LinuxBootInfo load_bzimage(const GuestMemory& memory, const LinuxBootRequest& re
   info.boot_data = kZeroPageAddress;
   info.kernel_load = image.load_address;
   info.kernel_end = image.kernel_end;
+  BootDataPlacement placement;
+  placement.ram_bytes = request.ram_bytes;
+  placement.acpi_rsdp = request.acpi_rsdp;
   if (request.initrd) {
     // initrd_addr_max is the highest address the initrd's last byte may have.
     const uint64_t end_limit = std::min(uint64_t{image.header.initrd_addr_max} + 1, low_end);
-    const InitrdPlacement initrd =
-        load_initrd(memory, *request.initrd, image.kernel_end, end_limit);
-    info.initrd_address = initrd.address;
-    info.initrd_size = initrd.size;
+    placement.initrd = load_initrd(memory, *request.initrd, image.kernel_end, end_limit);
+    info.initrd_address = placement.initrd.address;
+    info.initrd_size = placement.initrd.size;
   }
+  write_boot_params(memory, image, placement);
+  return info;
+}
 
+void write_boot_params(const GuestMemory& memory, const BzImage& image,
+                       const BootDataPlacement& placement) {
   // boot.rst, 64-bit boot protocol: a zeroed boot_params, the file's setup
   // header copied in, then the loader's fields filled.
   BootParams params{};
@@ -161,13 +168,13 @@ LinuxBootInfo load_bzimage(const GuestMemory& memory, const LinuxBootRequest& re
   params.hdr.cmd_line_ptr = static_cast<uint32_t>(kCmdlineAddress.value);
   params.ext_cmd_line_ptr = 0;
   // The initrd lies in low RAM (below 3 GiB): the high halves stay 0.
-  params.hdr.ramdisk_image = static_cast<uint32_t>(info.initrd_address);
-  params.hdr.ramdisk_size = static_cast<uint32_t>(info.initrd_size);
-  params.ext_ramdisk_image = static_cast<uint32_t>(info.initrd_address >> 32);
-  params.ext_ramdisk_size = static_cast<uint32_t>(info.initrd_size >> 32);
-  if (request.acpi_rsdp) params.acpi_rsdp_addr = request.acpi_rsdp->value;
+  params.hdr.ramdisk_image = static_cast<uint32_t>(placement.initrd.address);
+  params.hdr.ramdisk_size = static_cast<uint32_t>(placement.initrd.size);
+  params.ext_ramdisk_image = static_cast<uint32_t>(placement.initrd.address >> 32);
+  params.ext_ramdisk_size = static_cast<uint32_t>(placement.initrd.size >> 32);
+  if (placement.acpi_rsdp) params.acpi_rsdp_addr = placement.acpi_rsdp->value;
 
-  const std::vector<E820Range> map = build_e820_map(request.ram_bytes);
+  const std::vector<E820Range> map = build_e820_map(placement.ram_bytes);
   static_assert(linux_abi::kZeroPageE820Entries <= UINT8_MAX);
   if (map.size() > linux_abi::kZeroPageE820Entries) {
     throw Error("the guest memory map has " + std::to_string(map.size()) +
@@ -185,7 +192,6 @@ LinuxBootInfo load_bzimage(const GuestMemory& memory, const LinuxBootRequest& re
     throw Error("guest memory has no room for the zero page at " + hex(kZeroPageAddress.value) +
                 ": raise --mem");
   }
-  return info;
 }
 
 }  // namespace kvmm

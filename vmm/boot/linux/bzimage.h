@@ -8,6 +8,7 @@
 #include "base/memory/guest_memory.h"
 #include "vmm/boot/image_file.h"
 #include "vmm/boot/linux/boot_params.h"
+#include "vmm/boot/linux/cmdline_initrd.h"
 #include "vmm/boot/linux/linux_boot.h"
 
 namespace kvmm {
@@ -46,8 +47,14 @@ struct BzImage {
 // above 1 MiB, clear of kvmm's boot data. Throws Error naming what is wrong.
 BzImage parse_bzimage(const ImageFile& file, const std::filesystem::path& path);
 
-// Loads request.kernel as a bzImage: the payload at its load_address,
-// the command line, the initrd, and the zero page at kZeroPageAddress.
+// Writes the zero page (struct boot_params) at kZeroPageAddress for `image`:
+// its setup header, then the loader's fields from `placement` and the e820
+// map. Throws Error when guest memory has no room for it.
+void write_boot_params(const GuestMemory& memory, const BzImage& image,
+                       const BootDataPlacement& placement);
+
+// Loads request.kernel as a bzImage: parse_bzimage(), the payload at its
+// load_address, the command line, the initrd, then write_boot_params().
 LinuxBootInfo load_bzimage(const GuestMemory& memory, const LinuxBootRequest& request);
 
 }  // namespace kvmm

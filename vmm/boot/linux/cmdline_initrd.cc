@@ -20,24 +20,16 @@ uint64_t mib_rounded_up(uint64_t bytes) { return bytes / kMiB + (bytes % kMiB !=
 
 }  // namespace
 
-void write_cmdline(const GuestMemory& memory, const std::string& cmdline, uint64_t max_length) {
+void write_cmdline(const GuestMemory& memory, const KernelCmdline& cmdline, uint64_t max_length) {
   // boot.rst: the command line must sit below 0xa0000; kvmm's ends below the EBDA.
   constexpr uint64_t kRoom = kEbdaStart - kCmdlineAddress.value - 1;
-  const uint64_t limit = std::min(max_length, kRoom);
-  // User-controlled.
-  if (cmdline.size() > limit) {
-    throw Error("--cmdline is " + std::to_string(cmdline.size()) +
-                " bytes; this kernel accepts at most " + std::to_string(limit) + ": shorten it");
-  }
-  if (cmdline.find('\0') != std::string::npos) {
-    throw Error("--cmdline contains a NUL byte, which would end it early: remove it");
-  }
+  cmdline.check_length(std::min(max_length, kRoom));
   auto target = memory.slice(kCmdlineAddress, cmdline.size() + 1);
   if (!target) {
     throw Error("guest memory has no room for the kernel command line at " +
                 hex(kCmdlineAddress.value) + ": raise --mem");
   }
-  std::memcpy(target->data(), cmdline.data(), cmdline.size());
+  std::memcpy(target->data(), cmdline.str().data(), cmdline.size());
   (*target)[cmdline.size()] = 0;
 }
 

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "vmm/arch/x86/layout.h"
+
 namespace kvmm {
 
 // e820 address range types (ACPI 6.5 §15.3); only the ones kvmm reports.
@@ -17,11 +19,9 @@ struct E820Range {
   bool operator==(const E820Range&) const = default;
 };
 
-// The PC's legacy hole below 1 MiB: the top 1 KiB of conventional memory is
-// the EBDA, then VGA memory, option ROMs and the BIOS area (kvmm's ACPI
-// tables live at 0xe0000 in it). Linux must not use it as RAM.
-inline constexpr uint64_t kEbdaStart = 0x9fc00;
-inline constexpr uint64_t kHighMemoryStart = 0x100000;
+// The PC's legacy hole below 1 MiB, [kEbdaStart, kHighMemoryStart): EBDA,
+// VGA memory, option ROMs and the BIOS area (kvmm's ACPI and MP tables live
+// in it). Linux must not use it as RAM.
 
 // RAM [0, 0x9fc00), reserved [0x9fc00, 1 MiB), RAM [1 MiB, low RAM end),
 // then RAM above 4 GiB when there is more than 3 GiB. The MMIO hole is

@@ -2,16 +2,10 @@
 // Booting a Linux kernel: what the user asks for, what the loader did, and
 // the low-memory addresses both boot protocols share.
 //
-// Guest physical memory while Linux boots:
-//   0x00500            GDT (vmm/cpu/cpu_mode.h)
-//   0x01000-0x06fff    identity page tables (long mode: bzImage)
-//   0x07000-0x07fff    zero page, struct boot_params (bzImage)
-//   0x08000-0x08fff    hvm_start_info, its memory map, module list (PVH)
-//   0x20000-           kernel command line, NUL-terminated
-//   0x9fc00-0xfffff    reserved: EBDA, VGA, ROMs, BIOS area, ACPI tables
-//   0x100000-          kernel (bzImage at pref_address, PVH at its p_paddr)
-//   below the top      initrd, at the highest page the kernel accepts
-//   of low RAM
+// Where everything goes is in vmm/arch/x86/layout.h: the zero page
+// (bzImage) or hvm_start_info (PVH), the command line, the kernel at or above
+// kHighMemoryStart (bzImage at pref_address, PVH at its p_paddr), the initrd
+// at the highest page below the top of low RAM the kernel accepts.
 // The loader only writes memory; the vCPU setup (GDT, page tables,
 // registers) is done by whoever starts the vCPU, from LinuxBootInfo.
 #include <cstdint>
@@ -21,17 +15,15 @@
 
 #include "base/memory/guest_address.h"
 #include "base/memory/guest_memory.h"
+#include "vmm/arch/x86/layout.h"
+#include "vmm/boot/linux/kernel_cmdline.h"
 
 namespace kvmm {
-
-inline constexpr GuestAddress kZeroPageAddress{0x7000};
-inline constexpr GuestAddress kStartInfoAddress{0x8000};
-inline constexpr GuestAddress kCmdlineAddress{0x20000};
 
 struct LinuxBootRequest {
   std::filesystem::path kernel;
   std::optional<std::filesystem::path> initrd;
-  std::string cmdline;
+  KernelCmdline cmdline{""};
   uint64_t ram_bytes = 0;  // As given to make_guest_memory().
   std::optional<GuestAddress> acpi_rsdp;
 };

@@ -215,17 +215,27 @@ LinuxBootInfo load_pvh(const GuestMemory& memory, const LinuxBootRequest& reques
   info.kernel_load = kernel.load_start;
   info.kernel_end = kernel.load_end;
 
+  BootDataPlacement placement;
+  placement.ram_bytes = request.ram_bytes;
+  placement.acpi_rsdp = request.acpi_rsdp;
+  if (request.initrd) {
+    placement.initrd = load_initrd(memory, *request.initrd, kernel.load_end, low_end);
+    info.initrd_address = placement.initrd.address;
+    info.initrd_size = placement.initrd.size;
+  }
+  write_start_info(memory, placement);
+  return info;
+}
+
+void write_start_info(const GuestMemory& memory, const BootDataPlacement& placement) {
   HvmStartInfo start{};
   start.magic = linux_abi::kHvmStartMagic;
   start.version = linux_abi::kHvmStartInfoVersion;
   start.cmdline_paddr = kCmdlineAddress.value;
-  if (request.acpi_rsdp) start.rsdp_paddr = request.acpi_rsdp->value;
+  if (placement.acpi_rsdp) start.rsdp_paddr = placement.acpi_rsdp->value;
 
-  if (request.initrd) {
-    const InitrdPlacement initrd = load_initrd(memory, *request.initrd, kernel.load_end, low_end);
-    info.initrd_address = initrd.address;
-    info.initrd_size = initrd.size;
-    const HvmModlistEntry module{initrd.address, initrd.size, 0, 0};
+  if (placement.initrd.size != 0) {
+    const HvmModlistEntry module{placement.initrd.address, placement.initrd.size, 0, 0};
     if (!memory.write_obj(kPvhModlistAddress, module)) {
       throw Error("guest memory has no room for the PVH module list at " +
                   hex(kPvhModlistAddress.value) + ": raise --mem");
@@ -234,7 +244,7 @@ LinuxBootInfo load_pvh(const GuestMemory& memory, const LinuxBootRequest& reques
     start.modlist_paddr = kPvhModlistAddress.value;
   }
 
-  const std::vector<E820Range> map = build_e820_map(request.ram_bytes);
+  const std::vector<E820Range> map = build_e820_map(placement.ram_bytes);
   constexpr uint64_t kMemmapCapacity =
       (kPvhModlistAddress.value - kPvhMemmapAddress.value) / sizeof(HvmMemmapTableEntry);
   if (map.size() > kMemmapCapacity) {
@@ -257,7 +267,6 @@ LinuxBootInfo load_pvh(const GuestMemory& memory, const LinuxBootRequest& reques
     throw Error("guest memory has no room for the PVH start_info at " +
                 hex(kStartInfoAddress.value) + ": raise --mem");
   }
-  return info;
 }
 
 }  // namespace kvmm

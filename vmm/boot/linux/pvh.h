@@ -9,13 +9,11 @@
 
 #include "base/memory/guest_memory.h"
 #include "vmm/boot/image_file.h"
+#include "vmm/boot/linux/cmdline_initrd.h"
 #include "vmm/boot/linux/linux_boot.h"
 
 namespace kvmm {
 
-// hvm_start_info at kStartInfoAddress, then in the same page:
-inline constexpr GuestAddress kPvhMemmapAddress{0x8040};
-inline constexpr GuestAddress kPvhModlistAddress{0x8800};
 // x86 Linux's COMMAND_LINE_SIZE is 2048 with the NUL; the PVH ABI has no
 // field for it, and a longer line would be cut silently.
 inline constexpr uint64_t kPvhMaxCmdline = 2047;
@@ -44,9 +42,13 @@ struct PvhKernel {
 // Throws Error naming the file and what is wrong.
 PvhKernel parse_pvh_elf(const ImageFile& file, const std::filesystem::path& path);
 
-// Loads request.kernel as a PVH vmlinux: the segments at their p_paddr, the
-// command line, the initrd (a module in the start_info's list) and the
-// hvm_start_info with its memory map.
+// Writes the hvm_start_info at kStartInfoAddress with, in the same page, its
+// memory map and the module list (the initrd, when `placement` has one).
+// Throws Error when guest memory has no room for them.
+void write_start_info(const GuestMemory& memory, const BootDataPlacement& placement);
+
+// Loads request.kernel as a PVH vmlinux: parse_pvh_elf(), the segments at
+// their p_paddr, the command line, the initrd, then write_start_info().
 LinuxBootInfo load_pvh(const GuestMemory& memory, const LinuxBootRequest& request);
 
 }  // namespace kvmm

@@ -1,0 +1,36 @@
+#pragma once
+// The kernel command line as a value (rust-vmm linux-loader's Cmdline): the
+// user's --cmdline, then the parameters kvmm adds, each checked as it comes
+// in, so what reaches guest memory is one line the kernel parses as meant.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace kvmm {
+
+class KernelCmdline {
+ public:
+  // The user's --cmdline. Throws Error when it holds a NUL byte (which would
+  // end it early) or a newline (which ends it for the kernel's parser).
+  explicit KernelCmdline(std::string_view text);
+
+  // Appends one parameter, "key" or "key=value", after a space. Throws Error
+  // when `param` is empty or holds whitespace or a NUL: a kvmm bug.
+  void add(std::string_view param);
+
+  // Whether `param` ("acpi=off", "quiet") is one of the parameters, whole:
+  // "noacpi=off" or acpi=off inside a quoted value is not.
+  bool has(std::string_view param) const;
+
+  // Throws Error for the user when the line is longer than `max_length`
+  // bytes, the NUL excluded (the bzImage's cmdline_size).
+  void check_length(uint64_t max_length) const;
+
+  const std::string& str() const { return text_; }
+  size_t size() const { return text_.size(); }
+
+ private:
+  std::string text_;
+};
+
+}  // namespace kvmm

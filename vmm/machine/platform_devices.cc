@@ -1,0 +1,70 @@
+#include "vmm/machine/platform_devices.h"
+
+#include "devices/debug/debug_exit.h"
+#include "devices/legacy/absent_ports.h"
+#include "devices/legacy/boot_marker.h"
+#include "devices/legacy/i8042.h"
+#include "devices/power/acpi_power.h"
+#include "vmm/arch/x86/layout.h"
+#include "vmm/boot/acpi/acpi_tables.h"
+
+namespace kvmm {
+
+namespace {
+
+// Port ranges Linux probes on every boot where a PC may have hardware.
+struct PortRange {
+  uint16_t base;
+  uint16_t length;
+  const char* name;
+};
+constexpr PortRange kAbsentPorts[] = {
+    {0x2e, 2, "Super I/O configuration"},
+    {0x4e, 2, "Super I/O configuration (alternate)"},
+    // The FADT says there is no CMOS RTC; Linux still writes the CMOS
+    // shutdown byte when it reboots through the reset vector.
+    {0x70, 2, "CMOS RTC"},
+    {0x80, 1, "POST code (I/O delay)"},
+    {0x81, 0xf, "DMA page registers"},
+    {0x278, 3, "LPT2"},
+    {0x2e8, 8, "COM4"},
+    {0x2f8, 8, "COM2"},
+    {0x378, 3, "LPT1"},
+    {0x3e8, 8, "COM3"},
+    {0xcf8, 8, "PCI configuration"},
+};
+
+void add_linux_devices(Bus& pio, const PlatformWiring::Linux& wiring) {
+  AcpiPower::Handlers handlers;
+  handlers.on_sleep = [power_off = wiring.power_off](uint8_t sleep_type) {
+    if (sleep_type == kAcpiS5SleepType) power_off();
+  };
+  handlers.on_reset = wiring.reset;
+  static_assert(kAcpiSleepStatusPort == kAcpiSleepControlPort + AcpiPower::kSleepStatusOffset);
+  static_assert(kAcpiResetPort == kAcpiSleepControlPort + AcpiPower::kResetOffset);
+  pio.insert(std::make_shared<AcpiPower>(kAcpiResetValue, handlers), kAcpiSleepControlPort,
+             AcpiPower::kSize, "ACPI power");
+  pio.insert(std::make_shared<I8042>(wiring.reset), I8042::kDataPort, I8042::kSize, "i8042");
+  pio.insert(std::make_shared<BootMarker>([marker = wiring.boot_marker](uint8_t) { marker(); }),
+             BootMarker::kPort, 1, "boot marker");
+  auto absent = std::make_shared<AbsentPorts>();
+  for (const PortRange& range : kAbsentPorts) pio.insert(absent, range.base, range.length, range.name);
+}
+
+}  // namespace
+
+PlatformDevices add_platform_devices(Bus& pio, Bus& mmio, PlatformWiring wiring) {
+  PlatformDevices devices;
+  devices.serial = std::make_shared<Uart8250>(std::move(wiring.serial_output),
+                                              std::move(wiring.serial_interrupt));
+  pio.insert(devices.serial, kCom1Port, Uart8250::kRegisterCount, "serial COM1");
+  pio.insert(std::make_shared<DebugExit>(std::move(wiring.debug_exit)), DebugExit::kPort, 1,
+             "debug-exit");
+  auto test_device = std::make_shared<TestDevice>();
+  pio.insert(test_device, TestDevice::kPort, TestDevice::kSize, "test device");
+  mmio.insert(test_device, kTestDeviceMmioAddress.value, TestDevice::kSize, "test device");
+  if (wiring.linux_devices) add_linux_devices(pio, *wiring.linux_devices);
+  return devices;
+}
+
+}  // namespace kvmm
