@@ -22,6 +22,7 @@
 #include "vmm/cpu/stop_controller.h"
 #include "vmm/cpu/vcpu.h"
 #include "vmm/kvm/kvm_abi.h"
+#include "vmm/machine/memory_slots.h"
 #include "vmm/machine/platform_devices.h"
 
 namespace kvmm {
@@ -83,12 +84,7 @@ ExitBenchRun run_exit_bench_vm(const KvmSystem& kvm, const ExitBenchRequest& req
   write_mode_tables(memory, CpuMode::kLong);
 
   KvmVm vm = kvm.create_vm();
-  vm.set_identity_map_address(kIdentityMapAddress);
-  vm.set_tss_address(kTssAddress);
-  uint32_t slot = 0;
-  for (const GuestMemory::Region& region : memory.regions()) {
-    vm.set_memory_slot(slot++, region.base, region.size(), region.mapping.data());
-  }
+  map_guest_memory(vm, memory);
   vm.create_irqchip();
 
   StopController stop;

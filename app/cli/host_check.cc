@@ -10,6 +10,7 @@
 #include "base/memory/guest_memory.h"
 #include "base/util/error.h"
 #include "base/util/format.h"
+#include "vmm/arch/x86/layout.h"
 #include "vmm/cpu/cpu_mode.h"
 #include "vmm/kvm/kvm_system.h"
 
@@ -61,7 +62,7 @@ void run_probe_guest(const KvmSystem& kvm) {
   GuestMemory memory;
   memory.add_region(GuestAddress{0}, 0x10000);
   vm.set_memory_slot(0, GuestAddress{0}, 0x10000, memory.regions()[0].mapping.data());
-  vm.set_tss_address(GuestAddress{0xfeffd000});
+  vm.set_tss_address(kTssAddress);
   // mov dx, 0x3f8 ; mov al, 'K' ; out dx, al ; hlt
   const uint8_t code[] = {0xba, 0xf8, 0x03, 0xb0, 'K', 0xee, 0xf4};
   if (!memory.write(kFlatLoadAddress, code)) throw Error("probe guest does not fit");

@@ -23,6 +23,7 @@
 #include "vmm/boot/reset_vector.h"
 #include "vmm/console/console_input.h"
 #include "vmm/console/terminal.h"
+#include "vmm/machine/memory_slots.h"
 
 namespace kvmm {
 
@@ -138,12 +139,7 @@ KvmSystem Machine::open_kvm() const {
 KvmVm Machine::create_vm() {
   KvmVm vm = kvm_.create_vm();
   trace_.mark("VM created");
-  vm.set_identity_map_address(kIdentityMapAddress);
-  vm.set_tss_address(kTssAddress);
-  uint32_t slot = 0;
-  for (const GuestMemory::Region& region : memory_.regions()) {
-    vm.set_memory_slot(slot++, region.base, region.size(), region.mapping.data());
-  }
+  map_guest_memory(vm, memory_);
   trace_.mark("memory mapped");
   if (config_.halt_poll_ns) {
     if (kvm_.check_extension(KVM_CAP_HALT_POLL) == 0) {
