@@ -2,9 +2,38 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
+#include <cstring>
 #include <string>
 
 using namespace kvmm;
+
+namespace {
+
+// Only what the transport asks of a device: an ID, no features, one queue.
+class StubDevice : public VirtioDevice {
+ public:
+  explicit StubDevice(uint32_t id) : id_(id) {}
+  uint32_t device_id() const override { return id_; }
+  uint64_t device_features() const override { return 0; }
+  std::vector<uint16_t> queue_max_sizes() const override { return {8}; }
+  void read_config(uint64_t, std::span<uint8_t>) const override {}
+  void activate(VirtioActivation) override {}
+  void reset() override {}
+
+ private:
+  uint32_t id_;
+};
+
+uint32_t read_register(const Bus& mmio, uint64_t address) {
+  std::array<uint8_t, 4> bytes{};
+  REQUIRE(mmio.read(address, bytes));
+  uint32_t value = 0;
+  std::memcpy(&value, bytes.data(), sizeof value);
+  return value;
+}
+
+}  // namespace
 
 TEST_CASE("virtio-mmio slots: 4 KiB windows from 0xd1000000, IRQs 5-7, 9-12, 14, 15") {
   CHECK(MmioDeviceManager::slot(0).base == GuestAddress{0xd1000000});
@@ -49,4 +78,21 @@ TEST_CASE("virtio-mmio slots: transports need one opened device per slot") {
   CHECK_THROWS_WITH(MmioDeviceManager(1).create_transports(memory, mmio, {}),
                     Catch::Contains("kvmm bug"));
   CHECK(MmioDeviceManager(0).create_transports(memory, mmio, {}).size() == 0);
+}
+
+TEST_CASE("virtio-mmio slots: each opened device's transport answers at its window") {
+  GuestMemory memory = make_guest_memory(2 * kMiB);
+  Bus mmio(Bus::Kind::kMmio);
+  std::vector<VirtioDeviceEntry> devices;
+  devices.push_back({std::make_unique<StubDevice>(2), "virtio-blk0", nullptr});
+  devices.push_back({std::make_unique<StubDevice>(1), "virtio-net0", [] { return "net0 counters"; }});
+  VirtioMmioDevices placed = MmioDeviceManager(2).create_transports(memory, mmio, std::move(devices));
+  CHECK(placed.size() == 2);
+  CHECK(read_register(mmio, 0xd1000000 + virtio_mmio::kMagicValue) == virtio_mmio::kMagic);
+  CHECK(read_register(mmio, 0xd1000000 + virtio_mmio::kDeviceId) == 2);
+  CHECK(read_register(mmio, 0xd1001000 + virtio_mmio::kDeviceId) == 1);
+  // Past the 0x200-byte transport, before the next window: nothing.
+  std::array<uint8_t, 4> bytes{};
+  CHECK_FALSE(mmio.read(0xd1000200, bytes));
+  placed.shutdown();
 }
