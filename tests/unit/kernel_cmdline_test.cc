@@ -34,7 +34,7 @@ TEST_CASE("Kernel command line: NUL bytes and newlines are refused") {
   CHECK_THROWS_WITH(KernelCmdline(std::string("a\0b", 3)),
                     "--cmdline contains a NUL byte, which would end it early: remove it");
   CHECK_THROWS_WITH(KernelCmdline("console=ttyS0\nquiet"),
-                    "--cmdline contains a newline, which would end it early: use spaces");
+                    "--cmdline contains a newline: separate the parameters with spaces");
   KernelCmdline cmdline("quiet");
   CHECK_THROWS_WITH(cmdline.add("a b"), Catch::Contains("kvmm bug"));
   CHECK_THROWS_WITH(cmdline.add(""), Catch::Contains("kvmm bug"));

@@ -7,7 +7,9 @@ namespace kvmm {
 namespace {
 
 // What Linux's next_arg() (lib/cmdline.c) skips between parameters.
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
 
 }  // namespace
 
@@ -17,7 +19,7 @@ KernelCmdline::KernelCmdline(std::string_view text) : text_(text) {
     throw Error("--cmdline contains a NUL byte, which would end it early: remove it");
   }
   if (text_.find('\n') != std::string::npos) {
-    throw Error("--cmdline contains a newline, which would end it early: use spaces");
+    throw Error("--cmdline contains a newline: separate the parameters with spaces");
   }
 }
 

@@ -11,7 +11,8 @@ namespace kvmm {
 class KernelCmdline {
  public:
   // The user's --cmdline. Throws Error when it holds a NUL byte (which would
-  // end it early) or a newline (which ends it for the kernel's parser).
+  // end it early) or a newline (one line of printable text is what boot
+  // loaders pass, and what linux-loader's Cmdline accepts).
   explicit KernelCmdline(std::string_view text);
 
   // Appends one parameter, "key" or "key=value", after a space. Throws Error
