@@ -478,6 +478,16 @@ std::string usage_text() { return format_program_help(kvmm_program()); }
 
 namespace {
 
+const Verb& verb_named(std::string_view name) {
+  const Program& program = kvmm_program();
+  return *std::find_if(program.verbs.begin(), program.verbs.end(),
+                       [&](const Verb& verb) { return verb.name == name; });
+}
+
+std::string verb_help(std::string_view name) {
+  return format_verb_help(kvmm_program(), verb_named(name));
+}
+
 Command parse(std::span<const std::string_view> args) {
   if (args.empty()) throw UsageError("kvmm needs a command: see kvmm --help");
   const std::string_view command = args[0];
@@ -493,23 +503,23 @@ Command parse(std::span<const std::string_view> args) {
                        std::any_of(verb.options.begin(), verb.options.end(),
                                    [&](const Option& option) { return option.name == name; });
     if (!known) throw UsageError("unknown command '" + std::string(command) + "': see kvmm --help");
-    if (parse_options(program.name, verb, args) == ParseResult::kHelp) return HelpCommand{usage_text()};
+    if (parse_options(verb, args) == ParseResult::kHelp) return HelpCommand{usage_text()};
     if (top.version) return VersionCommand{};
     if (top.man) return HelpCommand{format_man_page(program, KVMM_VERSION)};
     return HelpCommand{format_bash_completion(program)};
   }
   if (command == "run") {
     RunState state;
-    if (parse_options(program.name, run_verb(state), rest) == ParseResult::kHelp) {
-      return HelpCommand{format_verb_help(program, program.verbs[0])};
+    if (parse_options(run_verb(state), rest) == ParseResult::kHelp) {
+      return HelpCommand{verb_help("run")};
     }
     check_run(state);
     return std::move(state.run);
   }
   if (command == "check") {
     CheckCommand check;
-    if (parse_options(program.name, check_verb(check), rest) == ParseResult::kHelp) {
-      return HelpCommand{format_verb_help(program, program.verbs[1])};
+    if (parse_options(check_verb(check), rest) == ParseResult::kHelp) {
+      return HelpCommand{verb_help("check")};
     }
     return check;
   }
@@ -517,25 +527,23 @@ Command parse(std::span<const std::string_view> args) {
     throw UsageError("unknown command '" + std::string(command) + "': see kvmm --help");
   }
   if (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h")) {
-    return HelpCommand{format_verb_help(program, program.verbs[2]) + "\n" +
-                       format_verb_help(program, program.verbs[3])};
+    return HelpCommand{verb_help("bench exits") + "\n" + verb_help("bench sched")};
   }
   if (rest.empty() || rest[0].starts_with("-")) {
-    throw UsageError("kvmm bench needs a benchmark name: kvmm bench exits or kvmm bench sched (see kvmm --help)");
+    throw UsageError("kvmm bench needs a benchmark name: kvmm bench exits or kvmm bench sched "
+                     "(see kvmm bench --help)");
   }
   if (rest[0] == "exits") {
     ExitBenchOptions options;
-    if (parse_options(program.name, bench_exits_verb(options), rest.subspan(1)) ==
-        ParseResult::kHelp) {
-      return HelpCommand{format_verb_help(program, program.verbs[2])};
+    if (parse_options(bench_exits_verb(options), rest.subspan(1)) == ParseResult::kHelp) {
+      return HelpCommand{verb_help("bench exits")};
     }
     return BenchCommand{std::move(options)};
   }
   if (rest[0] == "sched") {
     SchedState state;
-    if (parse_options(program.name, bench_sched_verb(state), rest.subspan(1)) ==
-        ParseResult::kHelp) {
-      return HelpCommand{format_verb_help(program, program.verbs[3])};
+    if (parse_options(bench_sched_verb(state), rest.subspan(1)) == ParseResult::kHelp) {
+      return HelpCommand{verb_help("bench sched")};
     }
     check_bench_sched(state);
     return std::move(state.bench);

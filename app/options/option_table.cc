@@ -179,9 +179,7 @@ std::string words_of(const std::vector<std::string_view>& words) {
 
 }  // namespace
 
-ParseResult parse_options(std::string_view program, const Verb& verb,
-                          std::span<const std::string_view> args) {
-  (void)program;
+ParseResult parse_options(const Verb& verb, std::span<const std::string_view> args) {
   ArgReader reader(verb.name, args);
   while (!reader.done()) {
     if (reader.peek() == "-h") return ParseResult::kHelp;

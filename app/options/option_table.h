@@ -74,8 +74,7 @@ enum class ParseResult { kParsed, kHelp };
 // calling each option's `set`. Stops at --help or -h (where an option may
 // stand) and returns kHelp.
 // Throws UsageError naming the bad argument and `kvmm VERB --help`.
-ParseResult parse_options(std::string_view program, const Verb& verb,
-                          std::span<const std::string_view> args);
+ParseResult parse_options(const Verb& verb, std::span<const std::string_view> args);
 
 // `kvmm VERB --help`: usage, description, options, sections, exit statuses
 // and environment that concern the verb.

@@ -27,8 +27,12 @@ help=$("$prefix/bin/kvmm" --help) || fail "kvmm --help exits $?"
 
 # The man page: groff with every warning on, and man(1) itself.
 man_page=$prefix/share/man/man1/kvmm.1
-warnings=$(groff -man -Tutf8 -wall -z "$man_page" 2>&1) || fail "groff failed: $warnings"
-[[ -z $warnings ]] || fail "groff warns about kvmm.1: $warnings"
+if command -v groff >/dev/null; then
+    warnings=$(groff -man -Tutf8 -wall -z "$man_page" 2>&1) || fail "groff failed: $warnings"
+    [[ -z $warnings ]] || fail "groff warns about kvmm.1: $warnings"
+else
+    fail "groff is missing: apt-get install groff-base (tools/lib/common.sh lists it)"
+fi
 if command -v man >/dev/null; then
     rendered=$(MANWIDTH=80 man --warnings -l "$man_page" 2>"$prefix/man.err") || fail "man -l failed"
     [[ ! -s $prefix/man.err ]] || fail "man -l warns: $(cat "$prefix/man.err")"
