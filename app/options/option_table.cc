@@ -214,8 +214,7 @@ std::string format_verb_help(const Program& program, const Verb& verb) {
     out += (i == 0 ? "Usage: " : "       ") + std::string(program.name) + " " +
            std::string(verb.usage[i]) + "\n";
   }
-  out += '\n';
-  if (!verb.summary.empty()) append_wrapped(out, verb.summary, 0, 0);
+  out += "\n" + command_name(program.name, verb) + " - " + std::string(verb.summary) + "\n";
   append_verb_body(out, verb);
   append_entries(out, "Exit status", program.exit_statuses, &verb);
   append_entries(out, "Environment", program.environment, &verb);
