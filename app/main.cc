@@ -1,5 +1,5 @@
 // kvmm's entry point: parse, build, run, and turn every error into one line
-// on stderr and a non-zero exit status.
+// on stderr and an exit status: 2 for a UsageError, 1 for any other Error.
 #include <signal.h>
 
 #include <iostream>
@@ -28,8 +28,8 @@ int run_guest(const RunCommand& command) {
 }
 
 int dispatch(const Command& command) {
-  if (std::holds_alternative<HelpCommand>(command)) {
-    std::cout << usage_text();
+  if (const auto* help = std::get_if<HelpCommand>(&command)) {
+    std::cout << help->text;
     return 0;
   }
   if (std::holds_alternative<VersionCommand>(command)) {
@@ -58,6 +58,9 @@ int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
   try {
     return kvmm::dispatch(kvmm::parse_command_line(args));
+  } catch (const kvmm::UsageError& e) {
+    kvmm::log_line(e.what());
+    return kvmm::kExitUsage;
   } catch (const kvmm::Error& e) {
     kvmm::log_line(e.what());
     return kvmm::kExitSetupFailed;

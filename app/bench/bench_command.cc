@@ -1,10 +1,9 @@
 #include "app/bench/bench_command.h"
 
-#include <cstdlib>
-
 #include "app/bench/exit_bench.h"
 #include "app/bench/exit_bench_report.h"
 #include "app/bench/gnuplot_plot.h"
+#include "app/bench/guest_dir.h"
 #include "app/bench/report_writer.h"
 
 namespace kvmm {
@@ -23,7 +22,7 @@ void check_outputs(const BenchOutputOptions& output) {
 
 int run_exits(const ExitBenchOptions& options, std::ostream& out, const std::string& version) {
   check_outputs(options.output);
-  const ExitBenchReport report = run_exit_bench(options, bench_guest_dir(), version);
+  const ExitBenchReport report = run_exit_bench(options, find_guest("bench_exits.bin", "the exit benchmark").parent_path(), version);
   out << format_exit_bench_text(report) << std::flush;
   const BenchOutputOptions& output = options.output;
   if (output.json_path) write_output_file(*output.json_path, format_exit_bench_json(report), "JSON");
@@ -33,14 +32,6 @@ int run_exits(const ExitBenchOptions& options, std::ostream& out, const std::str
 }
 
 }  // namespace
-
-std::filesystem::path bench_guest_dir() {
-  if (const char* dir = std::getenv("KVMM_GUEST_DIR"); dir != nullptr && *dir != '\0') return dir;
-  std::error_code error;
-  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (error) return "guest";
-  return self.parent_path() / "guest";
-}
 
 int run_bench_command(const BenchCommand& command, std::ostream& out,
                       const std::string& kvmm_version) {

@@ -1,8 +1,8 @@
 #pragma once
-// `kvmm bench NAME [options]`: one options struct per benchmark, and the
-// output options they all share. A new benchmark adds its struct to
-// BenchCommand::Options, a parse function here and a case in
-// run_bench_command (bench_command.cc).
+// `kvmm bench NAME [options]`: one options struct and option table per
+// benchmark, and the output options they share. A new benchmark adds its
+// struct to BenchCommand::Options, its table here and in kvmm's program
+// (app/cli/options.cc), and a case in run_bench_command (bench_command.cc).
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -12,10 +12,9 @@
 #include <vector>
 
 #include "app/bench/exit_kinds.h"
+#include "app/options/option_table.h"
 
 namespace kvmm {
-
-class ArgReader;
 
 // --json FILE, --csv FILE, --plot FILE.svg|FILE.png
 struct BenchOutputOptions {
@@ -42,17 +41,15 @@ struct BenchCommand {
   Options options;
 };
 
-// args: what follows "bench". Throws Error naming the bad argument and the fix.
-BenchCommand parse_bench_command(std::span<const std::string_view> args);
+// The `kvmm bench exits` table, setting `options` (app/cli/options.cc
+// parses with it and puts it in kvmm's help, man page and completion).
+Verb bench_exits_verb(ExitBenchOptions& options);
 
-// For every benchmark's parser: takes --json/--csv/--plot and returns true,
-// or returns false for any other option.
-bool parse_bench_output_option(std::string_view option, ArgReader& reader,
-                               BenchOutputOptions& output);
+// --json FILE, --csv FILE, --plot FILE for a benchmark's table.
+std::vector<Option> bench_output_options(BenchOutputOptions& output);
+
 // "--iterations 500" -> 500; throws unless 1..max (0 allowed with allow_zero).
 uint64_t parse_bench_count(std::string_view option, std::string_view text, uint64_t max,
                            bool allow_zero);
-
-std::string bench_usage_text();
 
 }  // namespace kvmm

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "base/util/error.h"
+#include "base/util/parse.h"
 
 namespace kvmm {
 
@@ -70,10 +71,7 @@ std::string exit_kind_names() {
 
 std::vector<ExitKind> parse_exit_kinds(std::string_view list) {
   std::vector<ExitKind> kinds;
-  size_t start = 0;
-  while (start <= list.size()) {
-    const size_t comma = std::min(list.find(',', start), list.size());
-    const std::string_view name = list.substr(start, comma - start);
+  for (const std::string_view name : split(list, ',')) {
     const auto* found = std::find_if(kKinds.begin(), kKinds.end(),
                                      [&](const ExitKindInfo& info) { return name == info.name; });
     if (found == kKinds.end()) {
@@ -83,7 +81,6 @@ std::vector<ExitKind> parse_exit_kinds(std::string_view list) {
     if (std::find(kinds.begin(), kinds.end(), found->kind) == kinds.end()) {
       kinds.push_back(found->kind);
     }
-    start = comma + 1;
   }
   return kinds;
 }

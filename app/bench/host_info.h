@@ -33,7 +33,8 @@ BenchHostInfo collect_host_info(const std::string& kvmm_version);
 // 0x15, then 0x16, then /proc/cpuinfo. Throws Error when nothing says.
 TscFrequency tsc_frequency(std::optional<uint32_t> kvm_khz);
 
-// The "host" object of every bench report (keys documented in README).
+// The "host" object of every bench report (keys documented in
+// docs/measuring.md#json-and-csv).
 void write_host_json(JsonWriter& json, const BenchHostInfo& host, const TscFrequency& tsc);
 // Two lines for the top of a text report.
 std::string format_host_text(const BenchHostInfo& host, const TscFrequency& tsc);

@@ -9,14 +9,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "app/bench/guest_dir.h"
 #include "base/util/error.h"
 #include "vmm/arch/x86/layout.h"
 #include "vmm/kvm/kvm_system.h"
 #include "vmm/machine/machine.h"
 
-#ifndef KVMM_GUEST_DIR
-#define KVMM_GUEST_DIR ""
-#endif
 
 namespace kvmm {
 
@@ -45,25 +43,6 @@ struct GuestParams {
   uint32_t force_xapic;
 };
 static_assert(sizeof(GuestParams) == 40);
-
-// KVMM_GUEST_DIR in the environment, then guest/ beside the kvmm binary (the
-// build tree's layout), then the build tree kvmm was configured in.
-std::filesystem::path find_guest() {
-  std::vector<std::filesystem::path> dirs;
-  if (const char* env = std::getenv("KVMM_GUEST_DIR"); env != nullptr && *env != '\0') {
-    dirs.emplace_back(env);
-  }
-  std::error_code error;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (!error) dirs.push_back(self.parent_path() / "guest");
-  if (*KVMM_GUEST_DIR != '\0') dirs.emplace_back(KVMM_GUEST_DIR);
-  for (const auto& dir : dirs) {
-    if (std::filesystem::is_regular_file(dir / kGuestName, error)) return dir / kGuestName;
-  }
-  throw Error(std::string("the scheduling guest ") + kGuestName + " was not found (looked in " +
-              (dirs.empty() ? std::string("no directory") : dirs.front().string()) +
-              " and beside kvmm): build it with cmake --build build, or set KVMM_GUEST_DIR");
-}
 
 std::string first_line_with(const std::string& path, const std::string& key) {
   std::ifstream file(path);
@@ -154,7 +133,7 @@ SchedBenchResult run_sched_bench(const SchedBenchConfig& config) {
   const bool spin = config.workload == SchedBenchConfig::Workload::kSpin;
 
   VmConfig vm;
-  vm.flat_image = find_guest();
+  vm.flat_image = find_guest(kGuestName, "the scheduling");
   vm.mode = CpuMode::kLong;
   vm.memory_bytes = guest_memory_bytes(config);
   vm.cpus = config.cpus;

@@ -3,7 +3,7 @@
 // the host schedules vCPU threads — IPI (or spin-wait) round-trip latency
 // between vCPU 0 and the others, each vCPU's progress in a common spin, and
 // each vCPU thread's run delay — under --cpus, --pin, --vcpu-sched and
-// --halt-poll-ns. README.md, "Scheduling experiments", shows a run and the
+// --halt-poll-ns. docs/scheduling.md, "kvmm bench sched", shows a run and the
 // JSON schema (also in sched_report.cc).
 #include <cstdint>
 #include <optional>

@@ -1,51 +1,45 @@
 #include "app/cli/options.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <utility>
 #include <vector>
 
+#include "app/cli/device_options.h"
 #include "app/cli/size.h"
-#include "app/options/arg_reader.h"
 #include "base/util/error.h"
-#include "devices/virtio/block/disk_options.h"
-#include "devices/virtio/net/net_options.h"
+#include "base/util/parse.h"
+
+#ifndef KVMM_VERSION
+#define KVMM_VERSION "unknown"
+#endif
 
 namespace kvmm {
 
 namespace {
 
 uint32_t parse_cpus(std::string_view text) {
-  uint32_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9' || value > 100000) {
-      throw Error("--cpus " + std::string(text) + " is not a number of vCPUs: give e.g. --cpus 4");
-    }
-    value = value * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (text.empty() || value == 0) {
+  const std::optional<uint32_t> value = parse_integer<uint32_t>(text);
+  if (text.empty() || value == 0u) {
     throw Error("--cpus " + std::string(text) + " is not a number of vCPUs: give at least 1");
   }
-  return value;
+  if (!value || *value > 1'000'000) {
+    throw Error("--cpus " + std::string(text) + " is not a number of vCPUs: give e.g. --cpus 4");
+  }
+  return *value;
 }
 
 // "0,2,4" -> {0, 2, 4}
 std::vector<int> parse_pin_list(std::string_view text) {
   std::vector<int> cpus;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = std::min(text.find(',', start), text.size());
-    const std::string_view item = text.substr(start, comma - start);
-    int value = 0;
-    bool ok = !item.empty() && item.size() <= 6;
-    for (char c : item) ok = ok && c >= '0' && c <= '9';
-    if (!ok) {
+  for (const std::string_view item : split(text, ',')) {
+    const std::optional<uint32_t> cpu = parse_integer<uint32_t>(item);
+    if (!cpu || *cpu > 999'999) {
       throw Error("--pin " + std::string(text) +
                   " is not a list of host CPUs: give one per vCPU, e.g. --pin 0,1");
     }
-    for (char c : item) value = value * 10 + (c - '0');
-    cpus.push_back(value);
-    start = comma + 1;
+    cpus.push_back(static_cast<int>(*cpu));
   }
   return cpus;
 }
@@ -53,329 +47,521 @@ std::vector<int> parse_pin_list(std::string_view text) {
 // A whole decimal number in [min, max]; `what` names it for the error ("nanoseconds").
 uint64_t parse_number(std::string_view option, std::string_view text, uint64_t min, uint64_t max,
                       std::string_view what) {
-  uint64_t value = 0;
-  bool ok = !text.empty() && text.size() <= 20;
-  for (char c : text) {
-    ok = ok && c >= '0' && c <= '9' && value <= (UINT64_MAX - 9) / 10;
-    if (ok) value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (!ok || value < min || value > max) {
+  const std::optional<uint64_t> value = parse_integer<uint64_t>(text);
+  if (!value || *value < min || *value > max) {
     throw Error(std::string(option) + " " + std::string(text) + " is not a number of " +
                 std::string(what) + ": give a whole number from " + std::to_string(min) +
                 " to " + std::to_string(max));
   }
-  return value;
+  return *value;
 }
 
-// KVM_CAP_HALT_POLL takes an unsigned int (virt/kvm/kvm_main.c).
-uint32_t parse_halt_poll_ns(std::string_view option, std::string_view text) {
-  return static_cast<uint32_t>(parse_number(option, text, 0, UINT32_MAX, "nanoseconds"));
+// A setter that keeps the value as it is (a path).
+template <typename T>
+std::function<void(std::string_view)> store(std::optional<T>& field) {
+  return [&field](std::string_view value) { field = T(std::string(value)); };
 }
 
-RunCommand parse_run(std::span<const std::string_view> args) {
+// The host-scheduling options kvmm run and kvmm bench sched share.
+void add_scheduling_options(std::vector<Option>& options, std::vector<int>& pin,
+                            std::optional<VcpuSchedPolicy>& sched,
+                            std::optional<uint32_t>& halt_poll_ns) {
+  options.push_back({.name = "--pin", .placeholder = "LIST",
+                     .help = "pin vCPU i to host CPU LIST[i], e.g. --pin 0,1",
+                     .set = [&pin](std::string_view value) { pin = parse_pin_list(value); }});
+  options.push_back(
+      {.name = "--vcpu-sched", .placeholder = "POLICY",
+       .help = "host scheduling policy of every vCPU thread: other, idle, fifo[:PRIO] or "
+               "rr[:PRIO] (PRIO 1-99, default 1); fifo and rr need CAP_SYS_NICE or RLIMIT_RTPRIO",
+       .completion = Completion::kWords,
+       .words = {"other", "idle", "fifo", "rr"},
+       .set = [&sched](std::string_view value) { sched = parse_vcpu_sched(value); }});
+  options.push_back(
+      {.name = "--halt-poll-ns", .placeholder = "N",
+       .help = "longest a halted vCPU polls before sleeping, for this VM (KVM_CAP_HALT_POLL; "
+               "0 turns polling off)",
+       .set =
+           [&halt_poll_ns](std::string_view value) {
+             // KVM_CAP_HALT_POLL takes an unsigned int (virt/kvm/kvm_main.c).
+             halt_poll_ns = static_cast<uint32_t>(
+                 parse_number("--halt-poll-ns", value, 0, UINT32_MAX, "nanoseconds"));
+           }});
+}
+
+struct RunState {
   RunCommand run;
   bool have_mode = false;
   bool have_cmdline = false;
-  ArgReader reader("run", args);
-  while (!reader.done()) {
-    const std::string_view option = reader.next_option();
-    if (option == "--flat") {
-      run.config.flat_image = std::string(reader.value(option));
-    } else if (option == "--kernel") {
-      run.config.kernel = std::string(reader.value(option));
-    } else if (option == "--initrd") {
-      run.config.initrd = std::string(reader.value(option));
-    } else if (option == "--cmdline") {
-      run.config.cmdline = std::string(reader.value(option));
-      have_cmdline = true;
-    } else if (option == "--cpus") {
-      run.config.cpus = parse_cpus(reader.value(option));
-    } else if (option == "--pin") {
-      run.config.pin = parse_pin_list(reader.value(option));
-    } else if (option == "--vcpu-sched") {
-      run.config.vcpu_sched = parse_vcpu_sched(reader.value(option));
-    } else if (option == "--halt-poll-ns") {
-      run.config.halt_poll_ns = parse_halt_poll_ns(option, reader.value(option));
-    } else if (option == "--disk") {
-      run.config.disks.push_back(parse_disk_options(reader.value(option)));
-    } else if (option == "--net") {
-      const auto index = static_cast<unsigned>(run.config.nets.size());
-      run.config.nets.push_back(parse_net_options(reader.value(option), index));
-    } else if (option == "--boot-trace") {
-      reader.no_value(option);
-      run.config.boot_trace = true;
-    } else if (option == "--mode") {
-      have_mode = true;
-      const std::string_view name = reader.value(option);
-      auto mode = parse_cpu_mode(name);
-      if (!mode) {
-        throw Error("--mode " + std::string(name) + " is not a CPU mode: use real, protected or long");
-      }
-      run.config.mode = *mode;
-    } else if (option == "--mem") {
-      const std::string_view text = reader.value(option);
-      run.config.memory_bytes = parse_memory_size(text);
-      if (run.config.memory_bytes < kMinMemory) {
-        throw Error("--mem " + std::string(text) + " is too small: kvmm needs at least 1M");
-      }
-    } else if (option == "--exit-log") {
-      run.config.exit_log_path = std::string(reader.value(option));
-    } else if (option == "--stats") {
-      const std::string_view format = reader.optional_value().value_or("text");
-      if (!run.config.stats) run.config.stats.emplace();
-      if (format == "text") {
-        run.config.stats->to_stderr = StatsOutput::Format::kText;
-      } else if (format == "json") {
-        run.config.stats->to_stderr = StatsOutput::Format::kJson;
-      } else {
-        throw Error("--stats=" + std::string(format) + " is not a stats format: use --stats, "
-                    "--stats=text or --stats=json");
-      }
-    } else if (option == "--stats-file") {
-      const std::string_view path = reader.value(option);
-      if (path.empty()) {
-        throw Error("--stats-file needs a file name: give e.g. --stats-file=stats.json");
-      }
-      if (!run.config.stats) run.config.stats.emplace();
-      run.config.stats->json_path = std::string(path);
-    } else {
-      reader.unknown(option);
-    }
-  }
-  const RunCommand& r = run;
-  if (r.config.flat_image && r.config.kernel) {
-    throw Error("--flat and --kernel both given: run either a flat binary or a kernel");
-  }
-  if (!r.config.flat_image && !r.config.kernel) {
-    throw Error("kvmm run needs a guest: give --kernel FILE or --flat FILE (see kvmm --help)");
-  }
-  if (r.config.flat_image) {
-    if (r.config.initrd || have_cmdline) {
-      throw Error("--initrd and --cmdline need --kernel: a flat binary takes neither");
-    }
-    if (r.config.cpus != 1 && r.config.mode == CpuMode::kReal) {
-      throw Error("--cpus " + std::to_string(r.config.cpus) + " with --flat needs --mode long or "
-                  "protected: real-mode flat guests run on one vCPU");
-    }
-  } else if (have_mode) {
-    throw Error("--mode is for --flat guests: a kernel chooses its own entry mode");
-  }
-  if (r.config.pin.size() > r.config.cpus) {
-    throw Error("--pin lists " + std::to_string(r.config.pin.size()) + " host CPUs for " +
-                std::to_string(r.config.cpus) + " vCPUs: give at most one per vCPU");
-  }
-  return run;
+};
+
+Verb run_verb(RunState& state) {
+  VmConfig& config = state.run.config;
+  Verb verb{
+      .name = "run",
+      .usage = {"run --kernel FILE [--initrd FILE] [--cmdline STR] [OPTION]...",
+                "run --flat FILE [--mode real|protected|long] [OPTION]..."},
+      .summary = "run a Linux kernel or a flat binary as a guest",
+      .description = "The guest's COM1 is stdin and stdout. A Linux guest: see docs/linux-guests.md; "
+                     "a flat binary: see docs/flat-guests.md.",
+      .options = {
+          {.name = "--kernel", .placeholder = "FILE",
+           .help = "Linux bzImage (64-bit boot protocol 2.12+), or an ELF vmlinux with a PVH "
+                   "entry note (entered in 32-bit protected mode)",
+           .completion = Completion::kFile,
+           .set = store(config.kernel)},
+          {.name = "--initrd", .placeholder = "FILE",
+           .help = "initial ramdisk, loaded high in RAM",
+           .completion = Completion::kFile,
+           .set = store(config.initrd)},
+          {.name = "--cmdline", .placeholder = "STR",
+           .help = "kernel command line (default \"console=ttyS0 panic=-1 pci=off\")",
+           .set =
+               [&state](std::string_view value) {
+                 state.run.config.cmdline = std::string(value);
+                 state.have_cmdline = true;
+               }},
+          {.name = "--flat", .placeholder = "FILE",
+           .help = "raw binary (nasm -f bin), loaded and entered at 0x8000",
+           .completion = Completion::kFile,
+           .set = store(config.flat_image)},
+          {.name = "--mode", .placeholder = "MODE",
+           .help = "CPU mode of a --flat guest at entry (default real):\n"
+                   "real: CS=DS=ES=SS=0, IP=0x8000, SP=0x8000\n"
+                   "protected: flat 4 GiB 32-bit segments (CS 0x08, data 0x10), paging off\n"
+                   "long: 64-bit, first 4 GiB identity-mapped with 2 MiB pages\n"
+                   "protected and long: ESP/RSP at the top of RAM below 3 GiB",
+           .completion = Completion::kWords,
+           .words = {"real", "protected", "long"},
+           .set =
+               [&state](std::string_view name) {
+                 state.have_mode = true;
+                 const auto mode = parse_cpu_mode(name);
+                 if (!mode) {
+                   throw UsageError("--mode " + std::string(name) +
+                                    " is not a CPU mode: use real, protected or long");
+                 }
+                 state.run.config.mode = *mode;
+               }},
+          {.name = "--mem", .placeholder = "SIZE",
+           .help = "guest RAM, e.g. 64M, 2G; a bare number is MiB (default 256M)",
+           .set =
+               [&config](std::string_view text) {
+                 config.memory_bytes = parse_memory_size(text);
+                 if (config.memory_bytes < kMinMemory) {
+                   throw UsageError("--mem " + std::string(text) +
+                                    " is too small: kvmm needs at least 1M");
+                 }
+               }},
+          {.name = "--cpus", .placeholder = "N",
+           .help = "vCPUs, one host thread each, named vcpu0..; N may exceed the host's CPUs "
+                   "(default 1). A --flat guest needs --mode protected or long for more than "
+                   "one: every vCPU enters at 0x8000, vCPU i with its stack 64 KiB * i below the "
+                   "first, and they tell themselves apart by APIC ID. The local APICs are KVM's, "
+                   "so hlt waits for an interrupt: end such a guest through the debug exit",
+           .set = [&config](std::string_view value) { config.cpus = parse_cpus(value); }},
+      }};
+  add_scheduling_options(verb.options, config.pin, config.vcpu_sched, config.halt_poll_ns);
+  std::vector<Option> more = {
+      {.name = "--disk", .placeholder = "PATH[,ro][,serial=S][,cache=none|writeback]",
+       .help = "a virtio-blk disk (repeatable: /dev/vda, /dev/vdb, ...) backed by an image file "
+               "or a block device; ro shares it read-only; serial=S (up to 20 printable "
+               "characters) is what the guest reads as its serial; cache=none bypasses the host "
+               "page cache (O_DIRECT). The image is locked: one writer, or any number of "
+               "read-only users. See docs/disks.md",
+       .completion = Completion::kFile,
+       .set = [&config](std::string_view value) { config.disks.push_back(parse_disk_options(value)); }},
+      {.name = "--net",
+       .placeholder = "tap=NAME|fd=N[,mac=MAC][,vlan=ID][,offload=on|off][,vhost=on|off]",
+       .help = "a virtio-net interface (repeatable: eth0, eth1, ...) on the TAP NAME (opened, or "
+               "created with CAP_NET_ADMIN) or on an open tap fd N handed over by a parent "
+               "process; mac= sets its MAC address (default 52:54:00:xx:xx:xx from kvmm's pid); "
+               "vlan=ID (1-4094, with tap= only) is the VLAN tools/kvmm-net puts the tap's "
+               "bridge port in; offload=off turns off checksum and TSO offloads; vhost=on moves "
+               "the frames in the kernel (/dev/vhost-net). See docs/networking.md",
+       .completion = Completion::kWords,
+       .words = {"tap=", "fd="},
+       .set =
+           [&config](std::string_view value) {
+             const auto index = static_cast<unsigned>(config.nets.size());
+             config.nets.push_back(parse_net_options(value, index));
+           }},
+      {.name = "--boot-trace", .placeholder = "",
+       .help = "print the boot phases with times since kvmm started",
+       .value = OptionValue::kNone,
+       .set = [&config](std::string_view) { config.boot_trace = true; }},
+      {.name = "--exit-log", .placeholder = "FILE",
+       .help = "write one line per VM exit handled by kvmm (\"-\" for stderr)",
+       .completion = Completion::kFile,
+       .set = store(config.exit_log_path)},
+      {.name = "--stats", .placeholder = "text|json",
+       .help = "at exit, print per-vCPU statistics to stderr: exits by reason, port and MMIO "
+               "address, time in KVM_RUN and in kvmm's handlers, handler latency, KVM's own "
+               "counters, run delay; text (a table, the default) or json. See docs/scheduling.md",
+       .value = OptionValue::kOptional,
+       .implicit_value = "text",
+       .completion = Completion::kWords,
+       .words = {"text", "json"},
+       .set =
+           [&config](std::string_view format) {
+             if (!config.stats) config.stats.emplace();
+             if (format == "text") {
+               config.stats->to_stderr = StatsOutput::Format::kText;
+             } else if (format == "json") {
+               config.stats->to_stderr = StatsOutput::Format::kJson;
+             } else {
+               throw UsageError("--stats=" + std::string(format) +
+                                " is not a stats format: use --stats, --stats=text or --stats=json");
+             }
+           }},
+      {.name = "--stats-file", .placeholder = "FILE",
+       .help = "write the same statistics as JSON to FILE",
+       .completion = Completion::kFile,
+       .set =
+           [&config](std::string_view path) {
+             if (path.empty()) {
+               throw UsageError("--stats-file needs a file name: give e.g. --stats-file=stats.json");
+             }
+             if (!config.stats) config.stats.emplace();
+             config.stats->json_path = std::string(path);
+           }},
+  };
+  for (Option& option : more) verb.options.push_back(std::move(option));
+  verb.sections = {
+      {"Console",
+       "The guest's COM1 is stdin/stdout; on a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends "
+       "Ctrl-A. The guest's poweroff and reboot end kvmm with status 0."},
+      {"Devices",
+       "COM1 serial at port 0x3f8 (to stdout); debug exit at port 0x501 (a byte written there "
+       "ends the run with that exit status); a test device (16 scratch bytes) at ports "
+       "0x520-0x52f and MMIO 0xd0000000-0xd000000f; virtio-mmio devices at 0xd1000000 + "
+       "0x1000*i with IRQs 5, 6, 7, 9, 10, ..., described in the ACPI DSDT (and on the command "
+       "line with acpi=off)."},
+  };
+  return verb;
 }
 
-CheckCommand parse_check(std::span<const std::string_view> args) {
-  CheckCommand check;
-  ArgReader reader("check", args);
-  while (!reader.done()) {
-    const std::string_view option = reader.next_option();
-    if (option == "--quiet") {
-      reader.no_value(option);
-      check.quiet = true;
-    } else if (option == "--linux") {
-      reader.no_value(option);
-      check.need_linux = true;
-    } else {
-      reader.unknown(option);
+void check_run(const RunState& state) {
+  const VmConfig& config = state.run.config;
+  if (config.flat_image && config.kernel) {
+    throw UsageError("--flat and --kernel both given: run either a flat binary or a kernel");
+  }
+  if (!config.flat_image && !config.kernel) {
+    throw UsageError("kvmm run needs a guest: give --kernel FILE or --flat FILE (see kvmm run --help)");
+  }
+  if (config.flat_image) {
+    if (config.initrd || state.have_cmdline) {
+      throw UsageError("--initrd and --cmdline need --kernel: a flat binary takes neither");
     }
-  }
-  return check;
-}
-
-// kvmm bench sched [options]
-BenchSchedCommand parse_bench_sched_options(std::span<const std::string_view> args) {
-  BenchSchedCommand bench;
-  SchedBenchConfig& config = bench.config;
-  bool have_iterations = false;
-  ArgReader reader("bench sched", args);
-  while (!reader.done()) {
-    const std::string_view option = reader.next_option();
-    if (option == "--cpus") {
-      config.cpus = parse_cpus(reader.value(option));
-    } else if (option == "--pin") {
-      config.pin = parse_pin_list(reader.value(option));
-    } else if (option == "--vcpu-sched") {
-      config.vcpu_sched = parse_vcpu_sched(reader.value(option));
-    } else if (option == "--halt-poll-ns") {
-      config.halt_poll_ns = parse_halt_poll_ns(option, reader.value(option));
-    } else if (option == "--workload") {
-      const std::string_view name = reader.value(option);
-      auto workload = parse_sched_workload(name);
-      if (!workload) {
-        throw Error("--workload " + std::string(name) +
-                    " is not a scheduling workload: use ipi, spin-wait or spin");
-      }
-      config.workload = *workload;
-    } else if (option == "--ipi") {
-      const std::string_view name = reader.value(option);
-      if (name == "x2apic") {
-        config.ipi = SchedBenchConfig::Ipi::kX2apic;
-      } else if (name == "xapic") {
-        config.ipi = SchedBenchConfig::Ipi::kXapic;
-      } else {
-        throw Error("--ipi " + std::string(name) + " is not an IPI mechanism: use x2apic or xapic");
-      }
-    } else if (option == "--iterations") {
-      config.iterations = static_cast<uint32_t>(parse_number(
-          option, reader.value(option), 1, SchedBenchConfig::kMaxIterations, "round trips"));
-      have_iterations = true;
-    } else if (option == "--warmup") {
-      config.warmup = static_cast<uint32_t>(parse_number(
-          option, reader.value(option), 0, SchedBenchConfig::kMaxIterations, "round trips"));
-    } else if (option == "--duration-ms") {
-      config.duration_ms = static_cast<uint32_t>(
-          parse_number(option, reader.value(option), 1, 60000, "milliseconds"));
-    } else if (option == "--json") {
-      const std::string_view path = reader.value(option);
-      if (path.empty()) throw Error("--json needs a file name: give e.g. --json sched.json");
-      config.json_path = std::string(path);
-    } else {
-      reader.unknown(option);
+    if (config.cpus != 1 && config.mode == CpuMode::kReal) {
+      throw UsageError("--cpus " + std::to_string(config.cpus) + " with --flat needs --mode long or "
+                       "protected: real-mode flat guests run on one vCPU");
     }
-  }
-  if (config.cpus > SchedBenchConfig::kMaxCpus) {
-    throw Error("--cpus " + std::to_string(config.cpus) + " is more than kvmm bench sched runs (" +
-                std::to_string(SchedBenchConfig::kMaxCpus) + "): use fewer vCPUs");
-  }
-  if (config.workload != SchedBenchConfig::Workload::kSpin && config.cpus < 2) {
-    throw Error("--workload " + sched_workload_name(config.workload) +
-                " needs --cpus 2 or more: a round trip needs a partner vCPU");
-  }
-  if (config.workload == SchedBenchConfig::Workload::kSpin && have_iterations) {
-    throw Error("--iterations is for --workload ipi and spin-wait: spin runs for --duration-ms");
+  } else if (state.have_mode) {
+    throw UsageError("--mode is for --flat guests: a kernel chooses its own entry mode");
   }
   if (config.pin.size() > config.cpus) {
-    throw Error("--pin lists " + std::to_string(config.pin.size()) + " host CPUs for " +
-                std::to_string(config.cpus) + " vCPUs: give at most one per vCPU");
+    throw UsageError("--pin lists " + std::to_string(config.pin.size()) + " host CPUs for " +
+                     std::to_string(config.cpus) + " vCPUs: give at most one per vCPU");
   }
-  return bench;
+}
+
+Verb check_verb(CheckCommand& check) {
+  return Verb{
+      .name = "check",
+      .usage = {"check [--quiet] [--linux]"},
+      .summary = "report whether this host can run guests",
+      .description = "Checks CPU flags, /dev/kvm access, the API version, capabilities and vCPU "
+                     "limits, and runs a tiny guest; the exit status is 0 when guests can run.",
+      .options = {
+          {.name = "--quiet", .placeholder = "", .help = "print nothing; only the exit status tells",
+           .value = OptionValue::kNone,
+           .set = [&check](std::string_view) { check.quiet = true; }},
+          {.name = "--linux", .placeholder = "",
+           .help = "also fail on a KVM that cannot boot stock Linux kernels (the paravirtual "
+                   "kvm_pvm)",
+           .value = OptionValue::kNone,
+           .set = [&check](std::string_view) { check.need_linux = true; }},
+      }};
+}
+
+struct SchedState {
+  BenchSchedCommand bench;
+  bool have_iterations = false;
+};
+
+Verb bench_sched_verb(SchedState& state) {
+  SchedBenchConfig& config = state.bench.config;
+  Verb verb{
+      .name = "bench sched",
+      .usage = {"bench sched [--workload ipi|spin-wait|spin] [--cpus N] [OPTION]..."},
+      .summary = "measure how the host schedules vCPU threads",
+      .description =
+          "An SMP guest measures vCPU scheduling by the host (see docs/scheduling.md). Prints "
+          "round-trip percentiles in TSC cycles and ns, each vCPU's count (spin), and each vCPU "
+          "thread's run delay (time runnable, waiting for a host CPU, from "
+          "/proc/self/task/TID/schedstat).",
+      .options = {
+          {.name = "--workload", .placeholder = "W",
+           .help = "ipi: vCPU 0 and vCPU k pass a token through memory and wake each other with "
+                   "IPIs, waiting in hlt (default); spin-wait: the same, spinning instead; spin: "
+                   "every vCPU counts for --duration-ms, showing how fairly they ran",
+           .completion = Completion::kWords,
+           .words = {"ipi", "spin-wait", "spin"},
+           .set =
+               [&config](std::string_view name) {
+                 const auto workload = parse_sched_workload(name);
+                 if (!workload) {
+                   throw UsageError("--workload " + std::string(name) +
+                                    " is not a scheduling workload: use ipi, spin-wait or spin");
+                 }
+                 config.workload = *workload;
+               }},
+          {.name = "--cpus", .placeholder = "N",
+           .help = "vCPUs (default 2); more than the host's CPUs is overcommit",
+           .set = [&config](std::string_view value) { config.cpus = parse_cpus(value); }},
+          {.name = "--ipi", .placeholder = "MECH",
+           .help = "x2apic: IPIs through the x2APIC ICR MSR (default; xapic where the CPU has no "
+                   "x2APIC); xapic: through the xAPIC MMIO page",
+           .completion = Completion::kWords,
+           .words = {"x2apic", "xapic"},
+           .set =
+               [&config](std::string_view name) {
+                 if (name == "x2apic") {
+                   config.ipi = SchedBenchConfig::Ipi::kX2apic;
+                 } else if (name == "xapic") {
+                   config.ipi = SchedBenchConfig::Ipi::kXapic;
+                 } else {
+                   throw UsageError("--ipi " + std::string(name) +
+                                    " is not an IPI mechanism: use x2apic or xapic");
+                 }
+               }},
+          {.name = "--iterations", .placeholder = "N",
+           .help = "measured round trips (default 10000; ipi and spin-wait)",
+           .set =
+               [&state](std::string_view value) {
+                 state.bench.config.iterations = static_cast<uint32_t>(parse_number(
+                     "--iterations", value, 1, SchedBenchConfig::kMaxIterations, "round trips"));
+                 state.have_iterations = true;
+               }},
+          {.name = "--warmup", .placeholder = "N",
+           .help = "unmeasured round trips before them (default 100)",
+           .set =
+               [&config](std::string_view value) {
+                 config.warmup = static_cast<uint32_t>(parse_number(
+                     "--warmup", value, 0, SchedBenchConfig::kMaxIterations, "round trips"));
+               }},
+          {.name = "--duration-ms", .placeholder = "N",
+           .help = "how long the spin workload runs (default 200)",
+           .set =
+               [&config](std::string_view value) {
+                 config.duration_ms = static_cast<uint32_t>(
+                     parse_number("--duration-ms", value, 1, 60000, "milliseconds"));
+               }},
+          {.name = "--json", .placeholder = "FILE", .help = "also write the results as JSON",
+           .completion = Completion::kFile,
+           .set =
+               [&config](std::string_view path) {
+                 if (path.empty()) {
+                   throw UsageError("--json needs a file name: give e.g. --json sched.json");
+                 }
+                 config.json_path = std::string(path);
+               }},
+      }};
+  add_scheduling_options(verb.options, config.pin, config.vcpu_sched, config.halt_poll_ns);
+  return verb;
+}
+
+void check_bench_sched(const SchedState& state) {
+  const SchedBenchConfig& config = state.bench.config;
+  if (config.cpus > SchedBenchConfig::kMaxCpus) {
+    throw UsageError("--cpus " + std::to_string(config.cpus) +
+                     " is more than kvmm bench sched runs (" +
+                     std::to_string(SchedBenchConfig::kMaxCpus) + "): use fewer vCPUs");
+  }
+  if (config.workload != SchedBenchConfig::Workload::kSpin && config.cpus < 2) {
+    throw UsageError("--workload " + sched_workload_name(config.workload) +
+                     " needs --cpus 2 or more: a round trip needs a partner vCPU");
+  }
+  if (config.workload == SchedBenchConfig::Workload::kSpin && state.have_iterations) {
+    throw UsageError("--iterations is for --workload ipi and spin-wait: spin runs for --duration-ms");
+  }
+  if (config.pin.size() > config.cpus) {
+    throw UsageError("--pin lists " + std::to_string(config.pin.size()) + " host CPUs for " +
+                     std::to_string(config.cpus) + " vCPUs: give at most one per vCPU");
+  }
+}
+
+// What the options before a verb ask for.
+struct TopState {
+  bool version = false;
+  bool man = false;
+  bool completion = false;
+};
+
+Verb top_verb(TopState& state) {
+  return Verb{
+      .name = "",
+      .usage = {"--help | --version | --man | --completion bash"},
+      .summary = "",
+      .description = "",
+      .options = {
+          {.name = "--version", .placeholder = "", .help = "print kvmm's version and exit",
+           .value = OptionValue::kNone,
+           .set = [&state](std::string_view) { state.version = true; }},
+          {.name = "--man", .placeholder = "",
+           .help = "print this manual page in roff (the build installs it as kvmm.1)",
+           .value = OptionValue::kNone,
+           .set = [&state](std::string_view) { state.man = true; }},
+          {.name = "--completion", .placeholder = "SHELL",
+           .help = "print the completion script for SHELL (bash; the build installs it)",
+           .completion = Completion::kWords,
+           .words = {"bash"},
+           .set =
+               [&state](std::string_view shell) {
+                 if (shell != "bash") {
+                   throw UsageError("--completion " + std::string(shell) +
+                                    " is not a shell kvmm completes: use --completion bash");
+                 }
+                 state.completion = true;
+               }},
+      }};
+}
+
+Program make_program(RunState& run, CheckCommand& check, SchedState& sched,
+                     ExitBenchOptions& exits, TopState& top) {
+  return Program{
+      .name = "kvmm",
+      .summary = "a minimal hypervisor on Linux KVM",
+      .description = "kvmm runs a Linux kernel or a flat binary in a virtual machine on /dev/kvm, "
+                     "checks whether a host can, and measures VM exits and vCPU scheduling.",
+      .top = top_verb(top),
+      .verbs = {run_verb(run), check_verb(check), bench_exits_verb(exits), bench_sched_verb(sched)},
+      .exit_statuses = {
+          {"0", "success; for run, the guest powered off, rebooted or (a flat guest) halted"},
+          {"1", "kvmm could not do it: a host or setup failure (a missing file, no KVM, a "
+                "refused capability or permission)"},
+          {"2", "usage error: an unknown option, a bad value or a missing required option"},
+          {"3", "the Linux guest panicked", {"run"}},
+          {"4", "the guest crashed: a triple fault, a failed VM entry or a KVM internal error",
+           {"run"}},
+          {"N", "a flat guest ended the run by writing the byte N to the debug-exit port 0x501",
+           {"run"}},
+          {"128+N", "kvmm was stopped by signal N", {"run", "bench exits", "bench sched"}},
+      },
+      .environment = {
+          {"KVMM_KVM_DEVICE", "path of the KVM device (default /dev/kvm)"},
+          {"KVMM_GUEST_DIR",
+           "where kvmm bench finds its guests (default: guest/ next to kvmm, then "
+           "../lib/kvmm/guest from it, then the directory kvmm was installed to)",
+           {"bench exits", "bench sched"}},
+          {"KVMM_BLOCK_IO",
+           "thread or io_uring: the disk I/O engine of --disk (default io_uring, worker threads "
+           "where io_uring is unavailable)",
+           {"run"}},
+      },
+  };
+}
+
+}  // namespace
+
+const Program& kvmm_program() {
+  static RunState run;
+  static CheckCommand check;
+  static SchedState sched;
+  static ExitBenchOptions exits;
+  static TopState top;
+  static const Program program = make_program(run, check, sched, exits, top);
+  return program;
+}
+
+std::string usage_text() { return format_program_help(kvmm_program()); }
+
+namespace {
+
+const Verb& verb_named(std::string_view name) {
+  const Program& program = kvmm_program();
+  return *std::find_if(program.verbs.begin(), program.verbs.end(),
+                       [&](const Verb& verb) { return verb.name == name; });
+}
+
+std::string verb_help(std::string_view name) {
+  return format_verb_help(kvmm_program(), verb_named(name));
+}
+
+Command parse(std::span<const std::string_view> args) {
+  if (args.empty()) throw UsageError("kvmm needs a command: see kvmm --help");
+  const std::string_view command = args[0];
+  const auto rest = args.subspan(1);
+  const Program& program = kvmm_program();
+  if (command == "-h" || command == "help") return HelpCommand{usage_text()};
+  if (command == "-V" || command == "version") return VersionCommand{};
+  if (command.starts_with("--")) {
+    TopState top;
+    const Verb verb = top_verb(top);
+    const std::string_view name = command.substr(0, command.find('='));
+    const bool known = name == "--help" ||
+                       std::any_of(verb.options.begin(), verb.options.end(),
+                                   [&](const Option& option) { return option.name == name; });
+    if (!known) throw UsageError("unknown command '" + std::string(command) + "': see kvmm --help");
+    if (parse_options(verb, args) == ParseResult::kHelp) return HelpCommand{usage_text()};
+    if (top.version) return VersionCommand{};
+    if (top.man) return HelpCommand{format_man_page(program, KVMM_VERSION)};
+    return HelpCommand{format_bash_completion(program)};
+  }
+  if (command == "run") {
+    RunState state;
+    if (parse_options(run_verb(state), rest) == ParseResult::kHelp) {
+      return HelpCommand{verb_help("run")};
+    }
+    check_run(state);
+    return std::move(state.run);
+  }
+  if (command == "check") {
+    CheckCommand check;
+    if (parse_options(check_verb(check), rest) == ParseResult::kHelp) {
+      return HelpCommand{verb_help("check")};
+    }
+    return check;
+  }
+  if (command != "bench") {
+    throw UsageError("unknown command '" + std::string(command) + "': see kvmm --help");
+  }
+  if (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h")) {
+    return HelpCommand{verb_help("bench exits") + "\n" + verb_help("bench sched")};
+  }
+  if (rest.empty() || rest[0].starts_with("-")) {
+    throw UsageError("kvmm bench needs a benchmark name: kvmm bench exits or kvmm bench sched "
+                     "(see kvmm bench --help)");
+  }
+  if (rest[0] == "exits") {
+    ExitBenchOptions options;
+    if (parse_options(bench_exits_verb(options), rest.subspan(1)) == ParseResult::kHelp) {
+      return HelpCommand{verb_help("bench exits")};
+    }
+    return BenchCommand{std::move(options)};
+  }
+  if (rest[0] == "sched") {
+    SchedState state;
+    if (parse_options(bench_sched_verb(state), rest.subspan(1)) == ParseResult::kHelp) {
+      return HelpCommand{verb_help("bench sched")};
+    }
+    check_bench_sched(state);
+    return std::move(state.bench);
+  }
+  throw UsageError("unknown benchmark '" + std::string(rest[0]) +
+                   "': use kvmm bench exits or kvmm bench sched");
 }
 
 }  // namespace
 
 Command parse_command_line(std::span<const std::string_view> args) {
-  if (args.empty()) throw Error("kvmm needs a command: see kvmm --help");
-  const std::string_view command = args[0];
-  const auto rest = args.subspan(1);
-  if (command == "--help" || command == "-h" || command == "help") return HelpCommand{};
-  if (command == "--version" || command == "-V" || command == "version") return VersionCommand{};
-  if (command == "run") return parse_run(rest);
-  if (command == "check") return parse_check(rest);
-  if (command == "bench" && !rest.empty() && rest[0] == "sched") {
-    return parse_bench_sched_options(rest.subspan(1));
+  try {
+    return parse(args);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(e.what());  // Every refusal of the command line is a usage error.
   }
-  if (command == "bench") return parse_bench_command(rest);
-  throw Error("unknown command '" + std::string(command) + "': see kvmm --help");
-}
-
-std::string usage_text() {
-  return R"(kvmm — a minimal hypervisor on Linux KVM
-
-Usage:
-  kvmm run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]
-           [--pin CPU,...] [--vcpu-sched POLICY] [--halt-poll-ns N]
-           [--disk PATH[,OPT...]]... [--net tap=NAME|fd=N[,OPT...]]...
-           [--boot-trace] [--exit-log FILE]
-           [--stats[=text|json]] [--stats-file=FILE]
-  kvmm run --flat FILE [--mode real|protected|long] [--mem SIZE] [--cpus N]
-           [--pin CPU,...] [--vcpu-sched POLICY] [--halt-poll-ns N] [--disk ...]
-           [--exit-log FILE] [--stats[=text|json]] [--stats-file=FILE]
-  kvmm bench sched [--workload ipi|spin-wait|spin] [--cpus N] [--pin CPU,...]
-           [--vcpu-sched POLICY] [--halt-poll-ns N] [--ipi x2apic|xapic]
-           [--iterations N] [--warmup N] [--duration-ms N] [--json FILE]
-  kvmm check [--quiet] [--linux]
-  kvmm bench exits [--kind K[,K...]] [--iterations N] [--warmup N]
-                   [--json FILE] [--csv FILE] [--plot FILE.svg|FILE.png]
-  kvmm --help | --version
-
-kvmm run
-  --kernel FILE    Linux bzImage (64-bit boot protocol 2.12+), or an ELF vmlinux
-                   with a PVH entry note (entered in 32-bit protected mode)
-  --initrd FILE    initial ramdisk, loaded high in RAM
-  --cmdline STR    kernel command line (default "console=ttyS0 panic=-1 pci=off")
-  --cpus N         vCPUs, one host thread each, named vcpu0..; N may exceed the
-                   host's CPUs (default 1)
-  --pin LIST       pin vCPU i to host CPU LIST[i], e.g. --pin 0,1
-  --vcpu-sched P   host scheduling policy of every vCPU thread: other, idle,
-                   fifo[:PRIO] or rr[:PRIO] (PRIO 1-99, default 1); fifo and
-                   rr need CAP_SYS_NICE or RLIMIT_RTPRIO
-  --halt-poll-ns N longest a halted vCPU polls before sleeping, for this VM
-                   (KVM_CAP_HALT_POLL; 0 turns polling off)
-  --disk PATH[,ro][,serial=S][,cache=none|writeback]
-                   a virtio-blk disk (repeatable: /dev/vda, /dev/vdb, ...) backed
-                   by an image file or a block device; ro shares it read-only;
-                   cache=none bypasses the host page cache (O_DIRECT). The image
-                   is locked: one writer, or any number of read-only users
-  --net tap=NAME[,mac=MAC][,offload=on|off][,vhost=on|off]
-  --net fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]
-                   a virtio-net interface (repeatable: eth0, eth1, ...) on the TAP
-                   NAME (opened, or created with CAP_NET_ADMIN) or on an open tap
-                   fd N handed over by a parent process; offload=off turns off
-                   checksum and TSO offloads; vhost=on moves the frames in the
-                   kernel (/dev/vhost-net). tools/kvmm-net sets up a bridge
-  --boot-trace     print the boot phases with times since kvmm started
-  Console: the guest's COM1 is stdin/stdout; on a terminal, Ctrl-A x quits
-  and Ctrl-A Ctrl-A sends Ctrl-A. The guest's poweroff and reboot end kvmm
-  with status 0.
-
-  --flat FILE      raw binary (nasm -f bin), loaded and entered at 0x8000
-  --mode MODE      CPU mode at entry (default real):
-                     real       CS=DS=ES=SS=0, IP=0x8000, SP=0x8000
-                     protected  flat 4 GiB 32-bit segments (CS 0x08, data 0x10), paging off
-                     long       64-bit, first 4 GiB identity-mapped with 2 MiB pages
-                   protected/long: ESP/RSP at the top of RAM below 3 GiB
-  --mem SIZE       guest RAM, e.g. 64M, 2G; a bare number is MiB (default 256M)
-  --cpus N         (protected, long) N vCPUs all entered at 0x8000, vCPU i with
-                   its stack 64 KiB * i below the first; they tell themselves
-                   apart by APIC ID. The local APICs are KVM's, so hlt waits
-                   for an interrupt: end such a guest through the debug exit
-  --exit-log FILE  write one line per VM exit handled by kvmm ("-" for stderr)
-  --stats[=FMT]    at exit, print per-vCPU statistics to stderr: exits by reason,
-                   port and MMIO address, time in KVM_RUN and in kvmm's handlers,
-                   handler latency, KVM's own counters, run delay; FMT is text
-                   (a table, the default) or json
-  --stats-file=FILE  write the same statistics as JSON to FILE
-
-  Devices: COM1 serial at port 0x3f8 (to stdout); debug exit at port 0x501
-  (a byte written there ends the run with that exit status); a test device
-  (16 scratch bytes) at ports 0x520-0x52f and MMIO 0xd0000000-0xd000000f;
-  virtio-mmio devices at 0xd1000000 + 0x1000*i with IRQs 5, 6, 7, 9, 10, ...,
-  described in the ACPI DSDT (and on the command line with acpi=off).
-  Exit status: the debug-exit byte; 0 when the guest halts; 1 when kvmm could
-  not start the guest; 2 when the guest crashed; 128+N on signal N.
-
-kvmm bench sched
-  An SMP guest measures vCPU scheduling by the host (see README.md,
-  "Scheduling experiments"):
-  --workload W     ipi: vCPU 0 and vCPU k pass a token through memory and wake
-                   each other with IPIs, waiting in hlt (default); spin-wait:
-                   the same, spinning instead; spin: every vCPU counts for
-                   --duration-ms (default 200), showing how fairly they ran
-  --cpus N         vCPUs (default 2); more than the host's CPUs is overcommit
-  --ipi MECH       x2apic: IPIs through the x2APIC ICR MSR (default; xapic where
-                   the CPU has no x2APIC); xapic: through the xAPIC MMIO page
-  --iterations N   measured round trips (default 10000), after --warmup N
-                   (default 100) unmeasured ones
-  --pin, --vcpu-sched, --halt-poll-ns  as for kvmm run
-  --json FILE      also write the results as JSON
-  Prints round-trip percentiles in TSC cycles and ns, each vCPU's count
-  (spin), and each vCPU thread's run delay (time runnable, waiting for a
-  host CPU, from /proc/self/task/TID/schedstat).
-
-kvmm check
-  Reports whether this host can run guests (CPU flags, /dev/kvm access, API
-  version, capabilities, vCPU limits) and runs a tiny guest. --quiet prints
-  nothing; the exit status is 0 when guests can run. --linux also fails on a
-  KVM that cannot boot stock Linux kernels (the paravirtual kvm_pvm).
-
-)" + bench_usage_text() + R"(
-Environment:
-  KVMM_KVM_DEVICE  path of the KVM device (default /dev/kvm)
-  KVMM_GUEST_DIR   where kvmm bench finds its guests (default: guest/ next to kvmm)
-)";
 }
 
 }  // namespace kvmm

@@ -1,5 +1,7 @@
 #pragma once
-// The command line: `kvmm run|check|bench exits|bench sched|help|version`, parsed into a command.
+// The command line: `kvmm run|check|bench exits|bench sched`, each verb one
+// option table (app/options/option_table.h), parsed into a command. The same
+// tables give `kvmm [VERB] --help`, `kvmm --man` and `kvmm --completion bash`.
 #include <span>
 #include <string>
 #include <string_view>
@@ -7,6 +9,7 @@
 
 #include "app/bench/bench_options.h"
 #include "app/bench/sched_bench.h"
+#include "app/options/option_table.h"
 #include "vmm/machine/vm_config.h"
 
 namespace kvmm {
@@ -18,7 +21,10 @@ struct CheckCommand {
   bool quiet = false;
   bool need_linux = false;  // --linux: also require a KVM that boots Linux.
 };
-struct HelpCommand {};
+// --help (of kvmm or a verb), --man or --completion bash: text for stdout.
+struct HelpCommand {
+  std::string text;
+};
 struct VersionCommand {};
 struct BenchSchedCommand {
   SchedBenchConfig config;
@@ -28,9 +34,14 @@ using Command =
     std::variant<RunCommand, CheckCommand, BenchCommand, HelpCommand, VersionCommand,
                  BenchSchedCommand>;
 
-// Throws Error with one line that names the bad argument and the fix.
+// Throws UsageError with one line that names the bad argument and the fix.
 Command parse_command_line(std::span<const std::string_view> args);
 
-std::string usage_text();
+// Every verb's table, for the help, the man page, completion and their tests
+// (the tables' setters write into objects owned by the returned Program's
+// static storage and are never called for documentation).
+const Program& kvmm_program();
+
+std::string usage_text();  // kvmm --help
 
 }  // namespace kvmm

@@ -1,9 +1,11 @@
 #include "app/cli/size.h"
 
 #include <cctype>
+#include <optional>
 #include <string>
 
 #include "base/util/error.h"
+#include "base/util/parse.h"
 
 namespace kvmm {
 
@@ -16,18 +18,14 @@ uint64_t parse_memory_size(std::string_view text) {
   auto bad = [&] {
     return Error("--mem " + shown + " is not a size: use a number with K, M or G (e.g. 512M)");
   };
-  size_t i = 0;
-  uint64_t number = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-    const uint64_t digit = static_cast<uint64_t>(text[i] - '0');
-    if (number > (kMaxMemory - digit) / 10) {
-      throw Error("--mem " + shown + " is larger than kvmm supports (1T)");
-    }
-    number = number * 10 + digit;
-    ++i;
+  const std::string_view digits = leading_digits(text);
+  if (digits.empty()) throw bad();
+  const std::optional<uint64_t> parsed = parse_integer<uint64_t>(digits);
+  if (!parsed || *parsed > kMaxMemory) {
+    throw Error("--mem " + shown + " is larger than kvmm supports (1T)");
   }
-  if (i == 0) throw bad();
-  std::string_view suffix = text.substr(i);
+  const uint64_t number = *parsed;
+  std::string_view suffix = text.substr(digits.size());
   // Accept "M", "MB", "MiB" alike, in either case.
   uint64_t unit;
   char letter = suffix.empty() ? 'M' : static_cast<char>(std::toupper(suffix[0]));

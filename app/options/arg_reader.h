@@ -1,6 +1,6 @@
 #pragma once
 // Walks the "--name value" and "--name=value" arguments of one subcommand,
-// for every parser of the command line (app/cli, app/bench).
+// for the option tables' parser (option_table.h). Throws UsageError.
 #include <optional>
 #include <span>
 #include <string>
@@ -15,17 +15,21 @@ class ArgReader {
  public:
   // `command` names the subcommand in errors, e.g. "run" or "bench exits".
   ArgReader(std::string_view command, std::span<const std::string_view> args)
-      : command_(command), args_(args) {}
+      : name_(command.empty() ? "kvmm" : "kvmm " + std::string(command)),
+        args_(args),
+        help_("see " + name_ + " --help") {}
 
   bool done() const { return next_ >= args_.size(); }
+  // The next argument, not taken (only when !done()).
+  std::string_view peek() const { return args_[next_]; }
 
   // The next option's name ("--mem"); splits off an inline "=value".
   std::string_view next_option() {
     std::string_view arg = args_[next_++];
     inline_value_.reset();
     if (!arg.starts_with("--")) {
-      throw Error("kvmm " + std::string(command_) + ": unexpected argument '" + std::string(arg) +
-                  "': see kvmm --help");
+      throw UsageError(name_ + ": unexpected argument '" +
+                       std::string(arg) + "': " + help_);
     }
     if (auto eq = arg.find('='); eq != std::string_view::npos) {
       inline_value_ = arg.substr(eq + 1);
@@ -36,7 +40,7 @@ class ArgReader {
 
   std::string_view value(std::string_view option) {
     if (inline_value_) return *std::exchange(inline_value_, std::nullopt);
-    if (done()) throw Error(std::string(option) + " needs a value: see kvmm --help");
+    if (done()) throw UsageError(std::string(option) + " needs a value: " + help_);
     return args_[next_++];
   }
 
@@ -46,19 +50,20 @@ class ArgReader {
   }
 
   void no_value(std::string_view option) const {
-    if (inline_value_) throw Error(std::string(option) + " takes no value");
+    if (inline_value_) throw UsageError(std::string(option) + " takes no value");
   }
 
   [[noreturn]] void unknown(std::string_view option) const {
-    throw Error("kvmm " + std::string(command_) + ": unknown option " + std::string(option) +
-                ": see kvmm --help");
+    throw UsageError(name_ + ": unknown option " + std::string(option) +
+                     ": " + help_);
   }
 
  private:
-  std::string_view command_;
+  std::string name_;  // "kvmm run"
   std::span<const std::string_view> args_;
   size_t next_ = 0;
   std::optional<std::string_view> inline_value_;
+  std::string help_;  // "see kvmm run --help"
 };
 
 }  // namespace kvmm

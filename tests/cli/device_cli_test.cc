@@ -13,6 +13,7 @@
 #include "tests/support/test_files.h"
 
 using kvmm::testing::check_refused;
+using kvmm::testing::check_usage_error;
 using kvmm::testing::TempFile;
 
 namespace {
@@ -37,7 +38,7 @@ TEST_CASE("a directory given as a disk is refused") {
 
 TEST_CASE("an unknown disk option is refused with the accepted forms") {
   TempFile image(std::string(4096, '\0'));
-  check_refused(run_with({"--disk", image.path.string() + ",fast"}),
+  check_usage_error(run_with({"--disk", image.path.string() + ",fast"}),
                 "accepted: --disk PATH[,ro][,serial=S][,cache=none|writeback]");
 }
 
@@ -56,7 +57,7 @@ TEST_CASE("a disk image another process holds locked is refused and a shared rea
 }
 
 TEST_CASE("a malformed MAC address for --net is refused") {
-  check_refused(run_with({"--net", "tap=kvmm-none0,mac=52:54:00"}), "is not a MAC address");
+  check_usage_error(run_with({"--net", "tap=kvmm-none0,mac=52:54:00"}), "is not a MAC address");
 }
 
 TEST_CASE("a --net fd= naming no open descriptor is refused") {

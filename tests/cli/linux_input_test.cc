@@ -103,5 +103,5 @@ TEST_CASE("guest memory too small for the kernel is refused") {
 }
 
 TEST_CASE("zero vCPUs are refused") {
-  check_refused({"run", "--kernel", "/nonexistent/vmlinuz", "--cpus", "0"}, "give at least 1");
+  check_usage_error({"run", "--kernel", "/nonexistent/vmlinuz", "--cpus", "0"}, "give at least 1");
 }

@@ -7,19 +7,33 @@
 
 namespace kvmm::testing {
 
-void check_refused(const std::vector<std::string>& args, const std::string& needle,
-                   const ProcessOptions& options) {
+namespace {
+
+void check_refused_with(int status, const std::vector<std::string>& args, const std::string& needle,
+                        const ProcessOptions& options) {
   std::vector<std::string> argv = {KVMM_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   const ProcessResult r = run_process(argv, options);
   INFO("stderr: " << r.err);
-  CHECK(r.exit_status == 1);
+  CHECK(r.exit_status == status);
   CHECK_FALSE(r.timed_out);
   CHECK(r.out.empty());
   const auto lines = lines_of(r.err);
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].rfind("kvmm: ", 0) == 0);
   CHECK(lines[0].find(needle) != std::string::npos);
+}
+
+}  // namespace
+
+void check_refused(const std::vector<std::string>& args, const std::string& needle,
+                   const ProcessOptions& options) {
+  check_refused_with(1, args, needle, options);
+}
+
+void check_usage_error(const std::vector<std::string>& args, const std::string& needle,
+                       const ProcessOptions& options) {
+  check_refused_with(2, args, needle, options);
 }
 
 std::string read_text(const std::string& path) {

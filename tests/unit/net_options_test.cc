@@ -1,8 +1,9 @@
-// --net parsing and MAC addresses.
+// --net parsing (app/cli) and MAC addresses (devices).
+#include "app/cli/device_options.h"
+
 #include <catch2/catch.hpp>
 
 #include "base/util/error.h"
-#include "devices/virtio/net/net_options.h"
 
 using namespace kvmm;
 

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/util/error.h"
+#include "base/util/parse.h"
 
 namespace kvmm {
 
@@ -64,17 +65,11 @@ VcpuSchedPolicy parse_vcpu_sched(std::string_view text) {
     return policy;
   }
   if (!realtime) bad_policy(text, "takes no priority (only fifo and rr have one)");
-  const std::string_view digits = text.substr(colon + 1);
-  int value = 0;
-  bool ok = !digits.empty() && digits.size() <= 3;
-  for (char c : digits) {
-    ok = ok && c >= '0' && c <= '9';
-    if (ok) value = value * 10 + (c - '0');
-  }
-  if (!ok || value < kMinRtPriority || value > kMaxRtPriority) {
+  const auto value = parse_integer<int>(text.substr(colon + 1));
+  if (!value || *value < kMinRtPriority || *value > kMaxRtPriority) {
     bad_policy(text, "has a bad priority");
   }
-  policy.priority = value;
+  policy.priority = *value;
   return policy;
 }
 

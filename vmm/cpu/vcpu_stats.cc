@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "base/util/format.h"
+#include "base/util/parse.h"
 
 namespace kvmm {
 
@@ -212,16 +213,7 @@ std::optional<uint64_t> parse_schedstat_run_delay(std::string_view text) {
   const size_t first_space = text.find(' ');
   if (first_space == std::string_view::npos) return std::nullopt;
   text.remove_prefix(first_space + 1);
-  uint64_t value = 0;
-  size_t digits = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') break;
-    if (value > (UINT64_MAX - 9) / 10) return std::nullopt;
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-    ++digits;
-  }
-  if (digits == 0) return std::nullopt;
-  return value;
+  return parse_integer<uint64_t>(leading_digits(text));
 }
 
 std::string format_stats_json(const std::vector<VcpuStats>& vcpus) {

@@ -1,7 +1,7 @@
 #pragma once
-// What `--disk PATH[,ro][,serial=S][,cache=none|writeback]` asks for.
+// What `--disk PATH[,ro][,serial=S][,cache=none|writeback]` asks for (parsed
+// in app/cli/device_options.cc).
 #include <string>
-#include <string_view>
 
 namespace kvmm {
 
@@ -22,10 +22,5 @@ struct DiskOptions {
 // The longest serial GET_ID can return (virtio 1.2 §5.2.6: 20 bytes, not
 // NUL-terminated when all 20 are used).
 inline constexpr size_t kDiskSerialMax = 20;
-
-// Parses the --disk value. Throws Error naming the bad field and the accepted
-// forms. The path is taken verbatim up to the first comma (paths with commas
-// are not supported).
-DiskOptions parse_disk_options(std::string_view text);
 
 }  // namespace kvmm

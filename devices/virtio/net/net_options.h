@@ -1,6 +1,7 @@
 #pragma once
 // What `--net tap=NAME[,mac=MAC][,vlan=ID][,offload=on|off][,vhost=on|off]`
-// or `--net fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]` asks for.
+// or `--net fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]` asks for (parsed
+// in app/cli/device_options.cc), and the MAC address helpers.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,10 +24,6 @@ struct NetOptions {
   // vhost=on: the kernel's vhost-net moves the frames (/dev/vhost-net).
   bool vhost = false;
 };
-
-// Parses one --net value; `index` (0 for the first --net) picks the default
-// MAC. Throws Error naming the bad field and the accepted forms.
-NetOptions parse_net_options(std::string_view text, unsigned index);
 
 // "52:54:00:12:34:56" (hex, ':'-separated). nullopt for anything else.
 std::optional<MacAddress> parse_mac(std::string_view text);

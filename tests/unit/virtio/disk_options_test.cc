@@ -1,4 +1,4 @@
-#include "devices/virtio/block/disk_options.h"
+#include "app/cli/device_options.h"
 
 #include <catch2/catch.hpp>
 

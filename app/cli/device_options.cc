@@ -1,0 +1,166 @@
+#include "app/cli/device_options.h"
+
+#include <unistd.h>
+
+#include <string>
+
+#include "base/util/error.h"
+#include "base/util/parse.h"
+
+namespace kvmm {
+
+namespace {
+
+constexpr const char* kDiskForms = "accepted: --disk PATH[,ro][,serial=S][,cache=none|writeback]";
+constexpr const char* kNetForms =
+    "use --net tap=NAME[,mac=MAC][,vlan=ID][,offload=on|off][,vhost=on|off] or "
+    "--net fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]";
+constexpr size_t kInterfaceNameMax = 15;  // IFNAMSIZ - 1.
+
+[[noreturn]] void refuse_disk(const std::string& what) {
+  throw Error("--disk: " + what + "; " + kDiskForms);
+}
+
+void check_serial(std::string_view serial) {
+  if (serial.empty()) refuse_disk("serial= is empty");
+  if (serial.size() > kDiskSerialMax) {
+    refuse_disk("serial '" + std::string(serial) + "' is " + std::to_string(serial.size()) +
+                " bytes, more than the 20 virtio-blk can report");
+  }
+  for (char c : serial) {
+    // The guest shows it in /sys/block/vdX/serial: printable ASCII only.
+    if (c < 0x21 || c > 0x7e) {
+      refuse_disk("serial '" + std::string(serial) + "' has a character that is not printable ASCII");
+    }
+  }
+}
+
+}  // namespace
+
+bool valid_interface_name(std::string_view name) {
+  if (name.empty() || name.size() > kInterfaceNameMax || name == "." || name == "..") return false;
+  for (const char c : name) {
+    if (c == '/' || c == ':' || c <= ' ' || c == 0x7f) return false;
+  }
+  return true;
+}
+
+DiskOptions parse_disk_options(std::string_view text) {
+  const std::vector<KeyValue> fields = split_key_values(text);
+  DiskOptions options;
+  if (fields[0].field.empty()) refuse_disk("no image path before the options");
+  options.path = std::string(fields[0].field);
+  bool seen_ro = false, seen_serial = false, seen_cache = false;
+  for (size_t i = 1; i < fields.size(); ++i) {
+    const KeyValue& field = fields[i];
+    auto once = [&](bool& seen) {
+      if (seen) refuse_disk("'" + std::string(field.key) + "' given twice");
+      seen = true;
+    };
+    if (field.field.empty()) {
+      refuse_disk("empty option (two commas in a row or a trailing comma)");
+    } else if (field.key == "ro") {
+      if (field.value) refuse_disk("'ro' takes no value (got '" + std::string(field.field) + "')");
+      once(seen_ro);
+      options.access = DiskAccess::kReadOnly;
+    } else if (field.key == "serial") {
+      if (!field.value) refuse_disk("serial needs a value: serial=S");
+      once(seen_serial);
+      check_serial(*field.value);
+      options.serial = std::string(*field.value);
+    } else if (field.key == "cache") {
+      once(seen_cache);
+      if (field.value == "none") {
+        options.cache = DiskCache::kNone;
+      } else if (field.value == "writeback") {
+        options.cache = DiskCache::kWriteback;
+      } else {
+        refuse_disk("cache must be none or writeback (got '" + std::string(field.field) + "')");
+      }
+    } else {
+      refuse_disk("unknown option '" + std::string(field.field) + "'");
+    }
+  }
+  return options;
+}
+
+NetOptions parse_net_options(std::string_view text, unsigned index) {
+  const std::string whole = "--net " + std::string(text);
+  NetOptions options;
+  bool have_backend = false;
+  bool have_mac = false;
+  for (const KeyValue& field : split_key_values(text)) {
+    const std::string_view key = field.key;
+    if (!field.value || field.value->empty()) {
+      throw Error(whole + ": '" + std::string(field.field) + "' needs a value (KEY=VALUE): " +
+                  kNetForms);
+    }
+    const std::string_view value = *field.value;
+    if (key == "tap" || key == "fd") {
+      if (have_backend) throw Error(whole + ": give one of tap= or fd=, once: " + kNetForms);
+      have_backend = true;
+      if (key == "tap") {
+        if (!valid_interface_name(value)) {
+          throw Error(whole + ": tap=" + std::string(value) +
+                      " is not an interface name: 1 to 15 characters, no '/', ':' or spaces");
+        }
+        options.tap = value;
+      } else {
+        const auto fd = parse_integer<int>(value);
+        if (!fd || *fd < 0) {
+          throw Error(whole + ": fd=" + std::string(value) +
+                      " is not a file descriptor number: give e.g. fd=3");
+        }
+        options.fd = *fd;
+      }
+    } else if (key == "mac") {
+      const auto mac = parse_mac(value);
+      if (!mac) {
+        throw Error(whole + ": mac=" + std::string(value) +
+                    " is not a MAC address: give six hex bytes, e.g. mac=52:54:00:12:34:56");
+      }
+      if ((*mac)[0] & 1) {
+        throw Error(whole + ": mac=" + std::string(value) +
+                    " is a multicast address (lowest bit of the first byte set): give a unicast "
+                    "one, e.g. mac=52:54:00:12:34:56");
+      }
+      if (*mac == MacAddress{}) {
+        throw Error(whole + ": mac=" + std::string(value) +
+                    " is all zeros: give e.g. mac=52:54:00:12:34:56");
+      }
+      options.mac = *mac;
+      have_mac = true;
+    } else if (key == "vlan") {
+      const auto vlan = parse_integer<unsigned>(value);
+      if (!vlan || *vlan < 1 || *vlan > 4094) {
+        throw Error(whole + ": vlan=" + std::string(value) +
+                    " is not a VLAN ID: give a number from 1 to 4094");
+      }
+      options.vlan = static_cast<uint16_t>(*vlan);
+    } else if (key == "offload") {
+      if (value == "on") {
+        options.offloads = NetOffloads::kOn;
+      } else if (value == "off") {
+        options.offloads = NetOffloads::kOff;
+      } else {
+        throw Error(whole + ": offload=" + std::string(value) + " is not on or off");
+      }
+    } else if (key == "vhost") {
+      if (value != "on" && value != "off") {
+        throw Error(whole + ": vhost=" + std::string(value) + " is not on or off");
+      }
+      options.vhost = value == "on";
+    } else {
+      throw Error(whole + ": unknown field '" + std::string(key) + "': " + kNetForms);
+    }
+  }
+  if (!have_backend) throw Error(whole + ": needs tap=NAME or fd=N: " + kNetForms);
+  if (options.fd >= 0 && options.vlan) {
+    throw Error(whole + ": vlan= goes with tap=NAME (the tap's bridge port is set up by "
+                        "tools/kvmm-net); with fd= the parent sets up the port");
+  }
+  if (!have_mac) options.mac = default_mac(index, static_cast<unsigned>(::getpid()));
+  return options;
+}
+
+}  // namespace kvmm

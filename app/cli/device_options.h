@@ -1,0 +1,25 @@
+#pragma once
+// The --disk and --net values of `kvmm run`: command-line syntax parsed into
+// the devices' own option structs (devices/ knows nothing of the syntax).
+#include <string_view>
+
+#include "devices/virtio/block/disk_options.h"
+#include "devices/virtio/net/net_options.h"
+
+namespace kvmm {
+
+// PATH[,ro][,serial=S][,cache=none|writeback]. Throws Error naming the bad
+// field and the accepted forms. The path is taken verbatim up to the first
+// comma (paths with commas are not supported).
+DiskOptions parse_disk_options(std::string_view text);
+
+// tap=NAME|fd=N[,mac=MAC][,vlan=ID][,offload=on|off][,vhost=on|off]; `index`
+// (0 for the first --net) picks the default MAC. Throws Error naming the bad
+// field and the accepted forms.
+NetOptions parse_net_options(std::string_view text, unsigned index);
+
+// What the kernel's dev_valid_name() accepts: 1 to 15 characters, no '/',
+// ':' or whitespace, not "." or "..".
+bool valid_interface_name(std::string_view name);
+
+}  // namespace kvmm
