@@ -62,12 +62,22 @@ bool Bus::write(uint64_t addr, std::span<const uint8_t> data) const {
 }
 
 void Bus::report_unhandled(const char* access, uint64_t addr, size_t size) const {
+  bool remembered = true;
   {
     std::lock_guard lock(reported_mutex_);
-    if (reported_.size() >= kMaxReportedAddresses || !reported_.insert(addr).second) return;
+    if (reported_.count(addr) != 0) return;
+    if (reported_.size() < kMaxReportedAddresses) {
+      reported_.insert(addr);
+    } else {
+      remembered = false;  // Past the bound: counted, never described.
+    }
+  }
+  if (!remembered) {
+    unhandled_log_.suppress();
+    return;
   }
   const char* space = kind_ == Kind::kPio ? "port" : "MMIO address";
-  log_line(std::string("guest ") + access + " unhandled " + space + " " + hex(addr) + " (" +
+  unhandled_log_.log(std::string("guest ") + access + " unhandled " + space + " " + hex(addr) + " (" +
            std::to_string(size) + " bytes) ignored; reported once per address");
 }
 

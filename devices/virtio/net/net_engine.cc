@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "base/util/log.h"
 
 namespace kvmm {
 
@@ -28,16 +27,12 @@ NetEngine::NetEngine(int tap_fd, bool mergeable, NetQueue& rx, NetQueue& tx,
       packet_(mergeable) {}
 
 void NetEngine::log_guest_fault(const std::string& what) {
-  // A hostile guest can produce these at line rate: the first few, then a
-  // sample, so the log shows the fault without flooding.
-  ++logged_;
-  if (logged_ <= 10 || logged_ % 10000 == 0) {
-    log_line("virtio-net: " + what + " (" + std::to_string(logged_) + " so far)");
-  }
+  // A hostile guest can produce these at line rate.
+  fault_log_.log(what);
 }
 
 void NetEngine::break_device(const std::string& why) {
-  log_line("virtio-net: " + why + "; the device needs a reset");
+  fault_log_.log(why + "; the device needs a reset");
   broken_ = true;
   interrupt_.signal_needs_reset();
 }

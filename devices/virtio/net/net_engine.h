@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "base/util/rate_limited_log.h"
 #include "devices/virtio/net/net_frames.h"
 #include "devices/virtio/virtio_device.h"
 #include "devices/virtio/virtqueue.h"
@@ -89,7 +90,7 @@ class NetEngine {
   uint16_t tx_head_ = 0;  // The chain in frame_ while tx_has_chain_.
   bool rx_used_ = false;  // add_used() since the last notification check.
   bool tx_used_ = false;
-  uint64_t logged_ = 0;   // Guest-fault lines logged, for rate limiting.
+  RateLimitedLog fault_log_{"virtio-net: "};
 };
 
 }  // namespace kvmm
