@@ -8,9 +8,9 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "base/util/event_fd.h"
+#include "devices/virtio/io_thread.h"
 #include "devices/virtio/net/net_backend.h"
 #include "devices/virtio/net/net_engine.h"
 #include "devices/virtio/net/vhost_net.h"
@@ -49,8 +49,8 @@ class VirtioNet : public VirtioDevice {
 
  private:
   class QueueAdapter;
-  void run();
-  void run_vhost();
+  void run(IoThread& thread);
+  void run_vhost(IoThread& thread);
 
   std::unique_ptr<NetBackend> backend_;
   VirtioNetConfig config_;
@@ -64,8 +64,7 @@ class VirtioNet : public VirtioDevice {
   std::unique_ptr<NetEngine> engine_;
   int rx_notify_ = -1;
   int tx_notify_ = -1;
-  EventFd stop_;
-  std::thread thread_;
+  std::unique_ptr<IoThread> thread_;
 };
 
 }  // namespace kvmm
