@@ -17,7 +17,7 @@ std::string NetCounters::summary() const {
          std::to_string(bad_chains.load()) + " bad chains";
 }
 
-NetEngine::NetEngine(int tap_fd, bool mergeable, NetQueue& rx, NetQueue& tx,
+NetEngine::NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx,
                      VirtioInterrupt& interrupt, NetCounters& counters)
     : tap_fd_(tap_fd),
       rx_(rx),
@@ -100,7 +100,7 @@ NetEngine::Progress NetEngine::process_tx() {
   return progress;
 }
 
-bool NetEngine::return_used(NetQueue& queue, uint16_t head, uint32_t written, bool& used_flag) {
+bool NetEngine::return_used(Virtqueue& queue, uint16_t head, uint32_t written, bool& used_flag) {
   if (!queue.add_used(head, written)) {
     break_device(&queue == &rx_ ? "RX used ring outside guest memory"
                                 : "TX used ring outside guest memory");
@@ -110,7 +110,7 @@ bool NetEngine::return_used(NetQueue& queue, uint16_t head, uint32_t written, bo
   return true;
 }
 
-void NetEngine::notify(NetQueue& queue, bool& used_flag) {
+void NetEngine::notify(Virtqueue& queue, bool& used_flag) {
   if (!used_flag) return;
   used_flag = false;
   if (queue.needs_notification()) interrupt_.signal_used();

@@ -11,18 +11,6 @@
 
 namespace kvmm {
 
-class VirtioNet::QueueAdapter : public NetQueue {
- public:
-  explicit QueueAdapter(Virtqueue& queue) : queue_(queue) {}
-  Virtqueue::PopResult pop() override { return queue_.pop(); }
-  bool add_used(uint16_t head, uint32_t written) override { return queue_.add_used(head, written); }
-  bool needs_notification() override { return queue_.needs_notification(); }
-  bool enable_notification() override { return queue_.enable_notification(); }
-
- private:
-  Virtqueue& queue_;
-};
-
 namespace {
 
 // What woke the I/O thread (IoThread sources).
@@ -62,8 +50,8 @@ void VirtioNet::activate(VirtioActivation activation) {
                 " queues, expected 2 (a transport bug)");
   }
   backend_->set_guest_features(activation.features);
-  rx_ = std::make_unique<QueueAdapter>(*activation.queues[kNetRxQueue].queue);
-  tx_ = std::make_unique<QueueAdapter>(*activation.queues[kNetTxQueue].queue);
+  rx_ = activation.queues[kNetRxQueue].queue;
+  tx_ = activation.queues[kNetTxQueue].queue;
   rx_notify_ = activation.queues[kNetRxQueue].notify_fd;
   tx_notify_ = activation.queues[kNetTxQueue].notify_fd;
   interrupt_ = std::move(activation.interrupt);
@@ -108,8 +96,7 @@ void VirtioNet::reset() {
   thread_.reset();  // Stops and joins the I/O thread.
   // A packet waiting for RX buffers is dropped with the queues it was for.
   engine_.reset();
-  rx_.reset();
-  tx_.reset();
+  rx_ = tx_ = nullptr;
   interrupt_.reset();
   rx_notify_ = tx_notify_ = -1;
 }

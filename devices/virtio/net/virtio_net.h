@@ -48,7 +48,6 @@ class VirtioNet : public VirtioDevice {
   std::string summary() const;
 
  private:
-  class QueueAdapter;
   void run(IoThread& thread);
   void run_vhost(IoThread& thread);
 
@@ -58,8 +57,8 @@ class VirtioNet : public VirtioDevice {
   EventFd vhost_call_[2];  // vhost -> I/O thread: used buffers, per queue.
   NetCounters counters_;
   // Between activate() and reset(): what the I/O thread uses.
-  std::unique_ptr<QueueAdapter> rx_;
-  std::unique_ptr<QueueAdapter> tx_;
+  Virtqueue* rx_ = nullptr;
+  Virtqueue* tx_ = nullptr;
   std::shared_ptr<VirtioInterrupt> interrupt_;
   std::unique_ptr<NetEngine> engine_;
   int rx_notify_ = -1;
