@@ -10,8 +10,9 @@
 namespace kvmm {
 
 namespace {
-// A guest probing many addresses must not flood stderr: stop logging new
-// addresses after this many.
+// The addresses remembered (each reported once); past this bound a guest
+// probing many addresses only grows the rate-limited log's suppressed count,
+// never our memory.
 constexpr size_t kMaxReportedAddresses = 64;
 }  // namespace
 

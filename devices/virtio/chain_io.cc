@@ -4,11 +4,15 @@
 
 namespace kvmm {
 
+namespace {
+
 uint64_t total_bytes(std::span<const ChainBuffer> buffers) {
   uint64_t total = 0;
   for (const ChainBuffer& b : buffers) total += b.host.size();  // pop() checked the sum.
   return total;
 }
+
+}  // namespace
 
 ChainCursor::ChainCursor(std::span<const ChainBuffer> buffers)
     : buffers_(buffers), remaining_(total_bytes(buffers)) {
@@ -56,13 +60,14 @@ bool ChainWriter::skip(uint64_t count) {
 std::optional<std::vector<iovec>> iovecs_for(std::span<const ChainBuffer> buffers, uint64_t offset,
                                              uint64_t length) {
   ChainCursor cursor(buffers);
-  if (offset > cursor.remaining() || length > cursor.remaining() - offset) return std::nullopt;
   std::vector<iovec> out;
+  // Each step first checks that its bytes remain, so offset + length is
+  // never computed and cannot wrap.
   if (!cursor.advance(offset, [](uint8_t*, uint64_t) {}) ||
       !cursor.advance(length, [&](uint8_t* piece, uint64_t len) {
         out.push_back(iovec{piece, static_cast<size_t>(len)});
       })) {
-    return std::nullopt;  // Not reached: the range was checked above.
+    return std::nullopt;
   }
   return out;
 }

@@ -120,7 +120,4 @@ class ChainWriter {
 std::optional<std::vector<iovec>> iovecs_for(std::span<const ChainBuffer> buffers, uint64_t offset,
                                              uint64_t length);
 
-// Total bytes of `buffers`; the chain already carries this for its own lists.
-uint64_t total_bytes(std::span<const ChainBuffer> buffers);
-
 }  // namespace kvmm
