@@ -37,7 +37,7 @@
 
 #include "app/bench/sched_bench.h"
 
-#include "base/util/format.h"
+#include "base/util/json_writer.h"
 
 namespace kvmm {
 
@@ -49,15 +49,26 @@ std::string number(double value) {
   return text;
 }
 
-std::string optional_number(const std::optional<uint64_t>& value) {
-  return value ? std::to_string(*value) : "null";
+void summary_json(JsonWriter& json, std::string_view key, const SampleSummary& s) {
+  json.key(key).begin_object(JsonWriter::Layout::kInline);
+  json.member("count", s.count);
+  json.member("min", s.min);
+  json.member("median", s.median);
+  json.member("p90", s.p90);
+  json.member("p99", s.p99);
+  json.member("p99_9", s.p999);
+  json.member("max", s.max);
+  json.member("mean", JsonWriter::Fixed{s.mean, 3});
+  json.end_object();
 }
 
-std::string summary_json(const SampleSummary& s) {
-  return "{\"count\": " + std::to_string(s.count) + ", \"min\": " + std::to_string(s.min) +
-         ", \"median\": " + std::to_string(s.median) + ", \"p90\": " + std::to_string(s.p90) +
-         ", \"p99\": " + std::to_string(s.p99) + ", \"p99_9\": " + std::to_string(s.p999) +
-         ", \"max\": " + std::to_string(s.max) + ", \"mean\": " + number(s.mean) + "}";
+template <typename T>
+void optional_member(JsonWriter& json, std::string_view key, const std::optional<T>& value) {
+  if (value) {
+    json.member(key, *value);
+  } else {
+    json.member_null(key);
+  }
 }
 
 uint64_t total_spin(const SchedBenchResult& result) {
@@ -138,52 +149,71 @@ std::string format_sched_table(const SchedBenchResult& r) {
 }
 
 std::string format_sched_json(const SchedBenchResult& r) {
+  using Layout = JsonWriter::Layout;
   const SchedBenchConfig& c = r.config;
-  std::string out = "{\n  \"benchmark\": \"sched\",\n";
-  out += "  \"host\": {\"cpus\": " + std::to_string(r.host.cpus) +
-         ", \"cpu_model\": " + json_quote(r.host.cpu_model) + ", \"kernel\": " + json_quote(r.host.kernel) +
-         ", \"kvm_module\": " + json_quote(r.host.kvm_module) +
-         ", \"nested\": " + (r.host.nested ? "true" : "false") + "},\n";
-  std::string pin = "[";
-  for (size_t i = 0; i < c.pin.size(); ++i) pin += (i > 0 ? ", " : "") + std::to_string(c.pin[i]);
-  pin += "]";
-  out += "  \"config\": {\"workload\": " + json_quote(sched_workload_name(c.workload)) +
-         ", \"cpus\": " + std::to_string(c.cpus) +
-         ", \"overcommit\": " + (c.cpus > r.host.cpus ? "true" : "false") + ", \"pin\": " + pin +
-         ", \"vcpu_sched\": " + (c.vcpu_sched ? json_quote(vcpu_sched_name(*c.vcpu_sched)) : "null") +
-         ", \"halt_poll_ns\": " +
-         (c.halt_poll_ns ? std::to_string(*c.halt_poll_ns) : std::string("null")) +
-         ", \"iterations\": " + std::to_string(c.iterations) +
-         ", \"warmup\": " + std::to_string(c.warmup) +
-         ", \"duration_ms\": " + std::to_string(c.duration_ms) + "},\n";
-  out += "  \"tsc_khz\": " + std::to_string(r.tsc_khz) + ",\n";
-  out += "  \"ipi_mechanism\": " + json_quote(r.ipi_mechanism) + ",\n";
-  out += "  \"wall_ns\": " + std::to_string(r.wall_ns) + ",\n";
-  if (has_round_trips(r)) {
-    out += "  \"round_trip\": {\n    \"cycles\": " + summary_json(r.cycles) +
-           ",\n    \"ns\": " + summary_json(r.ns) + "\n  },\n";
+  JsonWriter json;
+  json.begin_object();
+  json.member("benchmark", "sched");
+  json.key("host").begin_object(Layout::kInline);
+  json.member("cpus", r.host.cpus);
+  json.member("cpu_model", r.host.cpu_model);
+  json.member("kernel", r.host.kernel);
+  json.member("kvm_module", r.host.kvm_module);
+  json.member("nested", r.host.nested);
+  json.end_object();
+  json.key("config").begin_object(Layout::kInline);
+  json.member("workload", sched_workload_name(c.workload));
+  json.member("cpus", c.cpus);
+  json.member("overcommit", c.cpus > r.host.cpus);
+  json.key("pin").begin_array();
+  for (const int cpu : c.pin) json.value(cpu);
+  json.end_array();
+  if (c.vcpu_sched) {
+    json.member("vcpu_sched", vcpu_sched_name(*c.vcpu_sched));
   } else {
-    out += "  \"round_trip\": null,\n";
+    json.member_null("vcpu_sched");
   }
-  out += "  \"vcpus\": [";
-  for (size_t i = 0; i < r.vcpus.size(); ++i) {
-    const SchedVcpuResult& v = r.vcpus[i];
-    const auto share = spin_share(r, v);
-    out += std::string(i > 0 ? "," : "") + "\n    {\"vcpu\": " + std::to_string(v.vcpu) +
-           ", \"tid\": " + std::to_string(v.tid) +
-           ", \"run_delay_ns\": " + optional_number(v.run_delay_ns) +
-           ", \"kvm_run_ns\": " + std::to_string(v.kvm_run_ns) +
-           ", \"spin_count\": " + optional_number(v.spin_count) +
-           ", \"spin_share\": " + (share ? number(*share) : "null") +
-           ", \"exits\": " + optional_number(v.exits) +
-           ", \"insn_emulation\": " + optional_number(v.insn_emulation) +
-           ", \"halt_exits\": " + optional_number(v.halt_exits) +
-           ", \"halt_successful_poll\": " + optional_number(v.halt_successful_poll) +
-           ", \"halt_attempted_poll\": " + optional_number(v.halt_attempted_poll) +
-           ", \"halt_wakeup\": " + optional_number(v.halt_wakeup) + "}";
+  optional_member(json, "halt_poll_ns", c.halt_poll_ns);
+  json.member("iterations", c.iterations);
+  json.member("warmup", c.warmup);
+  json.member("duration_ms", c.duration_ms);
+  json.end_object();
+  json.member("tsc_khz", r.tsc_khz);
+  json.member("ipi_mechanism", r.ipi_mechanism);
+  json.member("wall_ns", r.wall_ns);
+  if (has_round_trips(r)) {
+    json.key("round_trip").begin_object();
+    summary_json(json, "cycles", r.cycles);
+    summary_json(json, "ns", r.ns);
+    json.end_object();
+  } else {
+    json.member_null("round_trip");
   }
-  out += "\n  ]\n}\n";
-  return out;
+  // One line per vCPU: scripts and tests read them line by line.
+  json.key("vcpus").begin_array();
+  for (const SchedVcpuResult& v : r.vcpus) {
+    json.begin_object(Layout::kInline);
+    json.member("vcpu", v.vcpu);
+    json.member("tid", v.tid);
+    optional_member(json, "run_delay_ns", v.run_delay_ns);
+    json.member("kvm_run_ns", v.kvm_run_ns);
+    optional_member(json, "spin_count", v.spin_count);
+    if (const std::optional<double> share = spin_share(r, v)) {
+      json.member("spin_share", JsonWriter::Fixed{*share, 3});
+    } else {
+      json.member_null("spin_share");
+    }
+    optional_member(json, "exits", v.exits);
+    optional_member(json, "insn_emulation", v.insn_emulation);
+    optional_member(json, "halt_exits", v.halt_exits);
+    optional_member(json, "halt_successful_poll", v.halt_successful_poll);
+    optional_member(json, "halt_attempted_poll", v.halt_attempted_poll);
+    optional_member(json, "halt_wakeup", v.halt_wakeup);
+    json.end_object();
+  }
+  json.end_array();
+  json.end_object();
+  return json.finish();
 }
 
 }  // namespace kvmm

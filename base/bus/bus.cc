@@ -10,8 +10,9 @@
 namespace kvmm {
 
 namespace {
-// A guest probing many addresses must not flood stderr: stop logging new
-// addresses after this many.
+// The addresses remembered (each reported once); past this bound a guest
+// probing many addresses only grows the rate-limited log's suppressed count,
+// never our memory.
 constexpr size_t kMaxReportedAddresses = 64;
 }  // namespace
 
@@ -62,12 +63,22 @@ bool Bus::write(uint64_t addr, std::span<const uint8_t> data) const {
 }
 
 void Bus::report_unhandled(const char* access, uint64_t addr, size_t size) const {
+  bool remembered = true;
   {
     std::lock_guard lock(reported_mutex_);
-    if (reported_.size() >= kMaxReportedAddresses || !reported_.insert(addr).second) return;
+    if (reported_.count(addr) != 0) return;
+    if (reported_.size() < kMaxReportedAddresses) {
+      reported_.insert(addr);
+    } else {
+      remembered = false;  // Past the bound: counted, never described.
+    }
+  }
+  if (!remembered) {
+    unhandled_log_.suppress();
+    return;
   }
   const char* space = kind_ == Kind::kPio ? "port" : "MMIO address";
-  log_line(std::string("guest ") + access + " unhandled " + space + " " + hex(addr) + " (" +
+  unhandled_log_.log(std::string("guest ") + access + " unhandled " + space + " " + hex(addr) + " (" +
            std::to_string(size) + " bytes) ignored; reported once per address");
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/bus/bus_device.h"
+#include "base/util/rate_limited_log.h"
 
 namespace kvmm {
 
@@ -47,7 +48,10 @@ class Bus {
 
   // Guards `reported_`: vCPU threads may miss at the same time.
   mutable std::mutex reported_mutex_;
+  // The addresses already reported (a bounded number): each is reported once.
   mutable std::unordered_set<uint64_t> reported_;
+  // A guest can scan every address: the reports are rate-limited too.
+  mutable RateLimitedLog unhandled_log_{""};
 };
 
 }  // namespace kvmm

@@ -11,7 +11,5 @@ namespace kvmm {
 std::string hex(uint64_t value);
 // Little-endian bytes as one hex number, e.g. {0x78,0x56} -> "0x5678".
 std::string hex_le(std::span<const uint8_t> bytes);
-// JSON string escaping (RFC 8259 §7), with the quotes.
-std::string json_quote(std::string_view text);
 
 }  // namespace kvmm

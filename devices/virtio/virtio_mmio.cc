@@ -3,7 +3,6 @@
 #include <cstring>
 #include <exception>
 
-#include "base/util/log.h"
 
 namespace kvmm {
 
@@ -61,14 +60,8 @@ void VirtioMmio::shutdown() {
 }
 
 void VirtioMmio::guest_error(const std::string& what) {
-  // A driver bug or a hostile guest: say so a few times, then stay quiet so
-  // the guest cannot flood the host's log.
-  constexpr uint32_t kMaxLogged = 8;
-  if (guest_errors_logged_ < kMaxLogged) {
-    ++guest_errors_logged_;
-    log_line(name_ + ": " + what +
-             (guest_errors_logged_ == kMaxLogged ? " (further guest errors not logged)" : ""));
-  }
+  // A driver bug or a hostile guest: rate-limited, so it cannot flood the host's log.
+  guest_log_.log(what);
 }
 
 void VirtioMmio::read(uint64_t offset, std::span<uint8_t> data) {
@@ -275,7 +268,7 @@ void VirtioMmio::driver_ok() {
   } catch (const std::exception& error) {
     // A host failure (no thread, no io_uring) must not take the vCPU down:
     // the driver sees DEVICE_NEEDS_RESET and the user the reason.
-    log_line(name_ + ": cannot start the device: " + error.what());
+    guest_log_.log(std::string("cannot start the device: ") + error.what());
     interrupt_->signal_needs_reset();
   }
 }

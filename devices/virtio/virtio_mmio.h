@@ -25,6 +25,7 @@
 #include "base/bus/bus_device.h"
 #include "base/memory/guest_memory.h"
 #include "base/util/event_fd.h"
+#include "base/util/rate_limited_log.h"
 #include "devices/virtio/virtio_device.h"
 #include "devices/virtio/virtqueue.h"
 
@@ -128,7 +129,7 @@ class VirtioMmio : public BusDevice {
   uint32_t queue_sel_ = 0;
   uint32_t status_ = 0;
   bool activated_ = false;
-  uint32_t guest_errors_logged_ = 0;
+  RateLimitedLog guest_log_{name_ + ": "};
 };
 
 }  // namespace kvmm

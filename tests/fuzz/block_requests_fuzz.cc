@@ -6,7 +6,9 @@
 // Input: byte 0 = readable buffer count (low 2 bits + 1) and writable count
 // (next 3 bits, 0..7) and read-only (bit 5); then one length byte per buffer
 // (readable: byte * 4; writable: byte * 4 + 1, so the status fits), then the
-// readable bytes (repeated to fill the buffers). Seeds in corpus/block_requests/.
+// readable bytes (repeated to fill the buffers). The chain is the one a real
+// Virtqueue pops for those buffers (tests/support/virtio_driver.h). Seeds in
+// corpus/block_requests/.
 // Built by tests/fuzz/CMakeLists.txt's kvmm_fuzz_target(block_requests).
 #include <poll.h>
 #include <sys/mman.h>
@@ -15,11 +17,16 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "base/memory/guest_memory.h"
 #include "devices/virtio/block/block_requests.h"
+#include "tests/support/virtio_driver.h"
 
 using namespace kvmm;
+using kvmm::testing::Access;
+using kvmm::testing::Buffer;
+using kvmm::testing::ChainSource;
 
 namespace {
 
@@ -29,8 +36,10 @@ struct World {
   GuestMemory memory;
   int image_fd;
   std::unique_ptr<BlockIo> io;
+  std::unique_ptr<ChainSource> chains;
   World() {
     memory.add_region(GuestAddress{0}, 1 << 20);
+    chains = std::make_unique<ChainSource>(memory);
     image_fd = ::memfd_create("kvmm-fuzz-disk", MFD_CLOEXEC);
     if (image_fd < 0 || ::ftruncate(image_fd, kSectors * 512) != 0) ::abort();
     io = make_block_io(image_fd, BlockIoEngine::kThread, 16);
@@ -53,21 +62,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t at = 1;
   if (size < at + readable_count + writable_count) return 0;
 
-  DescriptorChain chain;
-  chain.head = 7;
+  std::vector<Buffer> buffers;
   uint64_t gpa = 0x1000;
-  auto add = [&](std::vector<ChainBuffer>& list, uint64_t& total, size_t length) {
-    auto host = w.memory.slice(GuestAddress{gpa}, length);
-    list.push_back(ChainBuffer{GuestAddress{gpa}, *host});
-    total += length;
+  auto add = [&](size_t length, Access access) {
+    buffers.push_back({GuestAddress{gpa}, static_cast<uint32_t>(length), access});
     gpa += (length + 511) / 512 * 512 + 512;
   };
   std::vector<size_t> lengths;
   for (size_t i = 0; i < readable_count + writable_count; ++i) lengths.push_back(size_t{data[at++]} * 4);
-  for (size_t i = 0; i < readable_count; ++i) add(chain.readable, chain.readable_bytes, lengths[i]);
-  for (size_t i = 0; i < writable_count; ++i) add(chain.writable, chain.writable_bytes, lengths[readable_count + i] + 1);
+  for (size_t i = 0; i < readable_count; ++i) add(lengths[i], Access::kReadable);
+  for (size_t i = 0; i < writable_count; ++i) add(lengths[readable_count + i] + 1, Access::kWritable);
+  const DescriptorChain chain = w.chains->chain(buffers, 7);
   // Readable contents from the rest of the input, repeated.
-  for (ChainBuffer& buffer : chain.readable) {
+  for (const ChainBuffer& buffer : chain.readable) {
     for (size_t i = 0; i < buffer.host.size(); ++i) {
       buffer.host[i] = at < size ? data[at + i % (size - at)] : 0;
     }

@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "base/memory/guest_memory.h"
@@ -53,7 +54,7 @@ GuestMemory& guest_memory() {
 
 uint16_t le16(const uint8_t* bytes) { return static_cast<uint16_t>(bytes[0] | bytes[1] << 8); }
 
-uint64_t check_buffers(const GuestMemory& memory, const std::vector<ChainBuffer>& buffers,
+uint64_t check_buffers(const GuestMemory& memory, std::span<const ChainBuffer> buffers,
                        bool write) {
   uint64_t total = 0;
   for (const ChainBuffer& buffer : buffers) {

@@ -2,6 +2,7 @@
 // results (every kind, ordered percentiles, in-kernel exits cheaper than
 // user-space ones), never timing thresholds.
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <stdlib.h>
 
@@ -11,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/mini_json.h"
 #include "tests/support/refusal.h"
 #include "tests/support/run_process.h"
 
 using namespace kvmm::testing;
+using nlohmann::json;
 
 namespace {
 
@@ -80,25 +81,25 @@ TEST_CASE("bench exits reports every kind with ordered percentiles and sane rati
   CHECK(result.err.empty());
   CHECK_THAT(result.out, Catch::Contains("median") && Catch::Contains("VMM share"));
 
-  const JsonValue report = parse_json(read_text(json_path));
-  CHECK(report.at("benchmark").text == "exits");
-  const JsonValue& host = report.at("host");
+  const json report = json::parse(read_text(json_path));
+  CHECK(report.at("benchmark").get<std::string>() == "exits");
+  const json& host = report.at("host");
   for (const char* key : {"cpu_model", "kernel", "kvm_module", "nested", "tsc_khz",
                           "tsc_khz_source", "kvmm_version", "date"}) {
-    CHECK(host.has(key));
+    CHECK(host.contains(key));
   }
-  CHECK(host.at("tsc_khz").number > 0);
-  CHECK(report.at("iterations").number == kIterations);
+  CHECK(host.at("tsc_khz").get<double>() > 0);
+  CHECK(report.at("iterations").get<double>() == kIterations);
 
   // A kind this host's KVM cannot run is listed under "skipped" with a reason
   // (vmcall on kvm_pvm); every other kind must be measured.
   std::set<std::string> skipped;
-  for (const JsonValue& s : report.at("skipped").items) {
-    CHECK_FALSE(s.at("reason").text.empty());
-    skipped.insert(s.at("kind").text);
+  for (const json& s : report.at("skipped")) {
+    CHECK_FALSE(s.at("reason").get<std::string>().empty());
+    skipped.insert(s.at("kind").get<std::string>());
   }
-  std::map<std::string, const JsonValue*> kinds;
-  for (const JsonValue& kind : report.at("kinds").items) kinds[kind.at("kind").text] = &kind;
+  std::map<std::string, const json*> kinds;
+  for (const json& kind : report.at("kinds")) kinds[kind.at("kind").get<std::string>()] = &kind;
   std::vector<std::string> all = {"none"};
   if (!emulated_nesting) all.push_back("hlt_timer");
   all.insert(all.end(), kKernelKinds.begin(), kKernelKinds.end());
@@ -111,20 +112,20 @@ TEST_CASE("bench exits reports every kind with ordered percentiles and sane rati
 
   for (const auto& [name, kind] : kinds) {
     INFO("kind " << name);
-    CHECK(kind->at("iterations").number == kIterations);
+    CHECK(kind->at("iterations").get<double>() == kIterations);
     for (const char* unit : {"cycles", "ns"}) {
-      const JsonValue& p = kind->at(unit);
-      CHECK(p.at("min").number <= p.at("median").number);
-      CHECK(p.at("median").number <= p.at("p90").number);
-      CHECK(p.at("p90").number <= p.at("p99").number);
-      CHECK(p.at("p99").number <= p.at("p99_9").number);
-      CHECK(p.at("p99_9").number <= p.at("max").number);
-      CHECK(p.at("min").number <= p.at("mean").number);
-      CHECK(p.at("mean").number <= p.at("max").number);
+      const json& p = kind->at(unit);
+      CHECK(p.at("min").get<double>() <= p.at("median").get<double>());
+      CHECK(p.at("median").get<double>() <= p.at("p90").get<double>());
+      CHECK(p.at("p90").get<double>() <= p.at("p99").get<double>());
+      CHECK(p.at("p99").get<double>() <= p.at("p99_9").get<double>());
+      CHECK(p.at("p99_9").get<double>() <= p.at("max").get<double>());
+      CHECK(p.at("min").get<double>() <= p.at("mean").get<double>());
+      CHECK(p.at("mean").get<double>() <= p.at("max").get<double>());
     }
-    const bool user = kind->at("path").text == "user";
-    CHECK(user == (kind->at("handler_ns").type == JsonValue::Type::kObject));
-    if (user) CHECK(kind->at("handler_ns").at("exits").number >= kIterations);
+    const bool user = kind->at("path").get<std::string>() == "user";
+    CHECK(user == (kind->at("handler_ns").is_object()));
+    if (user) CHECK(kind->at("handler_ns").at("exits").get<double>() >= kIterations);
   }
 
   // The sanity ratios. Always: each user-space kind costs more than its
@@ -138,7 +139,7 @@ TEST_CASE("bench exits reports every kind with ordered percentiles and sane rati
   // guests at near-native exit cost, so it gets the broad check. hlt_timer is
   // left out: it is a wake-up latency, not a round trip.
   auto median = [&](const std::string& name) {
-    return kinds.at(name)->at("cycles").at("median").number;
+    return kinds.at(name)->at("cycles").at("median").get<double>();
   };
   CHECK(median("pio_out_ioeventfd") < median("pio_out"));
   CHECK(median("mmio_write_ioeventfd") < median("mmio_write"));
@@ -155,9 +156,9 @@ TEST_CASE("bench exits reports every kind with ordered percentiles and sane rati
       CHECK(median(kernel) < median(user));
     }
   }
-  CHECK(report.at("vmm_share").items.size() == 2);
-  for (const JsonValue& share : report.at("vmm_share").items) {
-    CHECK(share.at("median_cycles").number > 0);
+  CHECK(report.at("vmm_share").size() == 2);
+  for (const json& share : report.at("vmm_share")) {
+    CHECK(share.at("median_cycles").get<double>() > 0);
   }
 
   // CSV: a header and one row per kind and per VMM-share pair, all as wide.
@@ -181,9 +182,9 @@ TEST_CASE("bench exits runs only the kinds asked for") {
        json_path});
   INFO("stderr: " << result.err);
   REQUIRE(result.exit_status == 0);
-  const JsonValue report = parse_json(read_text(json_path));
-  REQUIRE(report.at("kinds").items.size() == 2);
-  CHECK(report.at("kinds").items[0].at("kind").text == "cpuid");
-  CHECK(report.at("kinds").items[1].at("kind").text == "pio_out");
-  CHECK(report.at("vmm_share").items.empty());  // pio_out's twin did not run
+  const json report = json::parse(read_text(json_path));
+  REQUIRE(report.at("kinds").size() == 2);
+  CHECK(report.at("kinds")[0].at("kind").get<std::string>() == "cpuid");
+  CHECK(report.at("kinds")[1].at("kind").get<std::string>() == "pio_out");
+  CHECK(report.at("vmm_share").empty());  // pio_out's twin did not run
 }

@@ -2,6 +2,7 @@
 // sanity of its results (every vCPU present, percentiles ordered, progress
 // in the spin), never their timing.
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <sched.h>
 #include <sys/resource.h>
@@ -10,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +18,7 @@
 #include "tests/support/run_process.h"
 
 using namespace kvmm::testing;
+using nlohmann::json;
 
 namespace {
 
@@ -43,32 +44,6 @@ ProcessResult bench(std::vector<std::string> args) {
   return result;
 }
 
-// The value of `"key": VALUE` at or after `from` in kvmm's JSON: nullopt for
-// null or when absent. The report's keys are unique within each line.
-std::optional<double> json_number(const std::string& text, const std::string& key,
-                                  size_t from = 0) {
-  const size_t at = text.find("\"" + key + "\": ", from);
-  if (at == std::string::npos) return std::nullopt;
-  const char* start = text.c_str() + at + key.size() + 4;
-  char* end = nullptr;
-  const double value = std::strtod(start, &end);
-  if (end == start) return std::nullopt;
-  return value;
-}
-
-bool has_key(const std::string& text, const std::string& key) {
-  return text.find("\"" + key + "\": ") != std::string::npos;
-}
-
-// The lines of the "vcpus" array, one object each.
-std::vector<std::string> vcpu_lines(const std::string& json) {
-  std::vector<std::string> out;
-  for (const std::string& line : lines_of(json)) {
-    if (line.find("{\"vcpu\": ") != std::string::npos) out.push_back(line);
-  }
-  return out;
-}
-
 unsigned host_cpus() {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -90,39 +65,37 @@ std::vector<std::string> overcommit_pin() {
   return {"--pin", cpus[0] + "," + cpus[1] + "," + cpus[0] + "," + cpus[1]};
 }
 
-void check_ordered_summary(const std::string& json, const std::string& unit, double count) {
-  const size_t at = json.find("\"" + unit + "\": {");
-  REQUIRE(at != std::string::npos);
-  const auto n = json_number(json, "count", at);
-  const auto min = json_number(json, "min", at);
-  const auto median = json_number(json, "median", at);
-  const auto p90 = json_number(json, "p90", at);
-  const auto p99 = json_number(json, "p99", at);
-  const auto p999 = json_number(json, "p99_9", at);
-  const auto max = json_number(json, "max", at);
-  const auto mean = json_number(json, "mean", at);
-  REQUIRE((n && min && median && p90 && p99 && p999 && max && mean));
-  CHECK(*n == count);
-  CHECK(*min > 0);
-  CHECK(*min <= *median);
-  CHECK(*median <= *p90);
-  CHECK(*p90 <= *p99);
-  CHECK(*p99 <= *p999);
-  CHECK(*p999 <= *max);
-  CHECK(*mean >= *min);
-  CHECK(*mean <= *max);
+void check_ordered_summary(const json& report, const std::string& unit, double count) {
+  const json& s = report.at("round_trip").at(unit);
+  const auto n = s.at("count").get<double>();
+  const auto min = s.at("min").get<double>();
+  const auto median = s.at("median").get<double>();
+  const auto p90 = s.at("p90").get<double>();
+  const auto p99 = s.at("p99").get<double>();
+  const auto p999 = s.at("p99_9").get<double>();
+  const auto max = s.at("max").get<double>();
+  const auto mean = s.at("mean").get<double>();
+  CHECK(n == count);
+  CHECK(min > 0);
+  CHECK(min <= median);
+  CHECK(median <= p90);
+  CHECK(p90 <= p99);
+  CHECK(p99 <= p999);
+  CHECK(p999 <= max);
+  CHECK(mean >= min);
+  CHECK(mean <= max);
 }
 
-void check_vcpus(const std::string& json, size_t cpus) {
-  const auto vcpus = vcpu_lines(json);
+void check_vcpus(const json& report, size_t cpus) {
+  const json& vcpus = report.at("vcpus");
   REQUIRE(vcpus.size() == cpus);
   for (size_t i = 0; i < vcpus.size(); ++i) {
-    INFO(vcpus[i]);
-    CHECK(json_number(vcpus[i], "vcpu") == static_cast<double>(i));
-    CHECK(json_number(vcpus[i], "tid").value_or(0) > 0);
+    INFO(vcpus[i].dump());
+    CHECK(vcpus[i].at("vcpu") == i);
+    CHECK(vcpus[i].at("tid").get<int64_t>() > 0);
     // Present, as a number or as null where the kernel has no schedstats.
-    CHECK(has_key(vcpus[i], "run_delay_ns"));
-    CHECK(json_number(vcpus[i], "kvm_run_ns").value_or(0) > 0);
+    CHECK(vcpus[i].contains("run_delay_ns"));
+    CHECK(vcpus[i].at("kvm_run_ns").get<uint64_t>() > 0);
   }
 }
 
@@ -136,15 +109,16 @@ void check_round_trips(const std::string& args_text, const std::vector<std::stri
   INFO("stderr: " << r.err);
   REQUIRE(r.exit_status == 0);
   CHECK(r.out.find("round trip vCPU 0 -> k -> 0") != std::string::npos);
-  const std::string json = read_text(json_file.path);
-  INFO(json);
-  CHECK(json.find("\"benchmark\": \"sched\"") != std::string::npos);
-  CHECK(json_number(json, "tsc_khz").value_or(0) > 0);
-  CHECK(json_number(json, "cpus", json.find("\"config\"")) == static_cast<double>(cpus));
-  CHECK(json_number(json, "cpus") == static_cast<double>(host_cpus()));  // host.cpus
-  check_ordered_summary(json, "cycles", iterations);
-  check_ordered_summary(json, "ns", iterations);
-  check_vcpus(json, cpus);
+  const std::string text = read_text(json_file.path);
+  INFO(text);
+  const json report = json::parse(text);
+  CHECK(report.at("benchmark") == "sched");
+  CHECK(report.at("tsc_khz").get<uint64_t>() > 0);
+  CHECK(report.at("config").at("cpus") == cpus);
+  CHECK(report.at("host").at("cpus") == host_cpus());
+  check_ordered_summary(report, "cycles", iterations);
+  check_ordered_summary(report, "ns", iterations);
+  check_vcpus(report, cpus);
 }
 
 }  // namespace
@@ -165,11 +139,12 @@ TEST_CASE("bench sched ipi through the xAPIC MMIO page") {
                                  "--json", json_file.path});
   INFO("stderr: " << r.err);
   REQUIRE(r.exit_status == 0);
-  const std::string json = read_text(json_file.path);
-  INFO(json);
-  CHECK(json.find("\"ipi_mechanism\": \"xapic\"") != std::string::npos);
-  check_ordered_summary(json, "cycles", 100);
-  check_vcpus(json, 2);
+  const std::string text = read_text(json_file.path);
+  INFO(text);
+  const json report = json::parse(text);
+  CHECK(report.at("ipi_mechanism") == "xapic");
+  check_ordered_summary(report, "cycles", 100);
+  check_vcpus(report, 2);
 }
 
 TEST_CASE("bench sched ipi with more vCPUs than host CPUs completes with every vCPU") {
@@ -186,13 +161,13 @@ TEST_CASE("bench sched ipi with more vCPUs than host CPUs completes with every v
     return;
   }
   REQUIRE(r.exit_status == 0);
-  const std::string json = read_text(json_file.path);
-  INFO(json);
-  CHECK(json.find(std::string("\"overcommit\": ") + (host_cpus() < 4 ? "true" : "false")) !=
-        std::string::npos);
-  CHECK(json_number(json, "halt_poll_ns") == 0.0);
-  check_ordered_summary(json, "cycles", 100);
-  check_vcpus(json, 4);
+  const std::string text = read_text(json_file.path);
+  INFO(text);
+  const json report = json::parse(text);
+  CHECK(report.at("config").at("overcommit") == (host_cpus() < 4));
+  CHECK(report.at("config").at("halt_poll_ns") == 0);
+  check_ordered_summary(report, "cycles", 100);
+  check_vcpus(report, 4);
 }
 
 TEST_CASE("bench sched spin overcommitted: every vCPU makes progress") {
@@ -204,16 +179,17 @@ TEST_CASE("bench sched spin overcommitted: every vCPU makes progress") {
   const ProcessResult r = bench(args);
   INFO("stderr: " << r.err);
   REQUIRE(r.exit_status == 0);
-  const std::string json = read_text(json_file.path);
-  INFO(json);
-  CHECK(json.find("\"round_trip\": null") != std::string::npos);
-  check_vcpus(json, 4);
+  const std::string text = read_text(json_file.path);
+  INFO(text);
+  const json report = json::parse(text);
+  CHECK(report.at("round_trip").is_null());
+  check_vcpus(report, 4);
   double shares = 0;
-  for (const std::string& line : vcpu_lines(json)) {
-    INFO(line);
+  for (const json& vcpu : report.at("vcpus")) {
+    INFO(vcpu.dump());
     // Each vCPU counts at least one batch before it first looks at the clock.
-    CHECK(json_number(line, "spin_count").value_or(0) >= 1024);
-    shares += json_number(line, "spin_share").value_or(0);
+    CHECK(vcpu.at("spin_count").get<uint64_t>() >= 1024);
+    shares += vcpu.at("spin_share").get<double>();
   }
   CHECK(shares == Approx(1.0).epsilon(0.01));
 }
@@ -224,9 +200,9 @@ TEST_CASE("bench sched --vcpu-sched fifo runs or is refused with the capability 
                                  "--vcpu-sched", "fifo", "--json", json_file.path});
   INFO("stderr: " << r.err);
   if (r.exit_status == 0) {
-    const std::string json = read_text(json_file.path);
-    CHECK(json.find("\"vcpu_sched\": \"fifo:1\"") != std::string::npos);
-    check_ordered_summary(json, "cycles", 100);
+    const json report = json::parse(read_text(json_file.path));
+    CHECK(report.at("config").at("vcpu_sched") == "fifo:1");
+    check_ordered_summary(report, "cycles", 100);
   } else {
     CHECK(r.exit_status == 1);
     CHECK(r.out.empty());

@@ -24,6 +24,7 @@
 // (write_descriptor, make_available, set_avail_idx, ...) write whatever a
 // hostile driver would and leave the free list alone. Misuse of the helper
 // itself (out of descriptors or data space) throws std::logic_error.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -132,13 +133,20 @@ class FakeDriver {
   }
 
   // A direct chain (§2.7.13.1) from free descriptors, its head put in the
-  // next available slot; the device sees it after publish(). Returns the head.
-  uint16_t add_chain(const std::vector<Buffer>& buffers) {
+  // next available slot; the device sees it after publish(). Returns the head:
+  // `head` when given (it must be free), else the next free descriptor.
+  uint16_t add_chain(const std::vector<Buffer>& buffers, std::optional<uint16_t> head = {}) {
     if (buffers.empty() || buffers.size() > free_.size()) {
       throw std::logic_error("FakeDriver: empty chain or out of descriptors");
     }
     std::vector<uint16_t> indices;
-    for (size_t i = 0; i < buffers.size(); ++i) {
+    if (head) {
+      const auto it = std::find(free_.begin(), free_.end(), *head);
+      if (it == free_.end()) throw std::logic_error("FakeDriver: that head is not free");
+      free_.erase(it);
+      indices.push_back(*head);
+    }
+    while (indices.size() < buffers.size()) {
       indices.push_back(free_.back());
       free_.pop_back();
     }
@@ -254,6 +262,83 @@ class FakeDriver {
   uint16_t last_seen_used_ = 0;
   std::vector<uint16_t> free_;
   std::map<uint16_t, std::vector<uint16_t>> in_flight_;  // head -> its descriptors
+};
+
+// A FakeDriver and the real Virtqueue it drives, configured and activated:
+// what a device under test pops from. The rings sit at `rings`; buffers go
+// wherever the test puts them.
+struct DrivenQueue {
+  DrivenQueue(const GuestMemory& memory, uint16_t size, GuestAddress rings, bool indirect = true,
+              bool event_idx = false)
+      : driver(memory, size, rings, 0), queue(size) {
+    driver.configure(queue);
+    queue.activate(memory, indirect, event_idx);
+  }
+  // Offers a chain of `buffers` (with head `head` if given) and publishes it.
+  uint16_t offer(const std::vector<Buffer>& buffers, std::optional<uint16_t> head = {}) {
+    const uint16_t at = driver.add_chain(buffers, head);
+    driver.publish();
+    return at;
+  }
+  // Everything the device has put in the used ring so far, oldest first.
+  const std::vector<UsedElement>& used() {
+    while (std::optional<UsedElement> element = driver.next_used()) used_.push_back(*element);
+    return used_;
+  }
+
+  FakeDriver driver;
+  Virtqueue queue;
+
+ private:
+  std::vector<UsedElement> used_;
+};
+
+inline bool operator==(const UsedElement& a, const UsedElement& b) {
+  return a.id == b.id && a.len == b.len;
+}
+
+// Descriptor chains exactly as Virtqueue::pop() hands them to a device, for
+// tests of the code that consumes them (chain I/O, request parsing, frames):
+// each is offered by the FakeDriver and popped from a real Virtqueue whose
+// rings take the last 16 KiB of `memory`. The descriptors are returned at
+// once (the buffers stay where the test put them), so any number of chains
+// can be made, one at a time.
+class ChainSource {
+ public:
+  explicit ChainSource(const GuestMemory& memory)
+      : queue_(memory, kSize, rings_of(memory)) {}
+
+  Virtqueue::PopResult pop(const std::vector<Buffer>& buffers, std::optional<uint16_t> head = {}) {
+    queue_.offer(buffers, head);
+    Virtqueue::PopResult popped = queue_.queue.pop();
+    if (popped.status != Virtqueue::PopStatus::kEmpty &&
+        popped.status != Virtqueue::PopStatus::kBroken) {
+      if (!queue_.queue.add_used(popped.chain.head, 0)) {
+        throw std::logic_error("ChainSource: the used ring is not in guest memory");
+      }
+      queue_.used();
+    }
+    return popped;
+  }
+  // The chain of a well-formed request; throws std::logic_error when the
+  // queue refuses it.
+  DescriptorChain chain(const std::vector<Buffer>& buffers, std::optional<uint16_t> head = {}) {
+    Virtqueue::PopResult popped = pop(buffers, head);
+    if (popped.status != Virtqueue::PopStatus::kChain) {
+      throw std::logic_error("ChainSource: the queue refused the chain: " + popped.error);
+    }
+    return std::move(popped.chain);
+  }
+
+ private:
+  static constexpr uint16_t kSize = 256;
+  static GuestAddress rings_of(const GuestMemory& memory) {
+    if (memory.regions().empty()) throw std::logic_error("ChainSource: no guest memory");
+    const GuestMemory::Region& last = memory.regions().back();
+    return GuestAddress{last.base.value + last.size() - 0x4000};
+  }
+
+  DrivenQueue queue_;
 };
 
 }  // namespace kvmm::testing

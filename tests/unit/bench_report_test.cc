@@ -1,4 +1,4 @@
-// The shared pieces of `kvmm bench`: percentile math, the JSON and CSV
+// The shared pieces of `kvmm bench`: percentile math, the CSV and table
 // writers, the plot script, and the bench command line.
 #include <catch2/catch.hpp>
 
@@ -75,49 +75,6 @@ TEST_CASE("the log histogram counts every sample once in its decade slice") {
   CHECK(bins[3].count == 2);
   CHECK(bins[3].low == Approx(1000));
   CHECK(log_histogram({}, 10).empty());
-}
-
-TEST_CASE("the JSON writer nests, separates and escapes") {
-  JsonWriter json;
-  json.begin_object();
-  json.member("name", "a \"quoted\"\n\\ line\x01");
-  json.member("count", uint64_t{3});
-  json.member("delta", int64_t{-4});
-  json.member("ratio", 2.5);
-  json.member("whole", 2300000.0);
-  json.member("flag", true);
-  json.member_null("nothing");
-  json.key("list").begin_array().value(uint64_t{1}).value("x").end_array();
-  json.key("empty").begin_object().end_object();
-  json.end_object();
-  const std::string text = json.finish();
-  CHECK(text ==
-        "{\n"
-        "  \"name\": \"a \\\"quoted\\\"\\n\\\\ line\\u0001\",\n"
-        "  \"count\": 3,\n"
-        "  \"delta\": -4,\n"
-        "  \"ratio\": 2.5,\n"
-        "  \"whole\": 2300000,\n"
-        "  \"flag\": true,\n"
-        "  \"nothing\": null,\n"
-        "  \"list\": [\n"
-        "    1,\n"
-        "    \"x\"\n"
-        "  ],\n"
-        "  \"empty\": {}\n"
-        "}\n");
-}
-
-TEST_CASE("the JSON writer refuses unbalanced documents") {
-  JsonWriter open;
-  open.begin_object();
-  CHECK_THROWS_AS(open.finish(), Error);
-  JsonWriter keyless;
-  keyless.begin_object();
-  CHECK_THROWS_AS(keyless.value(uint64_t{1}), Error);
-  JsonWriter wrong;
-  wrong.begin_array();
-  CHECK_THROWS_AS(wrong.end_object(), Error);
 }
 
 TEST_CASE("CSV rows quote only fields that need it") {

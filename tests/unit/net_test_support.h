@@ -1,26 +1,27 @@
 #pragma once
-// Fakes for virtio-net's unit tests: descriptor chains over a GuestMemory
-// (what Virtqueue::pop() would return), a queue that hands them out and
-// records what comes back, and an interrupt that counts.
+// For virtio-net's unit tests: chains and queues from the one fake driver
+// (tests/support/virtio_driver.h) on real Virtqueues, an interrupt that
+// counts, and a socketpair standing in for the tap.
 #include <catch2/catch.hpp>
 
 #include <sys/socket.h>
 
 #include <cstdint>
-#include <deque>
 #include <utility>
 #include <vector>
 
 #include "base/memory/guest_memory.h"
 #include "base/util/unique_fd.h"
 #include "devices/virtio/net/net_engine.h"
+#include "tests/support/virtio_driver.h"
 
 namespace kvmm::testing {
 
 // 1 MiB of guest RAM at 0.
+inline constexpr uint64_t kNetMemorySize = 0x100000;
 inline GuestMemory net_memory() {
   GuestMemory memory;
-  memory.add_region(GuestAddress{0}, 0x100000);
+  memory.add_region(GuestAddress{0}, kNetMemorySize);
   return memory;
 }
 
@@ -29,63 +30,57 @@ struct ChainPart {
   uint64_t size;
 };
 
+inline std::vector<Buffer> buffers_of(const std::vector<ChainPart>& readable,
+                                      const std::vector<ChainPart>& writable) {
+  std::vector<Buffer> buffers;
+  for (const ChainPart& b : readable) {
+    buffers.push_back({GuestAddress{b.gpa}, static_cast<uint32_t>(b.size), Access::kReadable});
+  }
+  for (const ChainPart& b : writable) {
+    buffers.push_back({GuestAddress{b.gpa}, static_cast<uint32_t>(b.size), Access::kWritable});
+  }
+  // No buffers at all: one empty descriptor, which pop() drops (§2.7.5 allows len 0).
+  if (buffers.empty()) buffers.push_back({GuestAddress{0}, 0, Access::kReadable});
+  return buffers;
+}
+
+// The chain Virtqueue::pop() hands over for these buffers, with head `head`.
 inline DescriptorChain make_chain(const GuestMemory& memory, uint16_t head,
                                   const std::vector<ChainPart>& readable,
                                   const std::vector<ChainPart>& writable) {
-  DescriptorChain chain;
-  chain.head = head;
-  for (const ChainPart& b : readable) {
-    auto host = memory.slice(GuestAddress{b.gpa}, b.size);
-    REQUIRE(host);
-    chain.readable.push_back({GuestAddress{b.gpa}, *host});
-    chain.readable_bytes += b.size;
-  }
-  for (const ChainPart& b : writable) {
-    auto host = memory.slice(GuestAddress{b.gpa}, b.size);
-    REQUIRE(host);
-    chain.writable.push_back({GuestAddress{b.gpa}, *host});
-    chain.writable_bytes += b.size;
-  }
-  return chain;
+  ChainSource source(memory);
+  return source.chain(buffers_of(readable, writable), head);
 }
 
-class FakeQueue : public NetQueue {
+// A real queue of kNetQueueSize for NetEngine, filled by the fake driver;
+// its rings at `rings`, away from the tests' buffers.
+class NetTestQueue : public DrivenQueue {
  public:
-  std::deque<Virtqueue::PopResult> available;
-  std::vector<std::pair<uint16_t, uint32_t>> used;
-  int notification_checks = 0;
-  bool used_ring_gone = false;
+  NetTestQueue(const GuestMemory& memory, GuestAddress rings)
+      : DrivenQueue(memory, kNetQueueSize, rings) {}
 
-  void push(DescriptorChain chain) {
-    Virtqueue::PopResult result;
-    result.status = Virtqueue::PopStatus::kChain;
-    result.chain = std::move(chain);
-    available.push_back(std::move(result));
+  void push(uint16_t head, const std::vector<ChainPart>& readable,
+            const std::vector<ChainPart>& writable) {
+    offer(buffers_of(readable, writable), head);
   }
-  void push_status(Virtqueue::PopStatus status, uint16_t head = 0) {
-    Virtqueue::PopResult result;
-    result.status = status;
-    result.chain.head = head;
-    result.error = "fake error";
-    available.push_back(std::move(result));
+  // A chain pop() refuses (its buffer lies outside guest memory, §2.7.5):
+  // the device must return it used with length 0.
+  void push_bad_chain(uint16_t head) {
+    offer({{GuestAddress{kNetMemorySize}, 16, Access::kReadable}}, head);
   }
+  // An available index more than a queue ahead (§2.7.6): the ring is broken.
+  void break_ring() {
+    driver.set_avail_idx(static_cast<uint16_t>(driver.avail_idx() + kNetQueueSize + 1));
+  }
+  // The used ring moved out of guest memory under the device: add_used() fails.
+  void lose_used_ring() { queue.config().used_ring = kNetMemorySize - 4; }
 
-  Virtqueue::PopResult pop() override {
-    if (available.empty()) return {};
-    Virtqueue::PopResult result = std::move(available.front());
-    available.pop_front();
-    return result;
+  // (head, written) of every used element so far.
+  std::vector<std::pair<uint16_t, uint32_t>> used_pairs() {
+    std::vector<std::pair<uint16_t, uint32_t>> pairs;
+    for (const UsedElement& e : used()) pairs.emplace_back(static_cast<uint16_t>(e.id), e.len);
+    return pairs;
   }
-  bool add_used(uint16_t head, uint32_t written) override {
-    if (used_ring_gone) return false;
-    used.emplace_back(head, written);
-    return true;
-  }
-  bool needs_notification() override {
-    ++notification_checks;
-    return true;
-  }
-  bool enable_notification() override { return false; }
 };
 
 struct FakeInterrupt : VirtioInterrupt {

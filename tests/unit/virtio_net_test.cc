@@ -1,6 +1,6 @@
 // The virtio-net device as the transport sees it: features, config space,
-// and its I/O thread moving frames between split rings that a fake driver
-// builds in guest memory and a socketpair standing in for the tap.
+// and its I/O thread moving frames between real queues that the fake driver
+// (tests/support/virtio_driver.h) fills and a socketpair standing in for the tap.
 #include <catch2/catch.hpp>
 
 #include <poll.h>
@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <tuple>
 
 #include "devices/virtio/net/virtio_net.h"
 #include "devices/virtio/virtqueue.h"
@@ -19,9 +20,6 @@ using namespace kvmm;
 using namespace kvmm::testing;
 
 namespace {
-
-constexpr uint16_t kDescFNext = 1;
-constexpr uint16_t kDescFWrite = 2;
 
 class SocketBackend : public NetBackend {
  public:
@@ -43,52 +41,29 @@ struct AtomicInterrupt : VirtioInterrupt {
   void signal_needs_reset() override { ++needs_reset; }
 };
 
-// One split ring (§2.7) in guest memory, driven as a driver would.
-struct FakeDriverQueue {
-  const GuestMemory& memory;
-  uint64_t desc;
-  uint64_t avail;
-  uint64_t used;
-  uint16_t size = 16;
-  uint16_t next_desc = 0;
-  uint16_t avail_idx = 0;
-  Virtqueue queue{kNetQueueSize};
+// A real queue the fake driver fills (EVENT_IDX on), and the notify
+// eventfd the driver kicks.
+struct DriverQueue : DrivenQueue {
   EventFd notify;
 
-  FakeDriverQueue(const GuestMemory& m, uint64_t base)
-      : memory(m), desc(base), avail(base + 0x1000), used(base + 0x2000) {
-    queue.config() = {size, true, desc, avail, used};
-    REQUIRE_FALSE(queue.validate(memory));
-    queue.activate(memory, true, true);
-  }
+  DriverQueue(const GuestMemory& memory, uint64_t rings)
+      : DrivenQueue(memory, 16, GuestAddress{rings}, true, true) {}
 
   // Publishes a chain of (gpa, len, writable) buffers and notifies.
   uint16_t add(const std::vector<std::tuple<uint64_t, uint32_t, bool>>& buffers) {
-    const uint16_t head = next_desc;
-    for (size_t i = 0; i < buffers.size(); ++i) {
-      const auto [gpa, len, writable] = buffers[i];
-      const uint16_t index = next_desc++ % size;
-      uint16_t flags = writable ? kDescFWrite : 0;
-      if (i + 1 < buffers.size()) flags |= kDescFNext;
-      const uint64_t at = desc + 16ull * index;
-      REQUIRE(memory.write_obj(GuestAddress{at}, gpa));
-      REQUIRE(memory.write_obj(GuestAddress{at + 8}, len));
-      REQUIRE(memory.write_obj(GuestAddress{at + 12}, flags));
-      REQUIRE(memory.write_obj(GuestAddress{at + 14}, static_cast<uint16_t>(next_desc % size)));
+    std::vector<Buffer> chain;
+    for (const auto& [gpa, len, writable] : buffers) {
+      chain.push_back({GuestAddress{gpa}, len, writable ? Access::kWritable : Access::kReadable});
     }
-    REQUIRE(memory.write_obj(GuestAddress{avail + 4 + 2ull * (avail_idx % size)},
-                             static_cast<uint16_t>(head % size)));
-    ++avail_idx;
-    REQUIRE(memory.write_obj(GuestAddress{avail + 2}, avail_idx));
+    const uint16_t head = offer(chain);
     notify.signal();
-    return head % size;
+    return head;
   }
 
-  uint16_t used_idx() const { return *memory.read_obj<uint16_t>(GuestAddress{used + 2}); }
-  std::pair<uint32_t, uint32_t> used_elem(uint16_t i) const {
-    const uint64_t at = used + 4 + 8ull * (i % size);
-    return {*memory.read_obj<uint32_t>(GuestAddress{at}),
-            *memory.read_obj<uint32_t>(GuestAddress{at + 4})};
+  uint16_t used_idx() const { return driver.used_idx(); }
+  std::pair<uint32_t, uint32_t> used_elem(uint16_t i) {
+    const UsedElement& element = used().at(i);
+    return {element.id, element.len};
   }
   // Waits (bounded, not timed: a hang fails after 10 s) for `count` used.
   bool wait_used(uint16_t count) const {
@@ -104,8 +79,8 @@ struct Device {
   FakeTap tap;
   SocketBackend* backend;
   VirtioNet net;
-  FakeDriverQueue rx{memory, 0x10000};
-  FakeDriverQueue tx{memory, 0x20000};
+  DriverQueue rx{memory, 0x10000};
+  DriverQueue tx{memory, 0x20000};
   std::shared_ptr<AtomicInterrupt> interrupt = std::make_shared<AtomicInterrupt>();
 
   explicit Device(NetOffloads offloads = NetOffloads::kOn)

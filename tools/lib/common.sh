@@ -80,7 +80,7 @@ kvmm_ensure_packages() {
 # shellcheck disable=SC2034 # used by the scripts that source this file
 kvmm_build_packages=(
     build-essential:g++ make:make cmake:cmake nasm:nasm catch2 linux-libc-dev
-    pkg-config:pkg-config liburing-dev groff-base:groff
+    pkg-config:pkg-config liburing-dev groff-base:groff nlohmann-json3-dev
 )
 
 kvmm_configure_and_build() {

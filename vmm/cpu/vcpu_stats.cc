@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "base/util/format.h"
+#include "base/util/json_writer.h"
 #include "base/util/parse.h"
 
 namespace kvmm {
@@ -20,103 +21,77 @@ std::string mmio_key_name(uint64_t key) {
   return hex(key >> 1) + ((key & 1) != 0 ? " write" : " read");
 }
 
-// One JSON object whose members are each on their own line.
-class JsonObject {
- public:
-  JsonObject(std::string& out, std::string indent) : out_(out), indent_(std::move(indent)) {
-    out_ += "{";
-  }
-  void member(std::string_view key, std::string_view raw_value) {
-    out_ += first_ ? "\n" : ",\n";
-    first_ = false;
-    out_ += indent_ + "  " + json_quote(key) + ": ";
-    out_ += raw_value;
-  }
-  // Starts a member whose value the caller then appends (a nested object).
-  std::string nested_indent(std::string_view key) {
-    member(key, "");
-    return indent_ + "  ";
-  }
-  void close() { out_ += first_ ? "}" : "\n" + indent_ + "}"; }
-
- private:
-  std::string& out_;
-  std::string indent_;
-  bool first_ = true;
-};
-
-void counter_json(std::string& out, const std::string& indent, const BoundedCounter& counter,
+void counter_json(JsonWriter& json, std::string_view key, const BoundedCounter& counter,
                   std::string (*name)(uint64_t)) {
-  JsonObject object(out, indent);
-  for (const auto& [key, count] : counter.counts()) object.member(name(key), std::to_string(count));
-  object.member("other", std::to_string(counter.other()));
-  object.close();
+  json.key(key).begin_object();
+  for (const auto& [counter_key, count] : counter.counts()) json.member(name(counter_key), count);
+  json.member("other", counter.other());
+  json.end_object();
 }
 
-std::string values_json(const std::vector<uint64_t>& values) {
+// One value as a number, several as an inline array: `[1, 2]`.
+void values_json(JsonWriter& json, std::string_view key, const std::vector<uint64_t>& values) {
+  if (values.size() == 1) {
+    json.member(key, values[0]);
+    return;
+  }
+  json.key(key).begin_array(JsonWriter::Layout::kInline);
+  for (const uint64_t v : values) json.value(v);
+  json.end_array();
+}
+
+void vcpu_json(JsonWriter& json, const VcpuStats& s) {
+  json.begin_object();
+  json.member("vcpu", uint64_t{s.vcpu});
+  json.member("tid", int64_t{s.tid});
+  json.member("kvm_run_ns", s.kvm_run_ns);
+  json.member("handler_ns", s.handler_ns);
+  if (s.run_delay_ns) {
+    json.member("run_delay_ns", *s.run_delay_ns);
+  } else {
+    json.member_null("run_delay_ns");
+  }
+  json.member("exits", s.exits());
+  json.key("exits_by_reason").begin_object();
+  for (size_t i = 0; i < s.exits_by_reason.size(); ++i) {
+    if (s.exits_by_reason[i] == 0) continue;
+    json.member(exit_reason_name(static_cast<ExitReason>(i)), s.exits_by_reason[i]);
+  }
+  json.end_object();
+  counter_json(json, "io_ports", s.io, io_key_name);
+  counter_json(json, "mmio_addresses", s.mmio, mmio_key_name);
+  const LatencyHistogram& h = s.handler_latency;
+  json.key("handler_latency_ns").begin_object();
+  json.member("count", h.count());
+  json.member("min", h.min());
+  json.member("median", h.percentile(0.5));
+  json.member("p99", h.percentile(0.99));
+  json.member("max", h.max());
+  json.key("buckets").begin_object();
+  for (size_t i = 0; i < h.buckets().size(); ++i) {
+    if (h.buckets()[i] != 0) json.member(std::to_string(i), h.buckets()[i]);
+  }
+  json.end_object();
+  json.end_object();
+  json.key("kernel_stats").begin_object();
+  json.member("available", s.kernel.available);
+  if (s.kernel.available) {
+    json.key("counters").begin_object();
+    for (const KvmStat& stat : s.kernel.counters) values_json(json, stat.name, stat.values);
+    json.end_object();
+  } else {
+    json.member("reason", s.kernel.unavailable_reason);
+  }
+  json.end_object();
+  json.end_object();
+}
+
+// The same for the text report: "5" or "[1, 2]".
+std::string values_text(const std::vector<uint64_t>& values) {
   if (values.size() == 1) return std::to_string(values[0]);
   std::string out = "[";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += std::to_string(values[i]);
-  }
+  for (size_t i = 0; i < values.size(); ++i) out += (i > 0 ? ", " : "") + std::to_string(values[i]);
   return out + "]";
-}
-
-std::string vcpu_json(const VcpuStats& s, const std::string& indent) {
-  std::string out;
-  JsonObject object(out, indent);
-  object.member("vcpu", std::to_string(s.vcpu));
-  object.member("tid", std::to_string(s.tid));
-  object.member("kvm_run_ns", std::to_string(s.kvm_run_ns));
-  object.member("handler_ns", std::to_string(s.handler_ns));
-  object.member("run_delay_ns", s.run_delay_ns ? std::to_string(*s.run_delay_ns) : "null");
-  object.member("exits", std::to_string(s.exits()));
-  {
-    const std::string inner = object.nested_indent("exits_by_reason");
-    JsonObject reasons(out, inner);
-    for (size_t i = 0; i < s.exits_by_reason.size(); ++i) {
-      if (s.exits_by_reason[i] == 0) continue;
-      reasons.member(exit_reason_name(static_cast<ExitReason>(i)),
-                     std::to_string(s.exits_by_reason[i]));
-    }
-    reasons.close();
-  }
-  counter_json(out, object.nested_indent("io_ports"), s.io, io_key_name);
-  counter_json(out, object.nested_indent("mmio_addresses"), s.mmio, mmio_key_name);
-  {
-    const LatencyHistogram& h = s.handler_latency;
-    const std::string inner = object.nested_indent("handler_latency_ns");
-    JsonObject latency(out, inner);
-    latency.member("count", std::to_string(h.count()));
-    latency.member("min", std::to_string(h.min()));
-    latency.member("median", std::to_string(h.percentile(0.5)));
-    latency.member("p99", std::to_string(h.percentile(0.99)));
-    latency.member("max", std::to_string(h.max()));
-    JsonObject buckets(out, latency.nested_indent("buckets"));
-    for (size_t i = 0; i < h.buckets().size(); ++i) {
-      if (h.buckets()[i] != 0) buckets.member(std::to_string(i), std::to_string(h.buckets()[i]));
-    }
-    buckets.close();
-    latency.close();
-  }
-  {
-    const std::string inner = object.nested_indent("kernel_stats");
-    JsonObject kernel(out, inner);
-    kernel.member("available", s.kernel.available ? "true" : "false");
-    if (s.kernel.available) {
-      JsonObject counters(out, kernel.nested_indent("counters"));
-      for (const KvmStat& stat : s.kernel.counters) {
-        counters.member(stat.name, values_json(stat.values));
-      }
-      counters.close();
-    } else {
-      kernel.member("reason", json_quote(s.kernel.unavailable_reason));
-    }
-    kernel.close();
-  }
-  object.close();
-  return out;
 }
 
 // "1.234 ms"
@@ -217,13 +192,13 @@ std::optional<uint64_t> parse_schedstat_run_delay(std::string_view text) {
 }
 
 std::string format_stats_json(const std::vector<VcpuStats>& vcpus) {
-  std::string out = "{\n  \"vcpus\": [";
-  for (size_t i = 0; i < vcpus.size(); ++i) {
-    out += i == 0 ? "\n    " : ",\n    ";
-    out += vcpu_json(vcpus[i], "    ");
-  }
-  out += vcpus.empty() ? "]\n}\n" : "\n  ]\n}\n";
-  return out;
+  JsonWriter json;
+  json.begin_object();
+  json.key("vcpus").begin_array();
+  for (const VcpuStats& s : vcpus) vcpu_json(json, s);
+  json.end_array();
+  json.end_object();
+  return json.finish();
 }
 
 std::string format_stats_text(const std::vector<VcpuStats>& vcpus) {
@@ -268,7 +243,7 @@ std::string format_stats_text(const std::vector<VcpuStats>& vcpus) {
       // Not snprintf: a histogram stat's values can outgrow any fixed line.
       std::string name = "    " + stat.name;
       name.resize(std::max<size_t>(name.size() + 1, 33), ' ');
-      out += name + values_json(stat.values) + "\n";
+      out += name + values_text(stat.values) + "\n";
     }
   }
   return out;

@@ -27,7 +27,7 @@
 
 #include "devices/virtio/block/block_io.h"
 #include "devices/virtio/descriptor_chain.h"
-#include "devices/virtio/rate_limited_log.h"
+#include "base/util/rate_limited_log.h"
 
 namespace kvmm {
 

@@ -1,6 +1,5 @@
 #include "devices/virtio/block/virtio_block.h"
 
-#include <pthread.h>
 #include <poll.h>
 #include <sys/epoll.h>
 
@@ -10,10 +9,16 @@
 
 #include "base/util/error.h"
 #include "base/util/log.h"
-#include "base/util/unique_fd.h"
 #include "devices/virtio/virtqueue.h"
 
 namespace kvmm {
+
+namespace {
+
+// What woke the I/O thread (IoThread sources).
+enum Source : uint64_t { kNotifySource, kCompletionSource };
+
+}  // namespace
 
 std::string VirtioBlock::default_serial(const std::string& path) {
   std::error_code ignored;
@@ -78,47 +83,33 @@ void VirtioBlock::activate(VirtioActivation activation) {
     throw Error("virtio-blk: activated with " + std::to_string(activation.queues.size()) +
                 " queues; the transport must hand over exactly one");
   }
-  thread_ = std::thread([this, activation = std::move(activation)]() mutable { run(std::move(activation)); });
-  // Named here rather than by the thread itself, so the name is there as
-  // soon as activate() returns (`ps -T`, tests).
-  const std::string name = "virtio-blk" + std::to_string(index_);
-  ::pthread_setname_np(thread_.native_handle(), name.c_str());
+  auto thread = std::make_unique<IoThread>("virtio-blk" + std::to_string(index_));
+  thread->watch(activation.queues[0].notify_fd, EPOLLIN, kNotifySource);
+  thread->watch(io_->completion_fd(), EPOLLIN, kCompletionSource);
+  thread->start([this, activation = std::move(activation)](IoThread& self) mutable {
+    run(self, std::move(activation));
+  });
+  thread_ = std::move(thread);
 }
 
 void VirtioBlock::reset() {
-  if (!thread_.joinable()) return;
-  stop_.signal();
-  thread_.join();
-  stop_.consume();
+  thread_.reset();  // Stops and joins the I/O thread.
 }
 
-void VirtioBlock::run(VirtioActivation activation) {
-  const std::string name = "virtio-blk" + std::to_string(index_);
+void VirtioBlock::run(IoThread& thread, VirtioActivation activation) {
+  const std::string& name = thread.name();
   Virtqueue& queue = *activation.queues[0].queue;
   const int notify_fd = activation.queues[0].notify_fd;
   VirtioInterrupt& interrupt = *activation.interrupt;
   BlockRequests requests(*io_, info_, activation.features, name + ": ");
   RateLimitedLog log(name + ": ");
 
-  UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
-  auto watch = [&](int fd) {
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.fd = fd;
-    return ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &event) == 0;
-  };
   bool broken = false;
   auto break_queue = [&](const std::string& why) {
     log.log("queue broken (" + why + "); the driver must reset the device");
     broken = true;
     interrupt.signal_needs_reset();
   };
-  const bool epoll_ok =
-      epoll.valid() && watch(notify_fd) && watch(io_->completion_fd()) && watch(stop_.get());
-  if (!epoll_ok) {
-    // Host trouble (fd limit): the device cannot wait for work; only stop.
-    break_queue(std::string("cannot set up epoll: ") + std::strerror(errno));
-  }
   auto complete = [&](const BlockCompletion& done) {
     if (broken) return;
     if (!queue.add_used(done.head, done.used_len)) break_queue("used ring outside guest memory");
@@ -131,13 +122,8 @@ void VirtioBlock::run(VirtioActivation activation) {
       used = true;
     }
     // A notification is consumed before popping, so one arriving mid-batch
-    // wakes the next epoll_wait. One read takes the whole eventfd count; poll
-    // first because the transport's eventfd may be blocking.
-    pollfd notified{notify_fd, POLLIN, 0};
-    if (::poll(&notified, 1, 0) > 0) {
-      uint64_t count;
-      (void)!::read(notify_fd, &count, sizeof(count));
-    }
+    // wakes the next wait. One read takes the whole eventfd count.
+    IoThread::drain(notify_fd);
     while (!broken) {
       Virtqueue::PopResult popped = queue.pop();
       if (popped.status == Virtqueue::PopStatus::kEmpty) {
@@ -161,13 +147,13 @@ void VirtioBlock::run(VirtioActivation activation) {
     }
     if (used && !broken && queue.needs_notification()) interrupt.signal_used();
 
-    pollfd stop{stop_.get(), POLLIN, 0};
-    if (::poll(&stop, 1, 0) > 0) break;
-    epoll_event events[4];
-    if (epoll_ok) {
-      ::epoll_wait(epoll.get(), events, 4, -1);
-    } else {
-      ::poll(&stop, 1, -1);
+    const IoThread::Wake wake = thread.wait();
+    if (wake == IoThread::Wake::kStop) break;
+    if (wake == IoThread::Wake::kFailed) {
+      // Logged; the device cannot wait for work any more. In-flight I/O is
+      // still waited for below, so nothing touches guest memory after reset().
+      interrupt.signal_needs_reset();
+      break;
     }
   }
 

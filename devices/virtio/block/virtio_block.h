@@ -18,13 +18,12 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <thread>
 
-#include "base/util/event_fd.h"
 #include "devices/virtio/block/block_io.h"
 #include "devices/virtio/block/block_requests.h"
 #include "devices/virtio/block/disk_image.h"
 #include "devices/virtio/block/disk_options.h"
+#include "devices/virtio/io_thread.h"
 #include "devices/virtio/virtio_device.h"
 
 namespace kvmm {
@@ -90,15 +89,14 @@ class VirtioBlock final : public VirtioDevice {
   static std::string default_serial(const std::string& path);
 
  private:
-  void run(VirtioActivation activation);
+  void run(IoThread& thread, VirtioActivation activation);
 
   const unsigned index_;
   DiskImage image_;
   BlockDiskInfo info_;
   VirtioBlkConfig config_{};
   std::unique_ptr<BlockIo> io_;
-  EventFd stop_;
-  std::thread thread_;
+  std::unique_ptr<IoThread> thread_;  // From activate() to reset().
 };
 
 }  // namespace kvmm

@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "base/util/log.h"
 
 namespace kvmm {
 
@@ -18,7 +17,7 @@ std::string NetCounters::summary() const {
          std::to_string(bad_chains.load()) + " bad chains";
 }
 
-NetEngine::NetEngine(int tap_fd, bool mergeable, NetQueue& rx, NetQueue& tx,
+NetEngine::NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx,
                      VirtioInterrupt& interrupt, NetCounters& counters)
     : tap_fd_(tap_fd),
       rx_(rx),
@@ -28,16 +27,12 @@ NetEngine::NetEngine(int tap_fd, bool mergeable, NetQueue& rx, NetQueue& tx,
       packet_(mergeable) {}
 
 void NetEngine::log_guest_fault(const std::string& what) {
-  // A hostile guest can produce these at line rate: the first few, then a
-  // sample, so the log shows the fault without flooding.
-  ++logged_;
-  if (logged_ <= 10 || logged_ % 10000 == 0) {
-    log_line("virtio-net: " + what + " (" + std::to_string(logged_) + " so far)");
-  }
+  // A hostile guest can produce these at line rate.
+  fault_log_.log(what);
 }
 
 void NetEngine::break_device(const std::string& why) {
-  log_line("virtio-net: " + why + "; the device needs a reset");
+  fault_log_.log(why + "; the device needs a reset");
   broken_ = true;
   interrupt_.signal_needs_reset();
 }
@@ -105,7 +100,7 @@ NetEngine::Progress NetEngine::process_tx() {
   return progress;
 }
 
-bool NetEngine::return_used(NetQueue& queue, uint16_t head, uint32_t written, bool& used_flag) {
+bool NetEngine::return_used(Virtqueue& queue, uint16_t head, uint32_t written, bool& used_flag) {
   if (!queue.add_used(head, written)) {
     break_device(&queue == &rx_ ? "RX used ring outside guest memory"
                                 : "TX used ring outside guest memory");
@@ -115,7 +110,7 @@ bool NetEngine::return_used(NetQueue& queue, uint16_t head, uint32_t written, bo
   return true;
 }
 
-void NetEngine::notify(NetQueue& queue, bool& used_flag) {
+void NetEngine::notify(Virtqueue& queue, bool& used_flag) {
   if (!used_flag) return;
   used_flag = false;
   if (queue.needs_notification()) interrupt_.signal_used();

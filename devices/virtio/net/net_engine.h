@@ -1,28 +1,20 @@
 #pragma once
 // virtio-net's data path between two queues and a tap: what the I/O thread
 // does when an eventfd or the tap wakes it. No thread and no epoll here, so
-// tests drive it step by step with a fake queue and a socketpair for the tap.
+// tests drive it step by step: real queues filled by the fake driver, and a
+// socketpair for the tap.
 //
 // Threads: one I/O thread calls everything; the counters are read from any.
 #include <atomic>
 #include <cstdint>
 #include <string>
 
+#include "base/util/rate_limited_log.h"
 #include "devices/virtio/net/net_frames.h"
 #include "devices/virtio/virtio_device.h"
 #include "devices/virtio/virtqueue.h"
 
 namespace kvmm {
-
-// The part of a Virtqueue the data path uses (VirtioNet adapts a Virtqueue).
-class NetQueue {
- public:
-  virtual ~NetQueue() = default;
-  virtual Virtqueue::PopResult pop() = 0;
-  [[nodiscard]] virtual bool add_used(uint16_t head, uint32_t written) = 0;
-  virtual bool needs_notification() = 0;
-  virtual bool enable_notification() = 0;
-};
 
 // Kept across device resets; printed when kvmm exits.
 struct NetCounters {
@@ -41,7 +33,7 @@ class NetEngine {
  public:
   // `tap_fd` is non-blocking and keeps packet boundaries (a tap, or a
   // datagram socket in tests); the engine does not own it.
-  NetEngine(int tap_fd, bool mergeable, NetQueue& rx, NetQueue& tx, VirtioInterrupt& interrupt,
+  NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx, VirtioInterrupt& interrupt,
             NetCounters& counters);
 
   enum class Progress {
@@ -69,14 +61,14 @@ class NetEngine {
   void break_device(const std::string& why);
   void log_guest_fault(const std::string& what);
   // add_used(); false (and the device broken) when the used ring is gone.
-  bool return_used(NetQueue& queue, uint16_t head, uint32_t written, bool& used_flag);
+  bool return_used(Virtqueue& queue, uint16_t head, uint32_t written, bool& used_flag);
   // §2.7.10: one notification decision per batch.
-  void notify(NetQueue& queue, bool& used_flag);
+  void notify(Virtqueue& queue, bool& used_flag);
   bool deliver_rx();  // false: waiting for buffers (or broken).
 
   int tap_fd_;
-  NetQueue& rx_;
-  NetQueue& tx_;
+  Virtqueue& rx_;
+  Virtqueue& tx_;
   VirtioInterrupt& interrupt_;
   NetCounters& counters_;
   RxPacket packet_;
@@ -89,7 +81,7 @@ class NetEngine {
   uint16_t tx_head_ = 0;  // The chain in frame_ while tx_has_chain_.
   bool rx_used_ = false;  // add_used() since the last notification check.
   bool tx_used_ = false;
-  uint64_t logged_ = 0;   // Guest-fault lines logged, for rate limiting.
+  RateLimitedLog fault_log_{"virtio-net: "};
 };
 
 }  // namespace kvmm

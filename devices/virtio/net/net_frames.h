@@ -86,7 +86,7 @@ class RxPacket {
   size_t length_ = 0;  // Bytes of the packet (header included); 0: none.
   size_t copied_ = 0;  // Bytes already in guest chains.
   std::vector<Used> used_;
-  std::vector<ChainBuffer> first_chain_;  // Where num_buffers goes.
+  ChainBuffers first_chain_;  // Where num_buffers goes.
 };
 
 }  // namespace kvmm

@@ -1,42 +1,20 @@
 #include "devices/virtio/net/virtio_net.h"
 
-#include <pthread.h>
 #include <sys/epoll.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 
 #include "base/util/error.h"
 #include "base/util/log.h"
-#include "base/util/unique_fd.h"
 #include "devices/virtio/virtqueue.h"
 
 namespace kvmm {
 
-class VirtioNet::QueueAdapter : public NetQueue {
- public:
-  explicit QueueAdapter(Virtqueue& queue) : queue_(queue) {}
-  Virtqueue::PopResult pop() override { return queue_.pop(); }
-  bool add_used(uint16_t head, uint32_t written) override { return queue_.add_used(head, written); }
-  bool needs_notification() override { return queue_.needs_notification(); }
-  bool enable_notification() override { return queue_.enable_notification(); }
-
- private:
-  Virtqueue& queue_;
-};
-
 namespace {
 
-// epoll_event.data: which source woke the thread.
-enum Source : uint64_t { kStop, kRxNotify, kTxNotify, kTap };
-
-void drain(int eventfd) {
-  uint64_t count;
-  while (::read(eventfd, &count, sizeof(count)) < 0 && errno == EINTR) {
-  }
-}
+// What woke the I/O thread (IoThread sources).
+enum Source : uint64_t { kRxNotify, kTxNotify, kTap };
 
 }  // namespace
 
@@ -72,12 +50,15 @@ void VirtioNet::activate(VirtioActivation activation) {
                 " queues, expected 2 (a transport bug)");
   }
   backend_->set_guest_features(activation.features);
-  rx_ = std::make_unique<QueueAdapter>(*activation.queues[kNetRxQueue].queue);
-  tx_ = std::make_unique<QueueAdapter>(*activation.queues[kNetTxQueue].queue);
+  rx_ = activation.queues[kNetRxQueue].queue;
+  tx_ = activation.queues[kNetTxQueue].queue;
   rx_notify_ = activation.queues[kNetRxQueue].notify_fd;
   tx_notify_ = activation.queues[kNetTxQueue].notify_fd;
   interrupt_ = std::move(activation.interrupt);
+  auto thread = std::make_unique<IoThread>("virtio-net" + std::to_string(config_.index));
   if (vhost_) {
+    thread->watch(vhost_call_[kNetRxQueue].get(), EPOLLIN, kRxNotify);
+    thread->watch(vhost_call_[kNetTxQueue].get(), EPOLLIN, kTxNotify);
     VhostNet::Ring rings[2];
     for (uint16_t i : {kNetRxQueue, kNetTxQueue}) {
       const Virtqueue::Config& q = activation.queues[i].queue->config();
@@ -85,38 +66,37 @@ void VirtioNet::activate(VirtioActivation activation) {
                   vhost_call_[i].get()};
     }
     vhost_->start(*activation.memory, activation.features, rings, backend_->fd());
-    stop_.consume();
     try {
-      thread_ = std::thread([this] { run_vhost(); });
-    } catch (const std::system_error& e) {
+      thread->start([this](IoThread& self) { run_vhost(self); });
+    } catch (const Error&) {
       vhost_->stop();
-      throw Error(std::string("virtio-net: cannot start its I/O thread: ") + e.what());
+      throw;
     }
+    thread_ = std::move(thread);
     return;
   }
+  thread->watch(rx_notify_, EPOLLIN, kRxNotify);
+  thread->watch(tx_notify_, EPOLLIN, kTxNotify);
+  thread->watch(backend_->fd(), 0, kTap);  // Interest follows the engine (run()).
   const bool mergeable = (activation.features & kVirtioNetFMrgRxbuf) != 0;
   engine_ = std::make_unique<NetEngine>(backend_->fd(), mergeable, *rx_, *tx_, *interrupt_,
                                         counters_);
-  stop_.consume();
   try {
-    thread_ = std::thread([this] { run(); });
-  } catch (const std::system_error& e) {
+    thread->start([this](IoThread& self) { run(self); });
+  } catch (const Error&) {
     engine_.reset();
-    throw Error(std::string("virtio-net: cannot start its I/O thread: ") + e.what());
+    throw;
   }
+  thread_ = std::move(thread);
 }
 
 void VirtioNet::reset() {
   // vhost first: once it lets go, nothing signals the I/O thread any more.
   if (vhost_) vhost_->stop();
-  if (thread_.joinable()) {
-    stop_.signal();
-    thread_.join();
-  }
+  thread_.reset();  // Stops and joins the I/O thread.
   // A packet waiting for RX buffers is dropped with the queues it was for.
   engine_.reset();
-  rx_.reset();
-  tx_.reset();
+  rx_ = tx_ = nullptr;
   interrupt_.reset();
   rx_notify_ = tx_notify_ = -1;
 }
@@ -130,27 +110,8 @@ std::string VirtioNet::summary() const {
          "): " + counters_.summary();
 }
 
-void VirtioNet::run() {
-  const std::string name = "virtio-net" + std::to_string(config_.index);
-  ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
-
-  UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
-  auto watch = [&](int op, int fd, uint32_t events, Source source) {
-    epoll_event event{};
-    event.events = events;
-    event.data.u64 = source;
-    return ::epoll_ctl(epoll.get(), op, fd, &event) == 0;
-  };
+void VirtioNet::run(IoThread& thread) {
   const int tap = backend_->fd();
-  if (!epoll.valid() || !watch(EPOLL_CTL_ADD, stop_.get(), EPOLLIN, kStop) ||
-      !watch(EPOLL_CTL_ADD, rx_notify_, EPOLLIN, kRxNotify) ||
-      !watch(EPOLL_CTL_ADD, tx_notify_, EPOLLIN, kTxNotify) ||
-      !watch(EPOLL_CTL_ADD, tap, 0, kTap)) {
-    log_line(name + ": cannot set up epoll: " + std::strerror(errno) + "; the device stays idle");
-    interrupt_->signal_needs_reset();
-    return;
-  }
-
   // The driver may have queued buffers and frames before DRIVER_OK.
   bool rx_work = true;
   bool tx_work = true;
@@ -166,42 +127,43 @@ void VirtioNet::run() {
     const uint32_t wanted = (engine_->wants_tap_readable() ? EPOLLIN : 0u) |
                             (engine_->wants_tap_writable() ? EPOLLOUT : 0u);
     if (tap_watched && wanted != tap_events) {
-      if (!watch(EPOLL_CTL_MOD, tap, wanted, kTap)) {
-        log_line(name + ": epoll_ctl failed: " + std::strerror(errno));
+      if (!thread.modify(tap, wanted, kTap)) {
+        interrupt_->signal_needs_reset();
+        return;
       }
       tap_events = wanted;
     }
 
-    epoll_event events[4];
-    const int n = ::epoll_wait(epoll.get(), events, 4, (rx_work || tx_work) ? 0 : -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      log_line(name + ": epoll_wait failed: " + std::strerror(errno) + "; the device stops");
+    const IoThread::Wake wake = thread.wait((rx_work || tx_work) ? 0 : -1);
+    if (wake == IoThread::Wake::kStop) return;
+    if (wake == IoThread::Wake::kFailed) {
       interrupt_->signal_needs_reset();
       return;
     }
-    for (int i = 0; i < n; ++i) {
-      switch (events[i].data.u64) {
-        case kStop:
-          return;
+    for (const IoThread::Ready& ready : thread.ready()) {
+      switch (ready.source) {
         case kRxNotify:
-          drain(rx_notify_);
+          IoThread::drain(rx_notify_);
           rx_work = true;
           break;
         case kTxNotify:
-          drain(tx_notify_);
+          IoThread::drain(tx_notify_);
           tx_work = true;
           break;
         case kTap:
-          if (events[i].events & (EPOLLERR | EPOLLHUP)) {
+          if (ready.events & (EPOLLERR | EPOLLHUP)) {
             // Reported whatever the interest; a tap never hangs up, so this
             // is a backend gone for good: stop watching instead of spinning.
-            log_line(name + ": " + backend_->describe() + " failed; no more network traffic");
-            ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, tap, nullptr);
+            log_line(thread.name() + ": " + backend_->describe() +
+                     " failed; no more network traffic");
+            if (!thread.unwatch(tap)) {
+              interrupt_->signal_needs_reset();
+              return;
+            }
             tap_watched = false;
           }
-          if (events[i].events & EPOLLIN) rx_work = true;
-          if (events[i].events & EPOLLOUT) tx_work = true;
+          if (ready.events & EPOLLIN) rx_work = true;
+          if (ready.events & EPOLLOUT) tx_work = true;
           break;
         default:
           break;
@@ -210,39 +172,19 @@ void VirtioNet::run() {
   }
 }
 
-void VirtioNet::run_vhost() {
-  const std::string name = "virtio-net" + std::to_string(config_.index);
-  ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
-  UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
-  auto watch = [&](int fd, uint64_t source) {
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.u64 = source;
-    return ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &event) == 0;
-  };
-  if (!epoll.valid() || !watch(stop_.get(), kStop) || !watch(vhost_call_[0].get(), kRxNotify) ||
-      !watch(vhost_call_[1].get(), kTxNotify)) {
-    log_line(name + ": cannot set up epoll: " + std::strerror(errno) + "; the device stays idle");
-    interrupt_->signal_needs_reset();
-    return;
-  }
+void VirtioNet::run_vhost(IoThread& thread) {
   for (;;) {
-    epoll_event events[3];
-    const int n = ::epoll_wait(epoll.get(), events, 3, -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      log_line(name + ": epoll_wait failed: " + std::strerror(errno) + "; the device stops");
+    const IoThread::Wake wake = thread.wait();
+    if (wake == IoThread::Wake::kStop) return;
+    if (wake == IoThread::Wake::kFailed) {
       interrupt_->signal_needs_reset();
       return;
     }
-    bool used = false;
-    for (int i = 0; i < n; ++i) {
-      if (events[i].data.u64 == kStop) return;
-      drain(vhost_call_[events[i].data.u64 == kRxNotify ? 0 : 1].get());
-      used = true;
+    for (const IoThread::Ready& ready : thread.ready()) {
+      IoThread::drain(vhost_call_[ready.source == kRxNotify ? kNetRxQueue : kNetTxQueue].get());
     }
     // One interrupt for both queues: the driver's handler looks at both.
-    if (used) interrupt_->signal_used();
+    if (!thread.ready().empty()) interrupt_->signal_used();
   }
 }
 

@@ -8,9 +8,9 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "base/util/event_fd.h"
+#include "devices/virtio/io_thread.h"
 #include "devices/virtio/net/net_backend.h"
 #include "devices/virtio/net/net_engine.h"
 #include "devices/virtio/net/vhost_net.h"
@@ -48,9 +48,8 @@ class VirtioNet : public VirtioDevice {
   std::string summary() const;
 
  private:
-  class QueueAdapter;
-  void run();
-  void run_vhost();
+  void run(IoThread& thread);
+  void run_vhost(IoThread& thread);
 
   std::unique_ptr<NetBackend> backend_;
   VirtioNetConfig config_;
@@ -58,14 +57,13 @@ class VirtioNet : public VirtioDevice {
   EventFd vhost_call_[2];  // vhost -> I/O thread: used buffers, per queue.
   NetCounters counters_;
   // Between activate() and reset(): what the I/O thread uses.
-  std::unique_ptr<QueueAdapter> rx_;
-  std::unique_ptr<QueueAdapter> tx_;
+  Virtqueue* rx_ = nullptr;
+  Virtqueue* tx_ = nullptr;
   std::shared_ptr<VirtioInterrupt> interrupt_;
   std::unique_ptr<NetEngine> engine_;
   int rx_notify_ = -1;
   int tx_notify_ = -1;
-  EventFd stop_;
-  std::thread thread_;
+  std::unique_ptr<IoThread> thread_;
 };
 
 }  // namespace kvmm

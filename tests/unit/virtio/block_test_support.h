@@ -1,7 +1,7 @@
 #pragma once
-// A fake driver for the virtio-blk request path: builds descriptor chains in
-// a GuestMemory (as Virtqueue::pop() would hand them over), temporary disk
-// images, and runs a request to completion on a BlockRequests.
+// For the virtio-blk request path: descriptor chains from the one fake driver
+// (tests/support/virtio_driver.h), temporary disk images, and running a
+// request to completion on a BlockRequests.
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,33 +21,33 @@
 #include "devices/virtio/block/block_io.h"
 #include "devices/virtio/block/block_requests.h"
 #include "devices/virtio/descriptor_chain.h"
+#include "tests/support/virtio_driver.h"
 
 namespace kvmm::testing {
 
 using Bytes = std::vector<uint8_t>;
 
-// Buffers are laid out one after another in guest memory from `base`;
-// builders whose chains are in flight together need different bases.
+// A virtio-blk request's buffers, laid out one after another in guest memory
+// from `base`, and its chain as Virtqueue::pop() hands it over (offered by
+// the fake driver, popped from a real queue). Builders whose chains are in
+// flight together need different bases.
 class ChainBuilder {
  public:
   explicit ChainBuilder(const GuestMemory& memory, uint16_t head = 0, uint64_t base = 0x1000)
-      : memory_(memory), next_(base) {
-    chain_.head = head;
-  }
+      : memory_(memory), head_(head), next_(base) {}
 
   ChainBuilder& readable(const Bytes& bytes) {
-    ChainBuffer buffer = allocate(bytes.size());
-    if (!bytes.empty()) std::memcpy(buffer.host.data(), bytes.data(), bytes.size());
-    chain_.readable.push_back(buffer);
-    chain_.readable_bytes += bytes.size();
+    const GuestAddress gpa = allocate(bytes.size());
+    REQUIRE(memory_.write(gpa, bytes));
+    add({gpa, static_cast<uint32_t>(bytes.size()), Access::kReadable});
     return *this;
   }
   // Pre-filled with 0xee, so a test sees what the device wrote.
   ChainBuilder& writable(size_t length) {
-    ChainBuffer buffer = allocate(length);
-    std::memset(buffer.host.data(), 0xee, length);
-    chain_.writable.push_back(buffer);
-    chain_.writable_bytes += length;
+    const GuestAddress gpa = allocate(length);
+    REQUIRE(memory_.write(gpa, Bytes(length, 0xee)));
+    add({gpa, static_cast<uint32_t>(length), Access::kWritable});
+    writable_.push_back(buffers_.back());
     return *this;
   }
   // Starts the next buffer `bytes` past a 4 KiB boundary, as a driver with
@@ -55,29 +56,46 @@ class ChainBuilder {
     misalign_ = bytes;
     return *this;
   }
-  const DescriptorChain& chain() const { return chain_; }
+  const DescriptorChain& chain() const {
+    if (!chain_) {
+      ChainSource source(memory_);
+      chain_ = source.chain(buffers_, head_);
+    }
+    return *chain_;
+  }
 
   // The bytes of writable buffer `index`.
   Bytes written(size_t index) const {
-    const auto& host = chain_.writable.at(index).host;
-    return Bytes(host.begin(), host.end());
+    const Buffer& buffer = writable_.at(index);
+    Bytes bytes(buffer.len);
+    REQUIRE(memory_.read(buffer.gpa, bytes));
+    return bytes;
   }
-  uint8_t status() const { return chain_.writable.back().host.back(); }
+  uint8_t status() const {
+    const Buffer& last = writable_.back();
+    return written(writable_.size() - 1).at(last.len - 1);
+  }
 
  private:
-  ChainBuffer allocate(size_t length) {
+  void add(const Buffer& buffer) {
+    buffers_.push_back(buffer);
+    chain_.reset();
+  }
+  GuestAddress allocate(size_t length) {
     // 512-aligned, as Linux's block layer aligns buffers (and O_DIRECT needs).
     next_ = ((next_ + 4095) & ~uint64_t{4095}) + misalign_;
     misalign_ = 0;
-    auto host = memory_.slice(GuestAddress{next_}, length);
-    REQUIRE(host.has_value());
-    ChainBuffer buffer{GuestAddress{next_}, *host};
+    REQUIRE(memory_.slice(GuestAddress{next_}, length).has_value());
+    const GuestAddress gpa{next_};
     next_ += length;
-    return buffer;
+    return gpa;
   }
 
   const GuestMemory& memory_;
-  DescriptorChain chain_;
+  uint16_t head_;
+  std::vector<Buffer> buffers_;
+  std::vector<Buffer> writable_;
+  mutable std::optional<DescriptorChain> chain_;
   uint64_t next_;
   uint64_t misalign_ = 0;
 };

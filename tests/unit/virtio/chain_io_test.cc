@@ -79,3 +79,26 @@ TEST_CASE("iovecs cover a byte range of the buffers") {
   CHECK_FALSE(iovecs_for(buffers, UINT64_MAX, 2).has_value());
   CHECK(iovecs_for(buffers, 166, 0)->empty());
 }
+
+TEST_CASE("a chain longer than the inline buffers spills to the heap and reads the same") {
+  GuestMemory memory = guest();
+  ChainBuilder builder(memory);
+  Bytes expected;
+  for (uint8_t i = 0; i < ChainBuffers::kInline + 3; ++i) {
+    builder.readable({i, static_cast<uint8_t>(i + 100)});
+    expected.insert(expected.end(), {i, static_cast<uint8_t>(i + 100)});
+  }
+  const ChainBuffers& buffers = builder.chain().readable;
+  REQUIRE(buffers.size() == ChainBuffers::kInline + 3);
+  CHECK(buffers.back().host[1] == ChainBuffers::kInline + 2 + 100);
+  ChainBuffers copy = buffers;  // A copy owns its own heap list.
+  ChainReader reader(copy);
+  Bytes all(expected.size());
+  CHECK(reader.read(all));
+  CHECK(all == expected);
+  copy.clear();
+  CHECK(copy.empty());
+  copy.push_back(buffers.front());
+  CHECK(copy.size() == 1);
+  CHECK(copy[0].host.data() == buffers[0].host.data());
+}

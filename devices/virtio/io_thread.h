@@ -1,0 +1,79 @@
+#pragma once
+// The I/O thread of a virtio device (virtio-blk0, virtio-net0, …) and its one
+// epoll/stop loop: an epoll fd for the device's sources (queue notify
+// eventfds, I/O completions, a tap), a stop eventfd, and the named thread.
+//
+// Threads: the owner (the device, on a vCPU thread in activate()/reset())
+// constructs it, adds the first watches, start()s it and destroys it, which
+// stops and joins the thread. Between start() and destruction only the I/O
+// thread calls wait(), watch(), modify() and unwatch().
+#include <sys/epoll.h>
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/util/event_fd.h"
+#include "base/util/unique_fd.h"
+
+namespace kvmm {
+
+class IoThread {
+ public:
+  // What wait() woke for.
+  enum class Wake {
+    kReady,   // ready() holds the sources that are ready (maybe none, on a timeout)
+    kStop,    // the owner is destroying the thread: return from the body
+    kFailed,  // epoll failed (logged once): the device must stop
+  };
+  struct Ready {
+    uint64_t source;  // As given to watch().
+    uint32_t events;  // EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP
+  };
+
+  // Creates the epoll fd and the stop eventfd; throws Error when the kernel
+  // refuses (fd limit). `name` names the thread and the log lines.
+  explicit IoThread(std::string name);
+  // Signals stop and joins the thread.
+  ~IoThread();
+  IoThread(const IoThread&) = delete;
+  IoThread& operator=(const IoThread&) = delete;
+
+  const std::string& name() const { return name_; }
+
+  // Watches `fd` for `events` (level-triggered), reported as `source`. Before
+  // start() a failure throws Error (the device cannot be activated); on the
+  // I/O thread it is logged and returns false: the caller stops the device.
+  bool watch(int fd, uint32_t events, uint64_t source);
+  bool modify(int fd, uint32_t events, uint64_t source);
+  bool unwatch(int fd);
+
+  // Runs `body` on a new thread named name(); throws Error when no thread
+  // can be started.
+  void start(std::function<void(IoThread&)> body);
+
+  // On the I/O thread: waits up to timeout_ms (-1: until something happens,
+  // 0: only looks). EINTR is retried. A stop request wins over ready sources.
+  Wake wait(int timeout_ms = -1);
+  std::span<const Ready> ready() const { return ready_; }
+
+  // Reads an eventfd's count, if any, without blocking.
+  static void drain(int eventfd);
+
+ private:
+  bool control(int op, int fd, uint32_t events, uint64_t source);
+
+  const std::string name_;
+  UniqueFd epoll_;
+  EventFd stop_;
+  bool started_ = false;  // Set before the thread exists, so it sees it.
+  size_t watched_ = 0;
+  std::vector<epoll_event> events_;
+  std::vector<Ready> ready_;
+  std::thread thread_;
+};
+
+}  // namespace kvmm
