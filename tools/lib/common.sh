@@ -8,8 +8,17 @@
 #   kvmm_ensure_packages SPEC...
 #                            install what is missing; SPEC is "package" or
 #                            "package:command" (the command being on PATH counts
-#                            as installed, so a hand-built tool is accepted too)
+#                            as installed, so a hand-built tool is accepted too).
+#                            It says what it installs first; with
+#                            KVMM_NO_INSTALL=1 it installs nothing and exits 1,
+#                            printing the apt-get command that would
+#   kvmm_compiler_launcher   print the -DCMAKE_CXX_COMPILER_LAUNCHER=... argument
+#                            for cmake's configure step: ccache when installed
 #   kvmm_configure_and_build configure and build build/ the one way all tools do
+#   kvmm_recipe PATH...      print one hash of the files at PATH... (relative to
+#                            the repository root; a folder stands for every file
+#                            in it), their names included: what a cached build
+#                            output was made from
 
 # The repository root: tools/lib/.. /.. , with symlinks resolved, because the
 # nested KVM host sees the host's files under their physical paths.
@@ -46,6 +55,12 @@ kvmm_ensure_packages() {
     done
     ((${#missing[@]} == 0)) && return 0
 
+    if [[ ${KVMM_NO_INSTALL:-0} != 0 ]]; then
+        local as_root=
+        ((EUID == 0)) || as_root='sudo '
+        kvmm_note "missing packages: ${missing[*]}"
+        kvmm_die "KVMM_NO_INSTALL is set (or --no-install given), so nothing is installed; install them, then rerun: ${as_root}apt-get install -y --no-install-recommends ${missing[*]}"
+    fi
     command -v apt-get >/dev/null 2>&1 ||
         kvmm_die "missing packages: ${missing[*]}; this script installs them with apt-get (Debian 12), which is not here: install them by hand"
     local sudo=()
@@ -83,10 +98,24 @@ kvmm_build_packages=(
     pkg-config:pkg-config liburing-dev groff-base:groff nlohmann-json3-dev
 )
 
+# ccache makes a rebuild after 'rm -rf build' or a switched branch cost
+# little. Without ccache the argument is empty, which also clears a
+# launcher that an earlier configure left in the cache.
+kvmm_compiler_launcher() {
+    local launcher=
+    command -v ccache >/dev/null 2>&1 && launcher=ccache
+    printf '%s\n' "-DCMAKE_CXX_COMPILER_LAUNCHER=$launcher"
+}
+
 kvmm_configure_and_build() {
     cd -- "$KVMM_ROOT" || kvmm_die "cannot cd to $KVMM_ROOT"
-    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKVMM_WERROR=ON ||
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKVMM_WERROR=ON "$(kvmm_compiler_launcher)" ||
         kvmm_die "cmake configure failed (see above); after fixing it, rerun (rm -rf build if the cache is stale)"
     cmake --build build -j"$(nproc)" ||
         kvmm_die "build failed (see the compiler errors above)"
+}
+
+kvmm_recipe() {
+    (cd -- "$KVMM_ROOT" && find "$@" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum --) |
+        sha256sum | cut -d' ' -f1
 }

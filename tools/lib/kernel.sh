@@ -57,6 +57,8 @@ kvmm_kernel_resolve() {
     if [[ -z $kvmm_kernel_pkg ]]; then
         # A fresh machine may have no package lists yet.
         ((EUID == 0)) || kvmm_die "apt-cache knows no linux-image-amd64; run 'apt-get update' as root, then rerun"
+        [[ ${KVMM_NO_INSTALL:-0} == 0 ]] ||
+            kvmm_die "apt-cache knows no linux-image-amd64 and KVMM_NO_INSTALL is set, so apt-get update is not run here; run it, then rerun: sudo apt-get update"
         apt-get update -qq || kvmm_die "apt-get update failed; check the network and /etc/apt/sources.list"
         kvmm_kernel_pkg=$(kvmm_kernel_depends)
     fi
