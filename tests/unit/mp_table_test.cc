@@ -11,10 +11,7 @@
 #include "tests/support/test_files.h"
 
 using namespace kvmm;
-using kvmm::testing::Bytes;
-using kvmm::testing::field;
-using kvmm::testing::first_mib;
-using kvmm::testing::read_bytes;
+using namespace kvmm::testing;
 
 namespace {
 
