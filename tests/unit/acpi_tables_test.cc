@@ -347,7 +347,7 @@ TEST_CASE("Configurations the tables cannot describe are refused") {
   CHECK_THROWS_WITH(write_acpi_tables(memory, many), Catch::Contains("at most 256"));
 
   CHECK_THROWS_WITH(write_acpi_tables(memory, config, GuestAddress{0xe0008}),
-                    Catch::Contains("16-byte boundary"));
+                    Catch::Contains("16-byte boundary in [0xe0000, 0xf0000)"));
   CHECK_THROWS_AS(write_acpi_tables(memory, config, GuestAddress{0xf0000}), Error);
 }
 

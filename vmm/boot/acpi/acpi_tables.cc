@@ -359,7 +359,8 @@ GuestAddress write_acpi_tables(const GuestMemory& memory, const AcpiConfig& conf
   check_config(config);
   if (base.value % kTableAlignment != 0 || base < kAcpiTablesBase || base >= kAcpiTablesEnd) {
     throw Error("ACPI tables cannot start at " + hex(base.value) +
-                ": the RSDP needs a 16-byte boundary in [0xe0000, 0xf0000)");
+                ": the RSDP needs a 16-byte boundary in [" + hex(kAcpiTablesBase.value) + ", " +
+                hex(kAcpiTablesEnd.value) + ")");
   }
   const Bytes madt = sdt("APIC", kMadtRevision, madt_body(config));
   const Bytes dsdt = sdt("DSDT", kDsdtRevision, dsdt_body(config));

@@ -177,7 +177,8 @@ void write_mp_table(const GuestMemory& memory, uint32_t cpus, GuestAddress base)
   }
   if (base.value % kAlignment != 0 || base < kMpTableBase || base >= kMpTableEnd) {
     throw Error("the MP table cannot start at " + hex(base.value) +
-                ": it needs a 16-byte boundary in [0xf0000, 0x100000)");
+                ": it needs a 16-byte boundary in [" + hex(kMpTableBase.value) + ", " +
+                hex(kMpTableEnd.value) + ")");
   }
   uint16_t count = 0;
   const std::vector<uint8_t> body = entries(cpus, count);
