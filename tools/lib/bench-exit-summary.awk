@@ -1,5 +1,5 @@
 # Summary of tools/bench-exit-compare's runs: a table on stdout and, when the
-# variable json is set, a JSON file (schema in README.md, "Comparing with QEMU").
+# variable json is set, a JSON file (schema in docs/measuring.md, "Comparing with QEMU").
 #
 # Input, one line per successful boot (the guest program's result line after
 # the VMM name and the round):
