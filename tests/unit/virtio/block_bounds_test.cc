@@ -261,3 +261,25 @@ TEST_CASE("virtio-blk reset forgets requests never handed to the engine") {
   CHECK(requests.bounce_bytes() == 0);
   CHECK(f.io.in_kernel() == 0);  // The FLUSH was never sent.
 }
+
+TEST_CASE("virtio-blk's log budget lasts the device's life, not one activation") {
+  // Each activation makes a new BlockRequests; the device's one limiter is
+  // shared by all of them, so re-activating does not refill the budget.
+  Fixture f;
+  f.header(99, 0);  // An unsupported type: one log line per request.
+  DrivenQueue queue(f.memory, 8, GuestAddress{kRings});
+  for (int activation = 0; activation < 3; ++activation) {
+    BlockRequests requests(f.io, disk(8), 0, f.log);
+    for (unsigned i = 0; i < 4; ++i) {
+      const uint16_t head = f.offer_read(queue, i, kData, 512);
+      queue.driver.publish();
+      const BlockQueueStep step = start_available(queue.queue, requests, f.log);
+      REQUIRE(step.completed.size() == 1);
+      CHECK(step.completed[0].status == kVirtioBlkSUnsupp);
+      REQUIRE(queue.queue.add_used(head, step.completed[0].used_len));
+      REQUIRE(queue.used().size() == activation * 4u + i + 1);
+    }
+  }
+  // 12 faults within one interval: the burst, not 3 bursts.
+  CHECK(f.lines.size() == RateLimitedLog::kBurst);
+}
