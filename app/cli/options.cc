@@ -170,6 +170,24 @@ Verb run_verb(RunState& state) {
                "read-only users. See docs/disks.md",
        .completion = Completion::kFile,
        .set = [&config](std::string_view value) { config.disks.push_back(parse_disk_options(value)); }},
+      {.name = "--device", .placeholder = "NAME",
+       .help = "attach a debug device to a Linux guest (repeatable; flat guests always have "
+               "both): debug-exit, the port 0x501 whose byte ends the run with that exit "
+               "status; testdev, the test device at ports 0x520-0x52f and MMIO 0xd0000000. "
+               "Without it a Linux guest cannot choose kvmm's exit status",
+       .completion = Completion::kWords,
+       .words = {"debug-exit", "testdev"},
+       .set =
+           [&config](std::string_view name) {
+             if (name == "debug-exit") {
+               config.debug_devices.debug_exit = true;
+             } else if (name == "testdev") {
+               config.debug_devices.test_device = true;
+             } else {
+               throw UsageError("--device " + std::string(name) +
+                                " is not a device: use debug-exit or testdev");
+             }
+           }},
       {.name = "--net",
        .placeholder = "tap=NAME|fd=N[,mac=MAC][,vlan=ID][,offload=on|off][,vhost=on|off]",
        .help = "a virtio-net interface (repeatable: eth0, eth1, ...) on the TAP NAME (opened, or "
@@ -231,9 +249,10 @@ Verb run_verb(RunState& state) {
        "The guest's COM1 is stdin/stdout; on a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends "
        "Ctrl-A. The guest's poweroff and reboot end kvmm with status 0."},
       {"Devices",
-       "COM1 serial at port 0x3f8 (to stdout); debug exit at port 0x501 (a byte written there "
-       "ends the run with that exit status); a test device (16 scratch bytes) at ports "
-       "0x520-0x52f and MMIO 0xd0000000-0xd000000f; virtio-mmio devices at 0xd1000000 + "
+       "COM1 serial at port 0x3f8 (to stdout); for flat guests (a Linux guest with "
+       "--device) debug exit at port 0x501 (a byte written there ends the run with that exit "
+       "status) and a test device (16 scratch bytes) at ports 0x520-0x52f and MMIO "
+       "0xd0000000-0xd000000f; virtio-mmio devices at 0xd1000000 + "
        "0x1000*i with IRQs 5, 6, 7, 9, 10, ..., described in the ACPI DSDT (and on the command "
        "line with acpi=off)."},
   };

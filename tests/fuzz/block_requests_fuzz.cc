@@ -1,7 +1,9 @@
 // libFuzzer target: arbitrary virtio-blk requests (header, segments, buffer
 // split, status placement) through BlockRequests on a small in-memory image.
 // Nothing a guest sends may crash kvmm or touch memory outside its buffers
-// (build with -fsanitize=address to check the latter).
+// (build with -fsanitize=address to check the latter), and the device's
+// bounds hold: requests in flight never exceed the queue size, bounce
+// buffers never exceed their budget.
 //
 // Input: byte 0 = readable buffer count (low 2 bits + 1) and writable count
 // (next 3 bits, 0..7) and read-only (bit 5); then one length byte per buffer
@@ -14,6 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -59,6 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t readable_count = (data[0] & 3) + 1;
   const size_t writable_count = (data[0] >> 2) & 7;
   const bool read_only = (data[0] & 0x20) != 0;
+  const bool cache_none = (data[0] & 0x40) != 0;
   size_t at = 1;
   if (size < at + readable_count + writable_count) return 0;
 
@@ -85,13 +89,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   info.read_only = read_only;
   info.max_discard_sectors = 32;
   info.max_write_zeroes_sectors = 32;
+  info.max_in_flight = 1;  // One request per input: the bound is a queue of one.
+  info.bounce_budget = 16 * 1024;  // Less than the largest request, which then runs alone.
+  if (cache_none) info.buffer_alignment = 4096;
   BlockRequests requests(*w.io, info, kVirtioBlkFFlush | kVirtioBlkFDiscard | kVirtioBlkFWriteZeroes,
                          "fuzz: ");
-  if (requests.start(chain)) return 0;
+  // The invariants, checked after every step.
+  auto check = [&] {
+    if (requests.in_flight() > info.max_in_flight) ::abort();
+    if (requests.submitted() > requests.in_flight()) ::abort();
+    if (requests.bounce_bytes() > std::max<uint64_t>(info.bounce_budget, kSectors * 512)) ::abort();
+  };
+  const bool done = requests.start(chain).has_value();
+  check();
+  if (done) return 0;
+  if (!requests.head_in_flight(chain.head) || !requests.full()) ::abort();
   while (requests.in_flight() > 0) {
     pollfd p{w.io->completion_fd(), POLLIN, 0};
     ::poll(&p, 1, -1);
     (void)requests.reap();
+    check();
   }
+  if (requests.head_in_flight(chain.head) || requests.bounce_bytes() != 0) ::abort();
   return 0;
 }

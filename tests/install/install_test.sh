@@ -39,11 +39,11 @@ if command -v man >/dev/null; then
     [[ $rendered == *"--disk"* ]] || fail "man -l shows no --disk"
 fi
 
-# The completion: sources in bash and completes `kvmm run --d` to --disk.
-completed=$(bash -c 'source "$1" && COMP_WORDS=(kvmm run --d) COMP_CWORD=2 && _kvmm &&
+# The completion: sources in bash and completes `kvmm run --di` to --disk.
+completed=$(bash -c 'source "$1" && COMP_WORDS=(kvmm run --di) COMP_CWORD=2 && _kvmm &&
     printf "%s\n" "${COMPREPLY[@]}"' completion "$prefix/share/bash-completion/completions/kvmm") ||
     fail "the completion does not source"
-[[ $completed == --disk ]] || fail "kvmm run --d completes to '$completed', not --disk"
+[[ $completed == --disk ]] || fail "kvmm run --di completes to '$completed', not --disk"
 
 # The installed kvmm finds its guest in P/lib/kvmm/guest with KVMM_GUEST_DIR
 # unset: the exit benchmark looks for its guest before it opens KVM, so with

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <memory>
+#include <utility>
 #include <string>
 
 #include "devices/debug/debug_exit.h"
@@ -61,4 +63,45 @@ TEST_CASE("Platform devices: a Linux guest also gets power, reset, marker and ab
   std::array<uint8_t, 1> byte{};
   CHECK(pio.read(0x70, byte));  // CMOS: absent, but claimed.
   CHECK(byte[0] == 0xff);
+}
+
+TEST_CASE("Platform devices: a Linux guest has no debug exit or test device unless asked") {
+  CHECK(debug_devices_for(GuestKind::kFlat, {}) ==
+        DebugDevices{.debug_exit = true, .test_device = true});
+  CHECK(debug_devices_for(GuestKind::kLinux, {}) == DebugDevices{});
+  CHECK(debug_devices_for(GuestKind::kLinux, {.debug_exit = true}) ==
+        DebugDevices{.debug_exit = true, .test_device = false});
+
+  auto buses_for = [](DebugDevices asked, int& status) {
+    auto pio = std::make_unique<Bus>(Bus::Kind::kPio);
+    auto mmio = std::make_unique<Bus>(Bus::Kind::kMmio);
+    PlatformWiring wiring;
+    wiring.serial_output = [](uint8_t) {};
+    wiring.debug_exit = [&status](uint8_t value) { status = value; };
+    wiring.debug = debug_devices_for(GuestKind::kLinux, asked);
+    wiring.linux_devices.emplace();
+    wiring.linux_devices->power_off = [] {};
+    wiring.linux_devices->reset = [] {};
+    wiring.linux_devices->boot_marker = [] {};
+    add_platform_devices(*pio, *mmio, std::move(wiring));
+    return std::make_pair(std::move(pio), std::move(mmio));
+  };
+
+  // By default: the guest's root writes the debug-exit port and nothing happens.
+  int status = -1;
+  auto [pio, mmio] = buses_for({}, status);
+  const std::array<uint8_t, 1> code{7};
+  CHECK_FALSE(pio->write(DebugExit::kPort, code));
+  CHECK(status == -1);
+  std::array<uint8_t, 1> byte{};
+  CHECK_FALSE(pio->read(TestDevice::kPort, byte));
+  CHECK_FALSE(mmio->read(kTestDeviceMmioAddress.value, byte));
+  CHECK(pio->write(0x64, std::array<uint8_t, 1>{0xfe}));  // The Linux devices are there.
+
+  // --device debug-exit, --device testdev.
+  auto [asked_pio, asked_mmio] = buses_for({.debug_exit = true, .test_device = true}, status);
+  CHECK(asked_pio->write(DebugExit::kPort, code));
+  CHECK(status == 7);
+  CHECK(asked_pio->read(TestDevice::kPort, byte));
+  CHECK(asked_mmio->read(kTestDeviceMmioAddress.value, byte));
 }

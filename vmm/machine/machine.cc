@@ -178,6 +178,8 @@ PlatformWiring Machine::platform_wiring() {
     write_stdout(byte);
   };
   wiring.debug_exit = [this](uint8_t status) { stop_.request_stop(RunOutcome{status, ""}); };
+  wiring.debug = debug_devices_for(is_linux() ? GuestKind::kLinux : GuestKind::kFlat,
+                                   config_.debug_devices);
   if (!is_linux()) return wiring;
   wiring.serial_interrupt = [this](bool asserted) { vm_.set_irq_line(kCom1Irq, asserted); };
   PlatformWiring::Linux& linux_devices = wiring.linux_devices.emplace();

@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "base/util/log_escape.h"
+
 namespace kvmm {
 
 namespace {
@@ -36,7 +38,8 @@ void PanicWatch::feed(uint8_t byte) {
 
 std::optional<std::string> PanicWatch::panic_reason() const {
   std::lock_guard lock(mutex_);
-  return panic_;
+  if (!panic_) return std::nullopt;
+  return escape_for_log(*panic_);  // Guest-controlled: it goes into kvmm's own line.
 }
 
 }  // namespace kvmm

@@ -15,7 +15,8 @@ class PanicWatch {
  public:
   // Called with each byte the guest writes to its console (any thread).
   void feed(uint8_t byte);
-  // The panic's reason once its line is complete (or cut at kMaxReason).
+  // The panic's reason once its line is complete (or cut at kMaxReason),
+  // escaped for kvmm's log (escape_for_log): the guest wrote it.
   std::optional<std::string> panic_reason() const;
 
   static constexpr size_t kMaxReason = 200;

@@ -53,16 +53,25 @@ void add_linux_devices(Bus& pio, const PlatformWiring::Linux& wiring) {
 
 }  // namespace
 
+DebugDevices debug_devices_for(GuestKind guest, DebugDevices asked) {
+  if (guest == GuestKind::kFlat) return DebugDevices{.debug_exit = true, .test_device = true};
+  return asked;
+}
+
 PlatformDevices add_platform_devices(Bus& pio, Bus& mmio, PlatformWiring wiring) {
   PlatformDevices devices;
   devices.serial = std::make_shared<Uart8250>(std::move(wiring.serial_output),
                                               std::move(wiring.serial_interrupt));
   pio.insert(devices.serial, kCom1Port, Uart8250::kRegisterCount, "serial COM1");
-  pio.insert(std::make_shared<DebugExit>(std::move(wiring.debug_exit)), DebugExit::kPort, 1,
-             "debug-exit");
-  auto test_device = std::make_shared<TestDevice>();
-  pio.insert(test_device, TestDevice::kPort, TestDevice::kSize, "test device");
-  mmio.insert(test_device, kTestDeviceMmioAddress.value, TestDevice::kSize, "test device");
+  if (wiring.debug.debug_exit && wiring.debug_exit) {
+    pio.insert(std::make_shared<DebugExit>(std::move(wiring.debug_exit)), DebugExit::kPort, 1,
+               "debug-exit");
+  }
+  if (wiring.debug.test_device) {
+    auto test_device = std::make_shared<TestDevice>();
+    pio.insert(test_device, TestDevice::kPort, TestDevice::kSize, "test device");
+    mmio.insert(test_device, kTestDeviceMmioAddress.value, TestDevice::kSize, "test device");
+  }
   if (wiring.linux_devices) add_linux_devices(pio, *wiring.linux_devices);
   return devices;
 }

@@ -1,6 +1,7 @@
 #pragma once
-// The platform devices: what every guest gets on the buses — COM1, the
-// debug-exit port, the test device — and what a Linux guest needs besides:
+// The platform devices: what every guest gets on the buses — COM1, and for
+// flat guests the debug-exit port and the test device — and what a Linux
+// guest needs besides:
 // ACPI power and reset, the i8042 reset line, the boot marker, and legacy
 // ports that read as absent. One function wires them, for `kvmm run`, the
 // exit benchmark's VM and the KVM-less dispatch benchmark alike.
@@ -18,6 +19,21 @@ namespace kvmm {
 inline constexpr uint16_t kCom1Port = 0x3f8;
 inline constexpr uint32_t kCom1Irq = 4;
 
+// The debug devices: the debug-exit port lets the guest choose kvmm's exit
+// status; the test device is 16 scratch bytes for kvmm's own tests.
+struct DebugDevices {
+  bool debug_exit = false;
+  bool test_device = false;
+  bool operator==(const DebugDevices&) const = default;
+};
+
+enum class GuestKind { kFlat, kLinux };
+
+// Flat guests get both (their tests end through the debug exit); a Linux
+// guest only those `asked` for (`kvmm run --device`), so by default its root
+// cannot choose kvmm's exit status.
+DebugDevices debug_devices_for(GuestKind guest, DebugDevices asked);
+
 struct PlatformWiring {
   // What the guest writes to COM1.
   Uart8250::TransmitSink serial_output;
@@ -25,6 +41,9 @@ struct PlatformWiring {
   Uart8250::InterruptLine serial_interrupt;
   // A write to the debug-exit port: the guest's exit status.
   std::function<void(uint8_t status)> debug_exit;
+  // Which debug devices to attach (debug_devices_for); the debug-exit port
+  // only with a debug_exit callback.
+  DebugDevices debug{.debug_exit = true, .test_device = true};
 
   // A Linux guest's firmware-facing devices. Each callback runs on a vCPU thread.
   struct Linux {

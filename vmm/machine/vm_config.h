@@ -11,6 +11,7 @@
 #include "vmm/arch/x86/layout.h"
 #include "vmm/cpu/cpu_mode.h"
 #include "vmm/cpu/vcpu_sched.h"
+#include "vmm/machine/platform_devices.h"
 
 namespace kvmm {
 
@@ -40,6 +41,8 @@ struct VmConfig {
   std::optional<uint32_t> halt_poll_ns;       // Unset: the kernel's kvm.halt_poll_ns.
   std::vector<DiskOptions> disks;  // --disk, in order: /dev/vda, /dev/vdb, ...
   std::vector<NetOptions> nets;    // --net, in order: eth0, eth1, ...
+  // --device: debug devices for a Linux guest (flat guests always get them).
+  DebugDevices debug_devices;
   bool boot_trace = false;
   // stdin feeds COM1 (a terminal in raw mode); benchmarks turn it off.
   bool console = true;

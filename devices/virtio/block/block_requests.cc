@@ -1,5 +1,6 @@
 #include "devices/virtio/block/block_requests.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -23,7 +24,15 @@ uint8_t* status_byte_of(const DescriptorChain& chain) {
 
 BlockRequests::BlockRequests(BlockIo& io, BlockDiskInfo info, uint64_t features,
                              std::string log_prefix)
-    : io_(io), info_(info), features_(features), log_(std::move(log_prefix)) {}
+    : io_(io),
+      info_(info),
+      features_(features),
+      own_log_(std::make_unique<RateLimitedLog>(std::move(log_prefix))),
+      log_(*own_log_) {}
+
+BlockRequests::BlockRequests(BlockIo& io, BlockDiskInfo info, uint64_t features,
+                             RateLimitedLog& log)
+    : io_(io), info_(info), features_(features), log_(log) {}
 
 bool BlockRequests::in_range(uint64_t sector, uint64_t count) const {
   return sector <= info_.sectors && count <= info_.sectors - sector;
@@ -90,15 +99,15 @@ std::optional<BlockCompletion> BlockRequests::start(const DescriptorChain& chain
       // In range by construction: the checks above measured these very bytes.
       request.iov = *(out ? iovecs_for(chain.readable, sizeof(VirtioBlkHeader), length)
                           : iovecs_for(chain.writable, 0, length));
-      Pending pending{chain.head, status_byte, used_len, out, 0, what, sector};
-      bounce_if_misaligned(request, pending, length);
-      submit(std::move(request), std::move(pending));
+      submit(std::move(request), Pending{chain.head, status_byte, used_len, out, 0, what, sector},
+             length);
       return std::nullopt;
     }
     case kVirtioBlkTFlush: {
       if (info_.read_only) return finish(chain.head, status_byte, used_len, kVirtioBlkSOk);
       const uint64_t tag = next_tag_++;
       pending_.emplace(tag, Pending{chain.head, status_byte, used_len, false, 0, "flush", 0});
+      ++heads_[chain.head];
       held_flushes_.emplace_back(tag, next_write_seq_);
       submit_ready_flushes();
       return std::nullopt;
@@ -171,20 +180,30 @@ std::optional<BlockCompletion> BlockRequests::start_discard(const DescriptorChai
   return std::nullopt;
 }
 
-void BlockRequests::bounce_if_misaligned(BlockIoRequest& request, Pending& pending,
-                                         uint64_t length) {
+bool BlockRequests::misaligned(const BlockIoRequest& request) const {
   const uint64_t alignment = info_.buffer_alignment;
-  if (alignment == 0) return;
-  bool aligned = true;
+  if (alignment == 0) return false;
   for (const iovec& v : request.iov) {
-    aligned = aligned && reinterpret_cast<uintptr_t>(v.iov_base) % alignment == 0 &&
-              v.iov_len % alignment == 0;
+    if (reinterpret_cast<uintptr_t>(v.iov_base) % alignment != 0 || v.iov_len % alignment != 0) {
+      return true;
+    }
   }
-  if (aligned) return;
-  // Rounded up for aligned_alloc; the I/O itself is `length` (whole sectors).
-  const uint64_t size = (length + alignment - 1) / alignment * alignment;
-  pending.bounce = AlignedBuffer(static_cast<uint8_t*>(std::aligned_alloc(alignment, size)));
+  return false;
+}
+
+bool BlockRequests::bounce_fits(uint64_t size) const {
+  // One request larger than the whole budget runs alone.
+  if (size > info_.bounce_budget) return bounce_bytes_ == 0;
+  return bounce_bytes_ <= info_.bounce_budget && size <= info_.bounce_budget - bounce_bytes_;
+}
+
+void BlockRequests::bounce(BlockIoRequest& request, Pending& pending, uint64_t length,
+                           uint64_t size) {
+  pending.bounce = AlignedBuffer(static_cast<uint8_t*>(std::aligned_alloc(info_.buffer_alignment, size)));
   if (!pending.bounce) throw std::bad_alloc();
+  pending.bounce_size = size;
+  bounce_bytes_ += size;
+  peak_bounce_bytes_ = std::max(peak_bounce_bytes_, bounce_bytes_);
   uint8_t* cursor = pending.bounce.get();
   if (request.op == BlockIoOp::kWrite) {
     for (const iovec& v : request.iov) {
@@ -197,14 +216,41 @@ void BlockRequests::bounce_if_misaligned(BlockIoRequest& request, Pending& pendi
   request.iov = {iovec{pending.bounce.get(), static_cast<size_t>(length)}};
 }
 
-void BlockRequests::submit(BlockIoRequest request, Pending pending) {
+void BlockRequests::submit(BlockIoRequest request, Pending pending, uint64_t length) {
   const uint64_t tag = next_tag_++;
   if (pending.write) {
+    // Sequenced now, even if it waits for bounce space: a later FLUSH covers it.
     pending.write_seq = next_write_seq_++;
     writes_in_flight_.insert(pending.write_seq);
   }
-  request.tag = tag;
+  ++heads_[pending.head];
+  const bool bounced = misaligned(request);
   pending_.emplace(tag, std::move(pending));
+  if (!bounced) {
+    issue(tag, std::move(request));
+    return;
+  }
+  // Rounded up for aligned_alloc; the I/O itself is `length` (whole sectors).
+  const uint64_t alignment = info_.buffer_alignment;
+  const uint64_t size = (length + alignment - 1) / alignment * alignment;
+  waiting_.push_back(Waiting{tag, std::move(request), length, size});
+  submit_waiting();
+}
+
+void BlockRequests::submit_waiting() {
+  // FIFO, so a large request is not starved by smaller ones behind it.
+  while (!waiting_.empty() && bounce_fits(waiting_.front().size)) {
+    Waiting next = std::move(waiting_.front());
+    waiting_.pop_front();
+    bounce(next.request, pending_.at(next.tag), next.length, next.size);
+    issue(next.tag, std::move(next.request));
+  }
+}
+
+void BlockRequests::issue(uint64_t tag, BlockIoRequest request) {
+  request.tag = tag;
+  pending_.at(tag).submitted = true;
+  ++submitted_;
   io_.submit(std::move(request));
 }
 
@@ -215,9 +261,15 @@ void BlockRequests::submit_ready_flushes() {
     held_flushes_.pop_front();
     BlockIoRequest request;
     request.op = BlockIoOp::kFlush;
-    request.tag = tag;
-    io_.submit(std::move(request));
+    issue(tag, std::move(request));
   }
+}
+
+void BlockRequests::release(const Pending& p) {
+  if (p.write) writes_in_flight_.erase(p.write_seq);
+  if (p.submitted) --submitted_;
+  bounce_bytes_ -= p.bounce_size;
+  if (auto it = heads_.find(p.head); it != heads_.end() && --it->second == 0) heads_.erase(it);
 }
 
 std::vector<BlockCompletion> BlockRequests::reap() {
@@ -225,9 +277,8 @@ std::vector<BlockCompletion> BlockRequests::reap() {
   for (const BlockIoCompletion& done : io_.reap()) {
     auto it = pending_.find(done.tag);
     if (it == pending_.end()) continue;  // Cannot happen: every tag submitted is pending.
-    const Pending p = std::move(it->second);
+    Pending p = std::move(it->second);
     pending_.erase(it);
-    if (p.write) writes_in_flight_.erase(p.write_seq);
     uint8_t status = kVirtioBlkSOk;
     if (done.result < 0) {
       // Host trouble (ENOSPC, EIO): the guest sees an I/O error and goes on.
@@ -242,10 +293,56 @@ std::vector<BlockCompletion> BlockRequests::reap() {
         cursor += v.iov_len;
       }
     }
+    release(p);
     out.push_back(finish(p.head, p.status, p.used_len, status));
   }
+  submit_waiting();
   submit_ready_flushes();
   return out;
+}
+
+void BlockRequests::abandon_unsubmitted() {
+  waiting_.clear();
+  held_flushes_.clear();
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.submitted) {
+      ++it;
+      continue;
+    }
+    release(it->second);
+    it = pending_.erase(it);
+  }
+}
+
+BlockQueueStep start_available(Virtqueue& queue, BlockRequests& requests, RateLimitedLog& log) {
+  BlockQueueStep step;
+  // Full: the rest stays in the ring; the caller comes back after reap().
+  while (!requests.full()) {
+    Virtqueue::PopResult popped = queue.pop();
+    if (popped.status == Virtqueue::PopStatus::kEmpty) {
+      if (queue.enable_notification()) continue;
+      break;
+    }
+    if (popped.status == Virtqueue::PopStatus::kBroken) {
+      step.broken = popped.error;
+      break;
+    }
+    if (requests.head_in_flight(popped.chain.head)) {
+      // Guest-controlled: the driver offered a buffer the device still owns.
+      step.broken = "head " + std::to_string(popped.chain.head) +
+                    " made available again while still in flight (virtio 1.2 §2.7)";
+      break;
+    }
+    if (popped.status == Virtqueue::PopStatus::kBadChain) {
+      log.log("bad descriptor chain " + std::to_string(popped.chain.head) + ": " + popped.error);
+      step.completed.push_back(BlockCompletion{popped.chain.head, 0, kVirtioBlkSIoErr});
+      continue;
+    }
+    if (std::optional<BlockCompletion> done = requests.start(popped.chain)) {
+      step.completed.push_back(*done);
+    }
+  }
+  return step;
 }
 
 }  // namespace kvmm

@@ -14,6 +14,20 @@
 // FLUSH durability: fdatasync covers writes that completed before it was
 // issued, so a FLUSH is held back until every write (OUT, DISCARD,
 // WRITE_ZEROES) submitted before it has completed.
+//
+// Bounded work (a guest cannot make the host hold more than it offers):
+//  - at most BlockDiskInfo::max_in_flight requests are in flight (the queue
+//    size); start_available() stops popping when full and leaves the rest in
+//    the ring, and a head made available again while it is still in flight
+//    breaks the queue (virtio 1.2 §2.7: the device owns a buffer from the
+//    moment it is made available until it is used, so the driver may not
+//    offer it twice);
+//  - bounce buffers (cache=none, misaligned guest buffers) come from a
+//    per-device budget (BlockDiskInfo::bounce_budget): a request that does
+//    not fit waits, without host memory, until completions free enough of
+//    it. One request larger than the whole budget runs alone (it waits until
+//    no other bounce buffer is in use), so the device never holds more than
+//    max(budget, one request) of bounce buffers.
 #include <array>
 #include <cstdint>
 #include <cstdlib>
@@ -27,6 +41,7 @@
 
 #include "devices/virtio/block/block_io.h"
 #include "devices/virtio/descriptor_chain.h"
+#include "devices/virtio/virtqueue.h"
 #include "base/util/rate_limited_log.h"
 
 namespace kvmm {
@@ -75,6 +90,11 @@ struct BlockDiskInfo {
   // block size); 0 for none. Guest buffers that miss it go through an
   // aligned bounce buffer: the spec puts no alignment on the driver.
   uint32_t buffer_alignment = 0;
+  // Requests in flight at once: the queue size (virtio 1.2 §2.7: a driver
+  // cannot have more buffers available than descriptors).
+  uint32_t max_in_flight = 256;
+  // Bytes of bounce buffers held at once (see above).
+  uint64_t bounce_budget = 16ull << 20;
 };
 
 struct BlockCompletion {
@@ -89,6 +109,10 @@ class BlockRequests {
   // `log_prefix` starts each (rate-limited) log line.
   BlockRequests(BlockIo& io, BlockDiskInfo info, uint64_t features,
                 std::string log_prefix = "virtio-blk: ");
+  // Logs to `log`, which must outlive this object: the device's one limiter
+  // for its whole life, so a driver resetting and re-activating the device
+  // does not get a fresh budget of lines each time.
+  BlockRequests(BlockIo& io, BlockDiskInfo info, uint64_t features, RateLimitedLog& log);
 
   // Starts one request. Returns its completion when it needs no host I/O
   // (bad requests, GET_ID, FLUSH on a read-only disk); nullopt when it
@@ -97,8 +121,24 @@ class BlockRequests {
   // Call when io.completion_fd() is readable: requests whose host I/O
   // finished. Also submits FLUSHes that were waiting on them.
   std::vector<BlockCompletion> reap();
-  // Requests started and not yet returned (including held-back FLUSHes).
+  // Requests started and not yet returned (including held-back FLUSHes and
+  // requests waiting for bounce buffer space); never more than max_in_flight.
   size_t in_flight() const { return pending_.size(); }
+  // Whether another request may be started (in_flight() < max_in_flight).
+  bool full() const { return pending_.size() >= info_.max_in_flight; }
+  // Whether the request with this head is in flight.
+  bool head_in_flight(uint16_t head) const { return heads_.contains(head); }
+  // Host I/O operations handed to the engine and not yet reaped.
+  size_t submitted() const { return submitted_; }
+  // Bounce buffer bytes held now, and the most ever held at once.
+  uint64_t bounce_bytes() const { return bounce_bytes_; }
+  uint64_t peak_bounce_bytes() const { return peak_bounce_bytes_; }
+
+  // For reset and shutdown: forgets every request never handed to the
+  // engine (held FLUSHes, requests waiting for bounce space), so that only
+  // host I/O already submitted remains to be waited for. Their status bytes
+  // are left alone; nothing is put in the used ring.
+  void abandon_unsubmitted();
 
  private:
   struct FreeDeleter {
@@ -115,7 +155,16 @@ class BlockRequests {
     const char* what;    // For the log: "read", "write", ...
     uint64_t sector;
     AlignedBuffer bounce = nullptr;  // Host I/O went through this buffer...
+    uint64_t bounce_size = 0;        // ...of this many bytes (counted in bounce_bytes_)...
     std::vector<iovec> copy_back{};  // ...and a read is copied to these guest buffers.
+    bool submitted = false;          // Handed to the engine.
+  };
+  // A misaligned read or write waiting for bounce budget.
+  struct Waiting {
+    uint64_t tag;
+    BlockIoRequest request;
+    uint64_t length;
+    uint64_t size;  // Bounce bytes it needs.
   };
 
   BlockCompletion finish(uint16_t head, uint8_t* status_byte, uint32_t used_len, uint8_t status);
@@ -125,11 +174,19 @@ class BlockRequests {
   bool in_range(uint64_t sector, uint64_t count) const;
   std::optional<BlockCompletion> start_discard(const DescriptorChain& chain, uint32_t type,
                                                uint8_t* status_byte, uint32_t used_len);
-  void submit(BlockIoRequest request, Pending pending);
-  // Swaps misaligned guest iovecs for an aligned bounce buffer (see
+  // Registers the request (a tag, FLUSH ordering) and hands it to the
+  // engine, or queues it for bounce budget when its buffers are misaligned.
+  void submit(BlockIoRequest request, Pending pending, uint64_t length = 0);
+  void issue(uint64_t tag, BlockIoRequest request);
+  bool misaligned(const BlockIoRequest& request) const;
+  bool bounce_fits(uint64_t size) const;
+  // Swaps the guest iovecs for an aligned bounce buffer (see
   // BlockDiskInfo::buffer_alignment); a write's data is copied in now.
-  void bounce_if_misaligned(BlockIoRequest& request, Pending& pending, uint64_t length);
+  void bounce(BlockIoRequest& request, Pending& pending, uint64_t length, uint64_t size);
+  void submit_waiting();
   void submit_ready_flushes();
+  // Forgets a request's bookkeeping (head, FLUSH ordering, bounce bytes).
+  void release(const Pending& pending);
 
   BlockIo& io_;
   const BlockDiskInfo info_;
@@ -140,7 +197,25 @@ class BlockRequests {
   std::set<uint64_t> writes_in_flight_;  // Their write_seq.
   // FLUSH tags waiting for every write with a smaller sequence number.
   std::deque<std::pair<uint64_t, uint64_t>> held_flushes_;  // (tag, write_seq bound)
-  RateLimitedLog log_;
+  std::deque<Waiting> waiting_;          // FIFO: for bounce budget.
+  std::unordered_map<uint16_t, uint32_t> heads_;  // Heads in flight (a count: see start()).
+  size_t submitted_ = 0;
+  uint64_t bounce_bytes_ = 0;
+  uint64_t peak_bounce_bytes_ = 0;
+  std::unique_ptr<RateLimitedLog> own_log_;  // When constructed with a prefix.
+  RateLimitedLog& log_;
 };
+
+// What start_available() did.
+struct BlockQueueStep {
+  std::vector<BlockCompletion> completed;  // Finished without host I/O: add to the used ring.
+  std::optional<std::string> broken;       // The queue is broken: why (for the log).
+};
+
+// Pops requests from `queue` and starts them on `requests` until the ring is
+// empty (notifications re-enabled), `requests` is full (the rest stays in the
+// ring until completions free slots) or the queue breaks. A bad chain
+// completes with length 0; a head that is still in flight breaks the queue.
+BlockQueueStep start_available(Virtqueue& queue, BlockRequests& requests, RateLimitedLog& log);
 
 }  // namespace kvmm

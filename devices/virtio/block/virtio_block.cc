@@ -36,7 +36,9 @@ std::string VirtioBlock::default_serial(const std::string& path) {
 }
 
 VirtioBlock::VirtioBlock(const DiskOptions& options, unsigned index, BlockIoEngine engine)
-    : index_(index), image_(DiskImage::open(options)) {
+    : index_(index),
+      image_(DiskImage::open(options)),
+      log_("virtio-blk" + std::to_string(index) + ": ") {
   info_.sectors = image_.sectors();
   info_.read_only = image_.read_only();
   const std::string serial = options.serial.empty() ? default_serial(options.path) : options.serial;
@@ -97,12 +99,13 @@ void VirtioBlock::reset() {
 }
 
 void VirtioBlock::run(IoThread& thread, VirtioActivation activation) {
-  const std::string& name = thread.name();
   Virtqueue& queue = *activation.queues[0].queue;
   const int notify_fd = activation.queues[0].notify_fd;
   VirtioInterrupt& interrupt = *activation.interrupt;
-  BlockRequests requests(*io_, info_, activation.features, name + ": ");
-  RateLimitedLog log(name + ": ");
+  BlockDiskInfo info = info_;
+  info.max_in_flight = queue.config().size;  // Negotiated: at most kQueueSize.
+  BlockRequests requests(*io_, info, activation.features, log_);
+  RateLimitedLog& log = log_;
 
   bool broken = false;
   auto break_queue = [&](const std::string& why) {
@@ -124,26 +127,11 @@ void VirtioBlock::run(IoThread& thread, VirtioActivation activation) {
     // A notification is consumed before popping, so one arriving mid-batch
     // wakes the next wait. One read takes the whole eventfd count.
     IoThread::drain(notify_fd);
-    while (!broken) {
-      Virtqueue::PopResult popped = queue.pop();
-      if (popped.status == Virtqueue::PopStatus::kEmpty) {
-        if (queue.enable_notification()) continue;
-        break;
-      }
-      if (popped.status == Virtqueue::PopStatus::kBroken) {
-        break_queue(popped.error);
-        break;
-      }
-      if (popped.status == Virtqueue::PopStatus::kBadChain) {
-        log.log("bad descriptor chain " + std::to_string(popped.chain.head) + ": " + popped.error);
-        complete(BlockCompletion{popped.chain.head, 0, kVirtioBlkSIoErr});
-        used = true;
-        continue;
-      }
-      if (std::optional<BlockCompletion> done = requests.start(popped.chain)) {
-        complete(*done);
-        used = true;
-      }
+    if (!broken) {
+      BlockQueueStep step = start_available(queue, requests, log);
+      for (const BlockCompletion& done : step.completed) complete(done);
+      used = used || !step.completed.empty();
+      if (step.broken) break_queue(*step.broken);
     }
     if (used && !broken && queue.needs_notification()) interrupt.signal_used();
 
@@ -157,11 +145,19 @@ void VirtioBlock::run(IoThread& thread, VirtioActivation activation) {
     }
   }
 
-  // reset(): host I/O still in flight writes into guest memory (reads) and
-  // into status bytes; wait for all of it, and hand nothing to the queue.
-  while (requests.in_flight() > 0) {
+  // reset(): requests never handed to the engine fail at once (nothing is
+  // used: the driver is resetting). Host I/O still in flight writes into
+  // guest memory (reads), bounce buffers and status bytes: wait for it, and
+  // hand nothing to the queue. There is at most one operation per queue
+  // entry, each bounded by the host's storage; a slow one is logged.
+  requests.abandon_unsubmitted();
+  constexpr int kSlowMs = 5000;
+  while (requests.submitted() > 0) {
     pollfd done{io_->completion_fd(), POLLIN, 0};
-    ::poll(&done, 1, -1);
+    if (::poll(&done, 1, kSlowMs) == 0) {
+      log.log("reset still waits for " + std::to_string(requests.submitted()) +
+              " host I/O operations");
+    }
     (void)requests.reap();
   }
 }

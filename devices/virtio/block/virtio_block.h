@@ -97,6 +97,10 @@ class VirtioBlock final : public VirtioDevice {
   VirtioBlkConfig config_{};
   std::unique_ptr<BlockIo> io_;
   std::unique_ptr<IoThread> thread_;  // From activate() to reset().
+  // For the device's whole life, not per activation: a driver that resets
+  // and re-activates the device gets no fresh budget of lines. Used by the
+  // I/O thread only (and by the destructor, after the thread is gone).
+  RateLimitedLog log_;
 };
 
 }  // namespace kvmm

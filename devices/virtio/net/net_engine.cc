@@ -24,7 +24,19 @@ NetEngine::NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx,
       tx_(tx),
       interrupt_(interrupt),
       counters_(counters),
-      packet_(mergeable) {}
+      packet_(mergeable),
+      own_log_(std::make_unique<RateLimitedLog>("virtio-net: ")),
+      fault_log_(*own_log_) {}
+
+NetEngine::NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx,
+                     VirtioInterrupt& interrupt, NetCounters& counters, RateLimitedLog& log)
+    : tap_fd_(tap_fd),
+      rx_(rx),
+      tx_(tx),
+      interrupt_(interrupt),
+      counters_(counters),
+      packet_(mergeable),
+      fault_log_(log) {}
 
 void NetEngine::log_guest_fault(const std::string& what) {
   // A hostile guest can produce these at line rate.

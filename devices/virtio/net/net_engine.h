@@ -7,6 +7,7 @@
 // Threads: one I/O thread calls everything; the counters are read from any.
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "base/util/rate_limited_log.h"
@@ -35,6 +36,11 @@ class NetEngine {
   // datagram socket in tests); the engine does not own it.
   NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx, VirtioInterrupt& interrupt,
             NetCounters& counters);
+  // Logs guest faults to `log`, which must outlive the engine: the device's
+  // one limiter for its whole life (an engine lasts one activation, and a
+  // driver that resets and re-activates must not get a fresh budget).
+  NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx, VirtioInterrupt& interrupt,
+            NetCounters& counters, RateLimitedLog& log);
 
   enum class Progress {
     kIdle,  // Waits for an eventfd or the tap.
@@ -81,7 +87,8 @@ class NetEngine {
   uint16_t tx_head_ = 0;  // The chain in frame_ while tx_has_chain_.
   bool rx_used_ = false;  // add_used() since the last notification check.
   bool tx_used_ = false;
-  RateLimitedLog fault_log_{"virtio-net: "};
+  std::unique_ptr<RateLimitedLog> own_log_;  // Without a device's log (tests).
+  RateLimitedLog& fault_log_;
 };
 
 }  // namespace kvmm

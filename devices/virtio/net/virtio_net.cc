@@ -20,7 +20,10 @@ enum Source : uint64_t { kRxNotify, kTxNotify, kTap };
 
 VirtioNet::VirtioNet(std::unique_ptr<NetBackend> backend, VirtioNetConfig config,
                      std::unique_ptr<VhostNet> vhost)
-    : backend_(std::move(backend)), config_(config), vhost_(std::move(vhost)) {}
+    : backend_(std::move(backend)),
+      config_(config),
+      vhost_(std::move(vhost)),
+      log_("virtio-net" + std::to_string(config.index) + ": ") {}
 
 VirtioNet::~VirtioNet() { reset(); }
 
@@ -80,7 +83,7 @@ void VirtioNet::activate(VirtioActivation activation) {
   thread->watch(backend_->fd(), 0, kTap);  // Interest follows the engine (run()).
   const bool mergeable = (activation.features & kVirtioNetFMrgRxbuf) != 0;
   engine_ = std::make_unique<NetEngine>(backend_->fd(), mergeable, *rx_, *tx_, *interrupt_,
-                                        counters_);
+                                        counters_, log_);
   try {
     thread->start([this](IoThread& self) { run(self); });
   } catch (const Error&) {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/util/event_fd.h"
+#include "base/util/rate_limited_log.h"
 #include "devices/virtio/io_thread.h"
 #include "devices/virtio/net/net_backend.h"
 #include "devices/virtio/net/net_engine.h"
@@ -56,6 +57,8 @@ class VirtioNet : public VirtioDevice {
   std::unique_ptr<VhostNet> vhost_;
   EventFd vhost_call_[2];  // vhost -> I/O thread: used buffers, per queue.
   NetCounters counters_;
+  // For the device's whole life, not per activation (see NetEngine).
+  RateLimitedLog log_;
   // Between activate() and reset(): what the I/O thread uses.
   Virtqueue* rx_ = nullptr;
   Virtqueue* tx_ = nullptr;
