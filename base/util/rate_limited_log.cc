@@ -4,8 +4,8 @@
 
 namespace kvmm {
 
-RateLimitedLog::RateLimitedLog(std::string prefix, Sink sink)
-    : prefix_(std::move(prefix)), sink_(sink ? std::move(sink) : Sink(log_line)) {}
+RateLimitedLog::RateLimitedLog(std::string prefix, Sink sink, Now now)
+    : prefix_(std::move(prefix)), sink_(sink ? std::move(sink) : Sink(log_line)), now_(now) {}
 
 RateLimitedLog::~RateLimitedLog() {
   std::lock_guard lock(mutex_);

@@ -23,21 +23,25 @@ class RateLimitedLog {
  public:
   using Clock = std::chrono::steady_clock;
   using Sink = std::function<void(std::string_view)>;
+  // Where "now" comes from: the steady clock, or a frozen one in tests, so a
+  // test's lines never straddle an interval however slow the machine is.
+  using Now = Clock::time_point (*)();
   static constexpr unsigned kBurst = 5;
   static constexpr Clock::duration kInterval = std::chrono::seconds(1);
 
   // Each line is `prefix` + the message; `sink` (log_line by default, a
   // string buffer in tests) receives it.
-  explicit RateLimitedLog(std::string prefix, Sink sink = {});
+  explicit RateLimitedLog(std::string prefix, Sink sink = {}, Now now = Clock::now);
   ~RateLimitedLog();  // Logs the pending suppressed count, if any.
   RateLimitedLog(const RateLimitedLog&) = delete;
   RateLimitedLog& operator=(const RateLimitedLog&) = delete;
 
-  void log(std::string_view message) { log(message, Clock::now()); }
+  void log(std::string_view message) { log(message, now_()); }
   void log(std::string_view message, Clock::time_point now);
   // Counts an event the caller chose not to describe (e.g. beyond a bound on
   // what it remembers) as suppressed.
-  void suppress(Clock::time_point now = Clock::now());
+  void suppress() { suppress(now_()); }
+  void suppress(Clock::time_point now);
 
  private:
   void roll_window_locked(Clock::time_point now);
@@ -45,6 +49,7 @@ class RateLimitedLog {
 
   const std::string prefix_;
   const Sink sink_;
+  const Now now_;
   std::mutex mutex_;  // Guards the four below.
   bool window_open_ = false;
   Clock::time_point window_start_{};
