@@ -477,6 +477,11 @@ Program make_program(RunState& run, CheckCommand& check, SchedState& sched,
            "thread or io_uring: the disk I/O engine of --disk (default io_uring, worker threads "
            "where io_uring is unavailable)",
            {"run"}},
+          {"KVMM_TEST_SECCOMP_VIOLATION",
+           "main, vcpu, virtio-blk, blk-worker, virtio-net or vhost-net: that thread makes a "
+           "call outside its seccomp filter right after loading it, to show what a violation "
+           "looks like (docs/security.md)",
+           {"run"}},
       },
   };
 }
