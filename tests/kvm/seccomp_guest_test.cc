@@ -125,7 +125,8 @@ TEST_CASE("disk threads' calls outside their filters stop kvmm and name the thre
   }
   SECTION("a blk-worker of the thread engine") {
     ProcessOptions options;
-    options.environment = {{"KVMM_TEST_SECCOMP_VIOLATION", "blk-worker"}, {"KVMM_BLOCK_IO", "thread"}};
+    options.environment = {{"KVMM_TEST_SECCOMP_VIOLATION", "blk-worker"},
+                           {"KVMM_BLOCK_IO", "thread"}};
     const auto run = run_guest("hello_long", "long", {"--disk", image.path}, options);
     INFO("stderr:\n" << run.result.err);
     CHECK(run.result.exit_status == kSigsysStatus);

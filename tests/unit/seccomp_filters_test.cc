@@ -21,8 +21,9 @@ using kvmm::ThreadRole;
 
 namespace {
 
-constexpr ThreadRole kRoles[] = {ThreadRole::kMain,  ThreadRole::kVcpu,        ThreadRole::kBlockIo,
-                                 ThreadRole::kBlockWorker, ThreadRole::kNetIo, ThreadRole::kVhostNetIo};
+constexpr ThreadRole kRoles[] = {ThreadRole::kMain,        ThreadRole::kVcpu,
+                                 ThreadRole::kBlockIo,     ThreadRole::kBlockWorker,
+                                 ThreadRole::kNetIo,       ThreadRole::kVhostNetIo};
 
 template <typename T>
 bool has(const std::vector<T>& list, T value) {
@@ -110,8 +111,10 @@ TEST_CASE("files are opened only for --stats") {
     CHECK_FALSE(has(kvmm::role_filter(role, {}).syscalls, static_cast<int>(SYS_openat)));
     CHECK_FALSE(has(kvmm::role_filter(role, {}).syscalls, static_cast<int>(SYS_open)));
   }
-  CHECK(has(kvmm::role_filter(ThreadRole::kMain, {.stats = true}).syscalls, static_cast<int>(SYS_openat)));
-  CHECK(has(kvmm::role_filter(ThreadRole::kVcpu, {.stats = true}).syscalls, static_cast<int>(SYS_openat)));
+  for (ThreadRole role : {ThreadRole::kMain, ThreadRole::kVcpu}) {
+    INFO(kvmm::role_name(role));
+    CHECK(has(kvmm::role_filter(role, {.stats = true}).syscalls, static_cast<int>(SYS_openat)));
+  }
 }
 
 TEST_CASE("the vCPU filter holds what the device threads it starts need") {

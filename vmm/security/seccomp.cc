@@ -36,15 +36,13 @@ void append(char* buffer, size_t size, size_t& len, const char* text) {
   while (*text != '\0' && len + 1 < size) buffer[len++] = *text++;
 }
 
-void append_number(char* buffer, size_t size, size_t& len, long value) {
-  char digits[24];
+void append_number(char* buffer, size_t size, size_t& len, unsigned value) {
+  char digits[16];
   int n = 0;
-  unsigned long v = value < 0 ? 0UL - static_cast<unsigned long>(value) : static_cast<unsigned long>(value);
   do {
-    digits[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0 && n < 23);
-  if (value < 0) digits[n++] = '-';
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
   while (n > 0 && len + 1 < size) buffer[len++] = digits[--n];
 }
 
@@ -60,7 +58,7 @@ void on_sigsys(int, siginfo_t* info, void*) {
   append(text, sizeof text, len, "kvmm: thread ");
   append(text, sizeof text, len, thread);
   append(text, sizeof text, len, " made system call ");
-  append_number(text, sizeof text, len, number);
+  append_number(text, sizeof text, len, static_cast<unsigned>(number));
   if (number >= 0 && number < kSyscallNames && g_syscall_names[number] != nullptr) {
     append(text, sizeof text, len, " (");
     append(text, sizeof text, len, g_syscall_names[number]);
@@ -91,7 +89,8 @@ void load_filter(ThreadRole role) {
     // started by a confined thread could not set it again (prctl).
     check(::seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0), what + ": no_new_privs attribute");
     for (int nr : filter.syscalls) {
-      check(::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0), what + ": system call " + std::to_string(nr));
+      check(::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0),
+            what + ": system call " + std::to_string(nr));
     }
     // The kernel takes ioctl's request as an unsigned int: compare 32 bits.
     for (unsigned long request : filter.ioctls) {
@@ -142,7 +141,9 @@ void prepare_seccomp(SeccompMode mode, const FilterNeeds& needs) {
   if (mode == SeccompMode::kOff) return;
   // seccomp(2): an unprivileged filter needs no_new_privs; set here, before
   // any thread, every thread inherits it.
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS) failed");
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    throw_errno("prctl(PR_SET_NO_NEW_PRIVS) failed");
+  }
   // Guest memory in no core file, and no ptrace by other unprivileged
   // processes of the same user.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw_errno("prctl(PR_SET_DUMPABLE, 0) failed");

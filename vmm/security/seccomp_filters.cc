@@ -18,12 +18,11 @@ namespace {
 // (write), closing what it owns, the way out (exit, exit_group: also the
 // SIGSYS handler's), abort(3) (tgkill, getpid, gettid).
 constexpr std::initializer_list<int> kCommon = {
-    SYS_brk,          SYS_mmap,        SYS_munmap,         SYS_mremap,
-    SYS_mprotect,     SYS_madvise,     SYS_futex,          SYS_clock_gettime,
-    SYS_clock_nanosleep, SYS_nanosleep, SYS_sched_yield,   SYS_write,
-    SYS_close,        SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_restart_syscall,
-    SYS_exit,         SYS_exit_group,  SYS_getpid,         SYS_gettid,
-    SYS_tgkill,
+    SYS_brk, SYS_mmap, SYS_munmap, SYS_mremap, SYS_mprotect, SYS_madvise,
+    SYS_futex, SYS_clock_gettime, SYS_clock_nanosleep, SYS_nanosleep, SYS_sched_yield,
+    SYS_write, SYS_close,
+    SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_restart_syscall,
+    SYS_exit, SYS_exit_group, SYS_getpid, SYS_gettid, SYS_tgkill,
 };
 
 // An I/O thread's loop: epoll, draining eventfds (poll, read), raising the
