@@ -231,6 +231,25 @@ Verb run_verb(RunState& state) {
                                 " is not a stats format: use --stats, --stats=text or --stats=json");
              }
            }},
+      {.name = "--seccomp", .placeholder = "on|log|off",
+       .help = "confine each thread to the system calls its role needs (default on); log: allow "
+               "and log calls outside a filter; off: no filters, dumpable (strace, gdb). "
+               "See docs/security.md",
+       .completion = Completion::kWords,
+       .words = {"on", "log", "off"},
+       .set =
+           [&config](std::string_view mode) {
+             if (mode == "on") {
+               config.seccomp = SeccompMode::kOn;
+             } else if (mode == "log") {
+               config.seccomp = SeccompMode::kLog;
+             } else if (mode == "off") {
+               config.seccomp = SeccompMode::kOff;
+             } else {
+               throw UsageError("--seccomp=" + std::string(mode) +
+                                " is not a seccomp mode: use --seccomp=on, log or off");
+             }
+           }},
       {.name = "--stats-file", .placeholder = "FILE",
        .help = "write the same statistics as JSON to FILE",
        .completion = Completion::kFile,
@@ -476,6 +495,11 @@ Program make_program(RunState& run, CheckCommand& check, SchedState& sched,
           {"KVMM_BLOCK_IO",
            "thread or io_uring: the disk I/O engine of --disk (default io_uring, worker threads "
            "where io_uring is unavailable)",
+           {"run"}},
+          {"KVMM_TEST_SECCOMP_VIOLATION",
+           "main, vcpu, virtio-blk, blk-worker, virtio-net or vhost-net: that thread makes a "
+           "call outside its seccomp filter right after loading it, to show what a violation "
+           "looks like (docs/security.md)",
            {"run"}},
       },
   };

@@ -15,7 +15,13 @@
 namespace kvmm {
 
 struct RunCommand {
-  VmConfig config;
+  // kvmm run confines its threads unless told --seccomp=off (VmConfig's own
+  // default is off, for machines built inside tests).
+  VmConfig config = [] {
+    VmConfig defaults;
+    defaults.seccomp = SeccompMode::kOn;
+    return defaults;
+  }();
 };
 struct CheckCommand {
   bool quiet = false;

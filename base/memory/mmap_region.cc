@@ -17,6 +17,9 @@ MmapRegion MmapRegion::anonymous(size_t size) {
     throw_errno("cannot map " + std::to_string(size >> 20) +
                 " MiB of guest memory (try a smaller --mem)");
   }
+  // Guest RAM stays out of core files (the guest's secrets, and gigabytes).
+  // Best effort: a kernel that refuses still runs the guest.
+  ::madvise(addr, size, MADV_DONTDUMP);
   return MmapRegion(addr, size);
 }
 

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <system_error>
 
 #include "base/util/error.h"
@@ -20,7 +21,8 @@ constexpr uint64_t kStopSource = UINT64_MAX;
 
 }  // namespace
 
-IoThread::IoThread(std::string name) : name_(std::move(name)), epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
+IoThread::IoThread(std::string name, std::optional<ThreadRole> role)
+    : name_(std::move(name)), role_(role), epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
   if (!epoll_.valid()) throw_errno(name_ + ": cannot create its epoll fd");
   if (!control(EPOLL_CTL_ADD, stop_.get(), EPOLLIN, kStopSource)) {
     throw_errno(name_ + ": cannot watch its stop eventfd");
@@ -64,15 +66,24 @@ bool IoThread::unwatch(int fd) {
 
 void IoThread::start(std::function<void(IoThread&)> body) {
   started_ = true;
+  // The thread names itself (prctl; naming another thread opens a /proc
+  // file, which the starting vCPU thread's seccomp filter refuses) and loads
+  // its filter before the body runs; start() waits for both, so the name is
+  // there as soon as it returns (`ps -T`, tests). At most 15 characters.
+  std::promise<void> confined;
+  std::future<void> ready = confined.get_future();
   try {
-    thread_ = std::thread([this, body = std::move(body)] { body(*this); });
+    thread_ = std::thread([this, confined = std::move(confined), body = std::move(body)]() mutable {
+      ::pthread_setname_np(::pthread_self(), name_.substr(0, 15).c_str());
+      if (role_) on_thread_start(*role_);
+      confined.set_value();
+      body(*this);
+    });
   } catch (const std::system_error& e) {
     started_ = false;
     throw Error(name_ + ": cannot start its I/O thread: " + e.what());
   }
-  // Named here rather than by the thread itself, so the name is there as
-  // soon as start() returns (`ps -T`, tests). At most 15 characters.
-  ::pthread_setname_np(thread_.native_handle(), name_.substr(0, 15).c_str());
+  ready.wait();
 }
 
 IoThread::Wake IoThread::wait(int timeout_ms) {

@@ -11,12 +11,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/util/event_fd.h"
+#include "base/util/thread_role.h"
 #include "base/util/unique_fd.h"
 
 namespace kvmm {
@@ -35,8 +37,10 @@ class IoThread {
   };
 
   // Creates the epoll fd and the stop eventfd; throws Error when the kernel
-  // refuses (fd limit). `name` names the thread and the log lines.
-  explicit IoThread(std::string name);
+  // refuses (fd limit). `name` names the thread and the log lines; with a
+  // `role`, the thread calls on_thread_start(role) before its body (the vmm
+  // layer's seccomp filter for that role).
+  explicit IoThread(std::string name, std::optional<ThreadRole> role = std::nullopt);
   // Signals stop and joins the thread.
   ~IoThread();
   IoThread(const IoThread&) = delete;
@@ -51,8 +55,9 @@ class IoThread {
   bool modify(int fd, uint32_t events, uint64_t source);
   bool unwatch(int fd);
 
-  // Runs `body` on a new thread named name(); throws Error when no thread
-  // can be started.
+  // Runs `body` on a new thread named name(), once the thread has named and
+  // confined itself (it returns after both); throws Error when no thread can
+  // be started.
   void start(std::function<void(IoThread&)> body);
 
   // On the I/O thread: waits up to timeout_ms (-1: until something happens,
@@ -67,6 +72,7 @@ class IoThread {
   bool control(int op, int fd, uint32_t events, uint64_t source);
 
   const std::string name_;
+  const std::optional<ThreadRole> role_;
   UniqueFd epoll_;
   EventFd stop_;
   bool started_ = false;  // Set before the thread exists, so it sees it.

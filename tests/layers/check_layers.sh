@@ -20,6 +20,7 @@ rules=(
     "vmm/boot:base vmm/arch"
     "vmm/cpu:base devices vmm/kvm vmm/arch"
     "vmm/console:base devices"
+    "vmm/security:base devices vmm/kvm"
     "vmm/machine:base devices vmm"
     "app/options:base"
     "app/bench:base devices vmm app/options"

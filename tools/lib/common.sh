@@ -95,7 +95,7 @@ kvmm_ensure_packages() {
 # shellcheck disable=SC2034 # used by the scripts that source this file
 kvmm_build_packages=(
     build-essential:g++ make:make cmake:cmake nasm:nasm catch2 linux-libc-dev
-    pkg-config:pkg-config liburing-dev groff-base:groff nlohmann-json3-dev
+    pkg-config:pkg-config liburing-dev libseccomp-dev groff-base:groff nlohmann-json3-dev
 )
 
 # ccache makes a rebuild after 'rm -rf build' or a switched branch cost

@@ -24,6 +24,7 @@
 #include "vmm/console/console_input.h"
 #include "vmm/console/terminal.h"
 #include "vmm/machine/memory_slots.h"
+#include "vmm/security/seccomp.h"
 
 namespace kvmm {
 
@@ -48,6 +49,9 @@ void write_stdout(uint8_t byte) {
 }  // namespace
 
 std::unique_ptr<Machine> Machine::build(const VmConfig& config) {
+  // Before any thread exists: the disks' worker threads start while the
+  // machine is built and load their filters through the hook set here.
+  prepare_seccomp(config.seccomp, FilterNeeds{.stats = config.stats.has_value()});
   return std::unique_ptr<Machine>(new Machine(config));
 }
 
@@ -223,6 +227,9 @@ RunOutcome Machine::run() {
       pthread_setname_np(pthread_self(), name.c_str());
       try {
         prepare_vcpu_thread(vcpu->index());
+        // Its fds (vCPU, kvm_run, devices) are open; the filter is inherited
+        // by the device threads this vCPU starts at DRIVER_OK.
+        install_thread_filter(ThreadRole::kVcpu);
       } catch (const Error& e) {
         stop_.request_stop(RunOutcome{kExitSetupFailed, e.what()});
       }
@@ -247,6 +254,14 @@ RunOutcome Machine::run() {
         [](std::string_view text) {
           [[maybe_unused]] ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
         });
+  }
+
+  // Last, once every vCPU thread exists (a filter is inherited) and the
+  // terminal is in raw mode.
+  try {
+    install_thread_filter(ThreadRole::kMain);
+  } catch (const Error& e) {
+    stop_.request_stop(RunOutcome{kExitSetupFailed, e.what()});
   }
 
   enum { kStop, kSignal, kConsoleSpace, kConsoleInput };

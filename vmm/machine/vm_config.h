@@ -12,6 +12,7 @@
 #include "vmm/cpu/cpu_mode.h"
 #include "vmm/cpu/vcpu_sched.h"
 #include "vmm/machine/platform_devices.h"
+#include "vmm/security/seccomp.h"
 
 namespace kvmm {
 
@@ -48,6 +49,9 @@ struct VmConfig {
   bool console = true;
   std::optional<std::string> exit_log_path;
   std::optional<StatsOutput> stats;  // Unset: no counting, no timing.
+  // --seccomp; the CLI's default is on. Off here so that tests and tools
+  // that build a machine in their own process are not confined.
+  SeccompMode seccomp = SeccompMode::kOff;
 };
 
 }  // namespace kvmm

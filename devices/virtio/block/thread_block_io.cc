@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/util/event_fd.h"
+#include "base/util/thread_role.h"
 #include "devices/virtio/block/block_io.h"
 #include "devices/virtio/block/block_io_operation.h"
 
@@ -65,6 +66,7 @@ class ThreadBlockIo final : public BlockIo {
  private:
   void run() {
     ::pthread_setname_np(::pthread_self(), "blk-worker");
+    on_thread_start(ThreadRole::kBlockWorker);  // fd_ and done_fd_ are open.
     std::unique_lock lock(mutex_);
     while (true) {
       wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });

@@ -85,7 +85,8 @@ void VirtioBlock::activate(VirtioActivation activation) {
     throw Error("virtio-blk: activated with " + std::to_string(activation.queues.size()) +
                 " queues; the transport must hand over exactly one");
   }
-  auto thread = std::make_unique<IoThread>("virtio-blk" + std::to_string(index_));
+  auto thread =
+      std::make_unique<IoThread>("virtio-blk" + std::to_string(index_), ThreadRole::kBlockIo);
   thread->watch(activation.queues[0].notify_fd, EPOLLIN, kNotifySource);
   thread->watch(io_->completion_fd(), EPOLLIN, kCompletionSource);
   thread->start([this, activation = std::move(activation)](IoThread& self) mutable {

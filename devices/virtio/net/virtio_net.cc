@@ -58,7 +58,8 @@ void VirtioNet::activate(VirtioActivation activation) {
   rx_notify_ = activation.queues[kNetRxQueue].notify_fd;
   tx_notify_ = activation.queues[kNetTxQueue].notify_fd;
   interrupt_ = std::move(activation.interrupt);
-  auto thread = std::make_unique<IoThread>("virtio-net" + std::to_string(config_.index));
+  auto thread = std::make_unique<IoThread>("virtio-net" + std::to_string(config_.index),
+                                           vhost_ ? ThreadRole::kVhostNetIo : ThreadRole::kNetIo);
   if (vhost_) {
     thread->watch(vhost_call_[kNetRxQueue].get(), EPOLLIN, kRxNotify);
     thread->watch(vhost_call_[kNetTxQueue].get(), EPOLLIN, kTxNotify);

@@ -1,0 +1,133 @@
+// The seccomp filter tables (vmm/security/seccomp_filters.h), without loading
+// them: each list is free of duplicates, ioctl is allowed only by request and
+// only where a role needs it, and the calls that must never be allowed are not.
+#include <catch2/catch.hpp>
+
+#include <linux/kvm.h>
+#include <linux/if_tun.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+#include "devices/virtio/net/vhost_abi.h"
+#include "vmm/security/seccomp_filters.h"
+
+using kvmm::FilterNeeds;
+using kvmm::RoleFilter;
+using kvmm::ThreadRole;
+
+namespace {
+
+constexpr ThreadRole kRoles[] = {ThreadRole::kMain,        ThreadRole::kVcpu,
+                                 ThreadRole::kBlockIo,     ThreadRole::kBlockWorker,
+                                 ThreadRole::kNetIo,       ThreadRole::kVhostNetIo};
+
+template <typename T>
+bool has(const std::vector<T>& list, T value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+}  // namespace
+
+TEST_CASE("no seccomp list names a system call or request twice") {
+  for (bool stats : {false, true}) {
+    for (ThreadRole role : kRoles) {
+      const RoleFilter f = kvmm::role_filter(role, FilterNeeds{.stats = stats});
+      INFO(kvmm::role_name(role) << (stats ? " with stats" : ""));
+      CHECK(std::set<int>(f.syscalls.begin(), f.syscalls.end()).size() == f.syscalls.size());
+      CHECK(std::set<unsigned long>(f.ioctls.begin(), f.ioctls.end()).size() == f.ioctls.size());
+      // ioctl and prctl go through their argument rules only.
+      CHECK_FALSE(has(f.syscalls, static_cast<int>(SYS_ioctl)));
+      CHECK_FALSE(has(f.syscalls, static_cast<int>(SYS_prctl)));
+    }
+  }
+}
+
+TEST_CASE("every seccomp filter lets the SIGSYS handler name the thread and exit") {
+  for (ThreadRole role : kRoles) {
+    const RoleFilter f = kvmm::role_filter(role, {});
+    INFO(kvmm::role_name(role));
+    CHECK(has(f.syscalls, static_cast<int>(SYS_write)));
+    CHECK(has(f.syscalls, static_cast<int>(SYS_exit_group)));
+    CHECK(has(f.prctl_options, PR_GET_NAME));
+    CHECK_FALSE(has(f.prctl_options, PR_SET_NO_NEW_PRIVS));
+    CHECK_FALSE(has(f.prctl_options, PR_SET_DUMPABLE));
+  }
+}
+
+TEST_CASE("no seccomp filter allows starting programs, tracing, sockets or new privileges") {
+  for (bool stats : {false, true}) {
+    for (ThreadRole role : kRoles) {
+      const RoleFilter f = kvmm::role_filter(role, FilterNeeds{.stats = stats});
+      INFO(kvmm::role_name(role));
+      for (int nr : {SYS_execve, SYS_execveat, SYS_ptrace, SYS_socket, SYS_connect, SYS_fork,
+                     SYS_vfork, SYS_setuid, SYS_mount, SYS_kill, SYS_process_vm_writev,
+                     SYS_getppid, SYS_uname}) {
+        INFO("system call " << nr);
+        CHECK_FALSE(has(f.syscalls, nr));
+      }
+    }
+  }
+}
+
+TEST_CASE("only the vCPU filter runs the guest and starts threads") {
+  const RoleFilter vcpu = kvmm::role_filter(ThreadRole::kVcpu, {});
+  namespace vhost = kvmm::vhost_abi;
+  CHECK(vcpu.ioctls ==
+        std::vector<unsigned long>{KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE,
+                                   KVM_IRQ_LINE_STATUS, KVM_GET_STATS_FD, TUNSETOFFLOAD,
+                                   vhost::kSetFeatures, vhost::kSetMemTable, vhost::kSetVringNum,
+                                   vhost::kSetVringAddr, vhost::kSetVringBase, vhost::kSetVringKick,
+                                   vhost::kSetVringCall, vhost::kNetSetBackend});
+  CHECK(has(vcpu.syscalls, static_cast<int>(SYS_clone3)));
+  for (ThreadRole role : kRoles) {
+    if (role == ThreadRole::kVcpu) continue;
+    const RoleFilter f = kvmm::role_filter(role, {});
+    INFO(kvmm::role_name(role));
+    CHECK_FALSE(has(f.ioctls, static_cast<unsigned long>(KVM_RUN)));
+    CHECK_FALSE(has(f.syscalls, static_cast<int>(SYS_clone)));
+    CHECK_FALSE(has(f.syscalls, static_cast<int>(SYS_clone3)));
+  }
+}
+
+TEST_CASE("the device threads make no ioctl and the main thread only its shutdown's") {
+  for (ThreadRole role : {ThreadRole::kBlockIo, ThreadRole::kBlockWorker, ThreadRole::kNetIo,
+                          ThreadRole::kVhostNetIo}) {
+    INFO(kvmm::role_name(role));
+    CHECK(kvmm::role_filter(role, {}).ioctls.empty());
+  }
+  const RoleFilter main = kvmm::role_filter(ThreadRole::kMain, {});
+  CHECK(has(main.ioctls, static_cast<unsigned long>(KVM_IRQ_LINE)));
+  CHECK_FALSE(has(main.ioctls, static_cast<unsigned long>(KVM_SET_USER_MEMORY_REGION)));
+  CHECK_FALSE(has(main.ioctls, static_cast<unsigned long>(KVM_CREATE_VCPU)));
+}
+
+TEST_CASE("files are opened only for --stats") {
+  for (ThreadRole role : kRoles) {
+    INFO(kvmm::role_name(role));
+    CHECK_FALSE(has(kvmm::role_filter(role, {}).syscalls, static_cast<int>(SYS_openat)));
+    CHECK_FALSE(has(kvmm::role_filter(role, {}).syscalls, static_cast<int>(SYS_open)));
+  }
+  for (ThreadRole role : {ThreadRole::kMain, ThreadRole::kVcpu}) {
+    INFO(kvmm::role_name(role));
+    CHECK(has(kvmm::role_filter(role, {.stats = true}).syscalls, static_cast<int>(SYS_openat)));
+  }
+}
+
+TEST_CASE("the vCPU filter holds what the device threads it starts need") {
+  // A filter is inherited: a device thread runs under the vCPU's and its own.
+  const RoleFilter vcpu = kvmm::role_filter(ThreadRole::kVcpu, {});
+  for (ThreadRole child : {ThreadRole::kBlockIo, ThreadRole::kNetIo, ThreadRole::kVhostNetIo}) {
+    const RoleFilter f = kvmm::role_filter(child, {});
+    INFO(kvmm::role_name(child));
+    for (int nr : f.syscalls) {
+      INFO("system call " << nr);
+      CHECK(has(vcpu.syscalls, nr));
+    }
+  }
+  // ... but the blk-workers are started by the main thread before any filter.
+  CHECK_FALSE(has(vcpu.syscalls, static_cast<int>(SYS_pwritev)));
+}

@@ -1,0 +1,156 @@
+#include "vmm/security/seccomp_filters.h"
+
+#include <linux/kvm.h>
+#include <linux/if_tun.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <termios.h>
+
+#include <initializer_list>
+
+#include "devices/virtio/net/vhost_abi.h"
+
+namespace kvmm {
+
+namespace {
+
+// Every thread: memory (malloc, thread stacks), locks, time, logging to stderr
+// (write), closing what it owns, the way out (exit, exit_group: also the
+// SIGSYS handler's), abort(3) (tgkill, getpid, gettid).
+constexpr std::initializer_list<int> kCommon = {
+    SYS_brk, SYS_mmap, SYS_munmap, SYS_mremap, SYS_mprotect, SYS_madvise,
+    SYS_futex, SYS_clock_gettime, SYS_clock_nanosleep, SYS_nanosleep, SYS_sched_yield,
+    SYS_write, SYS_close,
+    SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_restart_syscall,
+    SYS_exit, SYS_exit_group, SYS_getpid, SYS_gettid, SYS_tgkill,
+};
+
+// An I/O thread's loop: epoll, draining eventfds (poll, read), raising the
+// irqfd (write, in kCommon).
+constexpr std::initializer_list<int> kEpollLoop = {
+    SYS_epoll_wait, SYS_epoll_pwait, SYS_epoll_ctl, SYS_read, SYS_poll, SYS_ppoll,
+};
+
+// The blocking disk I/O of the thread engine (block_io_operation.cc).
+constexpr std::initializer_list<int> kDiskIo = {
+    SYS_preadv, SYS_pwritev, SYS_preadv2, SYS_pwritev2, SYS_pread64, SYS_pwrite64,
+    SYS_fdatasync, SYS_fsync, SYS_fallocate,
+};
+
+// Starting a thread, and what the new thread does before and while loading
+// its own filter (seccomp(2) can only narrow what is allowed).
+constexpr std::initializer_list<int> kThreadStart = {
+    SYS_clone, SYS_clone3, SYS_set_robust_list, SYS_rseq, SYS_seccomp,
+};
+
+// Activating a virtio device (on the vCPU thread that wrote DRIVER_OK):
+// the I/O thread's epoll fd and stop eventfd.
+constexpr std::initializer_list<int> kActivation = {
+    SYS_epoll_create1, SYS_eventfd2,
+};
+
+// vhost-net's set-up on activation and its stop on reset (vhost_net.cc).
+constexpr std::initializer_list<unsigned long> kVhostIoctls = {
+    vhost_abi::kSetFeatures,  vhost_abi::kSetMemTable,  vhost_abi::kSetVringNum,
+    vhost_abi::kSetVringAddr, vhost_abi::kSetVringBase, vhost_abi::kSetVringKick,
+    vhost_abi::kSetVringCall, vhost_abi::kNetSetBackend,
+};
+
+void add(std::vector<int>& to, std::initializer_list<int> list) { to.insert(to.end(), list); }
+void add(std::vector<unsigned long>& to, std::initializer_list<unsigned long> list) {
+  to.insert(to.end(), list);
+}
+
+RoleFilter block_io() {
+  RoleFilter f;
+  add(f.syscalls, kEpollLoop);
+  f.syscalls.push_back(SYS_io_uring_enter);
+  return f;
+}
+
+RoleFilter net_io() {
+  RoleFilter f;
+  add(f.syscalls, kEpollLoop);
+  add(f.syscalls, {SYS_readv, SYS_writev});  // The tap: a frame per call.
+  return f;
+}
+
+RoleFilter vhost_net_io() {
+  RoleFilter f;
+  add(f.syscalls, kEpollLoop);
+  return f;
+}
+
+RoleFilter vcpu(const FilterNeeds& needs) {
+  RoleFilter f;
+  add(f.syscalls, {SYS_read, SYS_pread64});  // KVM's binary stats fd (--stats).
+  // --exit-log's stream: glibc fstat()s a FILE on its first write.
+  add(f.syscalls, {SYS_newfstatat, SYS_fstat});
+  if (needs.stats) add(f.syscalls, {SYS_openat});  // /proc/thread-self/schedstat at exit.
+  // The exit loop and its error paths (register dump), interrupts of
+  // devices on the PIC/IOAPIC (the UART), KVM's stats fd.
+  add(f.ioctls, {KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS,
+                 KVM_GET_STATS_FD});
+  // DRIVER_OK and reset, written by the guest: start and stop device threads.
+  add(f.syscalls, kThreadStart);
+  add(f.syscalls, kActivation);
+  add(f.ioctls, {TUNSETOFFLOAD});
+  add(f.ioctls, kVhostIoctls);
+  // Inherited by the device threads started here, so theirs too.
+  for (const RoleFilter& child : {block_io(), net_io(), vhost_net_io()}) {
+    for (int nr : child.syscalls) {
+      bool present = false;
+      for (int have : f.syscalls) present = present || have == nr;
+      if (!present) f.syscalls.push_back(nr);
+    }
+  }
+  return f;
+}
+
+RoleFilter main_thread(const FilterNeeds& needs) {
+  RoleFilter f;
+  // The poll loop: the stop eventfd, the signalfd, stdin; stdout.
+  add(f.syscalls, {SYS_poll, SYS_ppoll, SYS_read, SYS_writev, SYS_fcntl});
+  // Shutdown: joins and resets the devices (vhost backend detached, disk
+  // I/O in flight waited for), then the machine's teardown.
+  add(f.syscalls, {SYS_io_uring_enter, SYS_fdatasync, SYS_fsync, SYS_epoll_ctl, SYS_flock});
+  if (needs.stats) {
+    add(f.syscalls, {SYS_openat, SYS_newfstatat, SYS_fstat, SYS_lseek, SYS_pread64});
+  }
+  // Console: the UART's interrupt; the terminal's mode (restored at exit).
+  add(f.ioctls, {KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, TCGETS, TCSETS, TCSETSW, TCSETSF,
+                 vhost_abi::kNetSetBackend, KVM_IOEVENTFD, KVM_IRQFD});
+  return f;
+}
+
+}  // namespace
+
+RoleFilter role_filter(ThreadRole role, const FilterNeeds& needs) {
+  RoleFilter f;
+  switch (role) {
+    case ThreadRole::kMain: f = main_thread(needs); break;
+    case ThreadRole::kVcpu: f = vcpu(needs); break;
+    case ThreadRole::kBlockIo: f = block_io(); break;
+    case ThreadRole::kBlockWorker: add(f.syscalls, kDiskIo); break;
+    case ThreadRole::kNetIo: f = net_io(); break;
+    case ThreadRole::kVhostNetIo: f = vhost_net_io(); break;
+  }
+  add(f.syscalls, kCommon);
+  // Thread names: set by a thread for itself, read by the SIGSYS handler.
+  f.prctl_options = {PR_SET_NAME, PR_GET_NAME};
+  return f;
+}
+
+std::string_view role_name(ThreadRole role) {
+  switch (role) {
+    case ThreadRole::kMain: return "main";
+    case ThreadRole::kVcpu: return "vcpu";
+    case ThreadRole::kBlockIo: return "virtio-blk";
+    case ThreadRole::kBlockWorker: return "blk-worker";
+    case ThreadRole::kNetIo: return "virtio-net";
+    case ThreadRole::kVhostNetIo: return "vhost-net";
+  }
+  return "unknown";
+}
+
+}  // namespace kvmm

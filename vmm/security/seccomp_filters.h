@@ -1,0 +1,36 @@
+#pragma once
+// The seccomp filter of each thread role: which system calls it may make, and
+// for ioctl(2) and prctl(2) which requests. Pure data, so the tables are unit
+// tested without loading anything (tests/unit/seccomp_filters_test.cc); the
+// installer is vmm/security/seccomp.h. docs/security.md explains each list.
+//
+// A filter is inherited by every thread its thread creates, and stacked filters
+// all apply. The virtio I/O threads are started by a vCPU thread when the
+// guest's driver sets DRIVER_OK, so the vCPU filter also holds what those
+// threads need; each I/O thread then narrows itself to its own list.
+#include <string_view>
+#include <vector>
+
+#include "base/util/thread_role.h"
+
+namespace kvmm {
+
+// What the run needs beyond the fixed lists.
+struct FilterNeeds {
+  // --stats or --stats-file: a vCPU opens its /proc schedstat at exit, the
+  // main thread writes the statistics file after the join.
+  bool stats = false;
+};
+
+struct RoleFilter {
+  std::vector<int> syscalls;              // Allowed with any arguments.
+  std::vector<unsigned long> ioctls;      // ioctl(2) allowed with these requests only.
+  std::vector<int> prctl_options;         // prctl(2) allowed with these options only.
+};
+
+RoleFilter role_filter(ThreadRole role, const FilterNeeds& needs);
+
+// "main", "vcpu", "virtio-blk", "blk-worker", "virtio-net", "vhost-net".
+std::string_view role_name(ThreadRole role);
+
+}  // namespace kvmm
