@@ -18,13 +18,14 @@ std::string NetCounters::summary() const {
 }
 
 NetEngine::NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx,
-                     VirtioInterrupt& interrupt, NetCounters& counters)
+                     VirtioInterrupt& interrupt, NetCounters& counters, uint64_t features)
     : tap_fd_(tap_fd),
       rx_(rx),
       tx_(tx),
       interrupt_(interrupt),
       counters_(counters),
-      packet_(mergeable) {}
+      packet_(mergeable),
+      features_(features) {}
 
 void NetEngine::log_guest_fault(const std::string& what) {
   // A hostile guest can produce these at line rate.
@@ -67,6 +68,15 @@ NetEngine::Progress NetEngine::process_tx() {
       if (check != TxCheck::kOk) {
         ++counters_.tx_dropped;
         log_guest_fault(tx_check_name(check));
+        if (!return_used(tx_, popped.chain.head, 0, tx_used_)) break;
+        continue;
+      }
+      // Guest-controlled: the host kernel must see no offload the driver
+      // did not negotiate, nor a GSO type that does not exist.
+      if (!sanitize_tx_header(frame_.header, features_)) {
+        ++counters_.tx_dropped;
+        log_guest_fault("TX header has an unknown GSO type " +
+                        std::to_string(frame_.header[kVirtioNetHdrGsoTypeOffset]));
         if (!return_used(tx_, popped.chain.head, 0, tx_used_)) break;
         continue;
       }

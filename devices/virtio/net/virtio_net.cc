@@ -80,7 +80,7 @@ void VirtioNet::activate(VirtioActivation activation) {
   thread->watch(backend_->fd(), 0, kTap);  // Interest follows the engine (run()).
   const bool mergeable = (activation.features & kVirtioNetFMrgRxbuf) != 0;
   engine_ = std::make_unique<NetEngine>(backend_->fd(), mergeable, *rx_, *tx_, *interrupt_,
-                                        counters_);
+                                        counters_, activation.features);
   try {
     thread->start([this](IoThread& self) { run(self); });
   } catch (const Error&) {
