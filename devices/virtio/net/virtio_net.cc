@@ -67,7 +67,8 @@ void VirtioNet::activate(VirtioActivation activation) {
     }
     vhost_->start(*activation.memory, activation.features, rings, backend_->fd());
     try {
-      thread->start([this](IoThread& self) { run_vhost(self); });
+      thread->start([this](IoThread& self) { run_vhost(self); },
+                    [interrupt = interrupt_] { interrupt->signal_needs_reset(); });
     } catch (const Error&) {
       vhost_->stop();
       throw;
@@ -82,7 +83,8 @@ void VirtioNet::activate(VirtioActivation activation) {
   engine_ = std::make_unique<NetEngine>(backend_->fd(), mergeable, *rx_, *tx_, *interrupt_,
                                         counters_, activation.features);
   try {
-    thread->start([this](IoThread& self) { run(self); });
+    thread->start([this](IoThread& self) { run(self); },
+                    [interrupt = interrupt_] { interrupt->signal_needs_reset(); });
   } catch (const Error&) {
     engine_.reset();
     throw;
