@@ -114,3 +114,21 @@ TEST_CASE("SIGTERM stops kvmm whose stdout nobody reads, and the lost output is 
   CHECK(err.find("kvmm: stopped by signal TERM\n") != std::string::npos);
   CHECK(err.find(" console bytes dropped: stdout was not read\n") != std::string::npos);
 }
+
+TEST_CASE("a --stats-file that is a symbolic link is refused and its target left alone") {
+  char dir[] = "/tmp/kvmm-symlink-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  const std::string target = std::string(dir) + "/precious";
+  const std::string link = std::string(dir) + "/stats.json";
+  REQUIRE(::symlink(target.c_str(), link.c_str()) == 0);
+  const int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(::write(fd, "keep", 4) == 4);
+  ::close(fd);
+
+  const auto run = run_guest("hello_long", "long", {"--stats-file=" + link});
+  CHECK(run.result.exit_status == 0);
+  CHECK(run.result.err.find("statistics file " + link + " is a symbolic link") != std::string::npos);
+  CHECK(read_text(target) == "keep");
+  std::filesystem::remove_all(dir);
+}

@@ -8,12 +8,12 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <latch>
 #include <thread>
 
 #include "base/util/error.h"
 #include "base/util/log.h"
+#include "base/util/output_file.h"
 #include "devices/virtio/block/virtio_block.h"
 #include "devices/virtio/net/tap.h"
 #include "devices/virtio/net/virtio_net.h"
@@ -312,11 +312,26 @@ void Machine::report_stats() const {
   if (output.json_path) {
     // The run itself is over and its outcome stands: a failed write is
     // reported, not turned into a different exit status.
-    std::ofstream file(*output.json_path, std::ios::binary | std::ios::trunc);
-    file << format_stats_json(stats);
-    file.close();
-    if (!file) log_line("could not write the statistics to " + *output.json_path +
-                        ": check that its directory exists and is writable");
+    // Never through a symbolic link (base/util/output_file.h).
+    UniqueFd file;
+    try {
+      file = open_output_file(*output.json_path, "statistics file");
+    } catch (const Error& e) {
+      log_line(std::string("could not write the statistics: ") + e.what());
+      return;
+    }
+    const std::string text = format_stats_json(stats);
+    size_t done = 0;
+    while (done < text.size()) {
+      const ssize_t n = ::write(file.get(), text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        log_line("could not write the statistics to " + *output.json_path + ": " +
+                 std::strerror(errno) + "; check that its file system has room");
+        return;
+      }
+      done += static_cast<size_t>(n);
+    }
   }
 }
 
