@@ -4,9 +4,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <iostream>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -25,7 +28,33 @@
 namespace kvmm {
 namespace {
 
+// MemAvailable from /proc/meminfo in bytes (the kernel's estimate of what
+// can be allocated without swapping), or 0 when it cannot be read.
+uint64_t host_available_memory() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return 0;
+}
+
+// Guest RAM is mapped lazily (MAP_NORESERVE), so a --mem beyond the host's
+// memory starts fine and fails only when the guest touches it: the OOM
+// killer then takes kvmm. Say so up front, in one line; the run goes on.
+void warn_if_memory_exceeds_host(uint64_t guest_bytes) {
+  const uint64_t available = host_available_memory();
+  if (available == 0 || guest_bytes <= available) return;
+  log_line("warning: --mem " + std::to_string(guest_bytes >> 20) + "M is more than this host's " +
+           "available memory (" + std::to_string(available >> 20) +
+           "M, MemAvailable in /proc/meminfo): the guest runs until it uses it, then the OOM "
+           "killer may stop kvmm; lower --mem");
+}
+
 int run_guest(const RunCommand& command) {
+  warn_if_memory_exceeds_host(command.config.memory_bytes);
   std::unique_ptr<Machine> machine = Machine::build(command.config);
   const RunOutcome outcome = machine->run();
   if (!outcome.message.empty()) log_line(outcome.message);
