@@ -1,8 +1,15 @@
 // kvmm's entry point: parse, build, run, and turn every error into one line
 // on stderr and an exit status: 2 for a UsageError, 1 for any other Error.
+#include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <fstream>
 #include <iostream>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -11,6 +18,7 @@
 #include "app/cli/options.h"
 #include "base/util/error.h"
 #include "base/util/log.h"
+#include "vmm/console/terminal.h"
 #include "vmm/machine/machine.h"
 
 #ifndef KVMM_VERSION
@@ -20,14 +28,84 @@
 namespace kvmm {
 namespace {
 
+// MemAvailable from /proc/meminfo in bytes (the kernel's estimate of what
+// can be allocated without swapping), or 0 when it cannot be read.
+uint64_t host_available_memory() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return 0;
+}
+
+// Guest RAM is mapped lazily (MAP_NORESERVE), so a --mem beyond the host's
+// memory starts fine and fails only when the guest touches it: the OOM
+// killer then takes kvmm. Say so up front, in one line; the run goes on.
+void warn_if_memory_exceeds_host(uint64_t guest_bytes) {
+  const uint64_t available = host_available_memory();
+  if (available == 0 || guest_bytes <= available) return;
+  log_line("warning: --mem " + std::to_string(guest_bytes >> 20) + "M is more than this host's " +
+           "available memory (" + std::to_string(available >> 20) +
+           "M, MemAvailable in /proc/meminfo): the guest runs until it uses it, then the OOM "
+           "killer may stop kvmm; lower --mem");
+}
+
 int run_guest(const RunCommand& command) {
+  warn_if_memory_exceeds_host(command.config.memory_bytes);
   std::unique_ptr<Machine> machine = Machine::build(command.config);
   const RunOutcome outcome = machine->run();
   if (!outcome.message.empty()) log_line(outcome.message);
   return outcome.exit_status;
 }
 
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+// A crash in kvmm (SIGSEGV, SIGBUS, SIGABRT from abort() or an assertion,
+// SIGFPE, SIGILL) must not leave the user's shell in raw mode: put the
+// terminal back, then die of the same signal with its default action (core
+// dump and exit status unchanged). SA_RESETHAND restores the default before
+// the handler runs; SA_NODEFER lets the raise() through at once.
+void on_fatal_signal(int signal_number) {
+  kvmm::RawTerminal::restore_saved();  // Async-signal-safe.
+  ::raise(signal_number);
+}
+
+void install_fatal_signal_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_fatal_signal;
+  action.sa_flags = SA_RESETHAND | SA_NODEFER;
+  sigemptyset(&action.sa_mask);
+  for (int signal_number : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) {
+    ::sigaction(signal_number, &action, nullptr);
+  }
+}
+
+// An exception that escapes a thread (or a noexcept function) ends in
+// std::terminate: restore the terminal and say so, then abort as usual.
+[[noreturn]] void on_terminate() {
+  kvmm::RawTerminal::restore_saved();
+  static constexpr char kMessage[] = "kvmm: internal error: std::terminate called\n";
+  [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  std::abort();
+}
+
 int dispatch(const Command& command) {
+  // Only `kvmm run` waits for the stop signals (Machine::run's signalfd);
+  // every other verb takes them with their default action, as before.
+  if (!std::holds_alternative<RunCommand>(command)) {
+    const sigset_t signals = stop_signals();
+    pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+  }
   if (const auto* help = std::get_if<HelpCommand>(&command)) {
     std::cout << help->text;
     return 0;
@@ -52,6 +130,13 @@ int dispatch(const Command& command) {
 }  // namespace kvmm
 
 int main(int argc, char** argv) {
+  // Before any thread exists, so every thread kvmm starts (vCPUs, the disks'
+  // blk-worker and I/O threads) inherits the mask: a stop signal is taken
+  // only by the thread that waits for it, never kills kvmm from a worker.
+  const sigset_t stop = kvmm::stop_signals();
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  kvmm::install_fatal_signal_handlers();
+  std::set_terminate(kvmm::on_terminate);
   // A closed stdout (e.g. `kvmm run ... | head`) must end the guest's output,
   // not kill kvmm before it can report and clean up.
   signal(SIGPIPE, SIG_IGN);

@@ -64,7 +64,29 @@ bool IoThread::unwatch(int fd) {
   return false;
 }
 
-void IoThread::start(std::function<void(IoThread&)> body) {
+void IoThread::run_body(const std::function<void(IoThread&)>& body,
+                        const std::function<void()>& on_fault) noexcept {
+  // The top of the thread: nothing may escape to std::terminate, which
+  // would take the whole VM (and the user's terminal mode) down with it.
+  std::string what;
+  try {
+    body(*this);
+    return;
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+    what = "an exception of unknown type";
+  }
+  try {
+    log_line(name_ + ": internal error on the I/O thread: " + what +
+             "; the device stops and needs a reset by the guest");
+    if (on_fault) on_fault();
+  } catch (...) {
+    // Out of memory even for the log line: the device stays stopped.
+  }
+}
+
+void IoThread::start(std::function<void(IoThread&)> body, std::function<void()> on_fault) {
   started_ = true;
   // The thread names itself (prctl; naming another thread opens a /proc
   // file, which the starting vCPU thread's seccomp filter refuses) and loads
@@ -73,11 +95,12 @@ void IoThread::start(std::function<void(IoThread&)> body) {
   std::promise<void> confined;
   std::future<void> ready = confined.get_future();
   try {
-    thread_ = std::thread([this, confined = std::move(confined), body = std::move(body)]() mutable {
+    thread_ = std::thread([this, confined = std::move(confined), body = std::move(body),
+                           on_fault = std::move(on_fault)]() mutable {
       ::pthread_setname_np(::pthread_self(), name_.substr(0, 15).c_str());
       if (role_) on_thread_start(*role_);
       confined.set_value();
-      body(*this);
+      run_body(body, on_fault);
     });
   } catch (const std::system_error& e) {
     started_ = false;

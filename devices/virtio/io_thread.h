@@ -57,8 +57,11 @@ class IoThread {
 
   // Runs `body` on a new thread named name(), once the thread has named and
   // confined itself (it returns after both); throws Error when no thread can
-  // be started.
-  void start(std::function<void(IoThread&)> body);
+  // be started. An exception escaping `body` (a kvmm bug, or the host
+  // refusing memory) ends the thread, not kvmm: it is logged in one line and
+  // `on_fault` runs on the I/O thread, for the device to set
+  // DEVICE_NEEDS_RESET (virtio 1.2 §2.1.2); the guest's driver may reset it.
+  void start(std::function<void(IoThread&)> body, std::function<void()> on_fault = {});
 
   // On the I/O thread: waits up to timeout_ms (-1: until something happens,
   // 0: only looks). EINTR is retried. A stop request wins over ready sources.
@@ -70,6 +73,8 @@ class IoThread {
 
  private:
   bool control(int op, int fd, uint32_t events, uint64_t source);
+  void run_body(const std::function<void(IoThread&)>& body,
+                const std::function<void()>& on_fault) noexcept;
 
   const std::string name_;
   const std::optional<ThreadRole> role_;

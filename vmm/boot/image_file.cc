@@ -11,7 +11,10 @@
 namespace kvmm {
 
 ImageFile ImageFile::open(const std::filesystem::path& path, std::string what) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait forever for
+  // a writer. Refused below like any other non-file; a regular file ignores
+  // the flag, which is cleared anyway once we know what we have.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT) throw Error(what + " " + path.string() + " does not exist: check the path");
@@ -26,6 +29,10 @@ ImageFile ImageFile::open(const std::filesystem::path& path, std::string what) {
   if (::fstat(fd, &st) < 0) throw_errno("cannot stat " + what + " " + path.string());
   if (!S_ISREG(st.st_mode)) {
     throw Error(what + " " + path.string() + " is not a regular file: give the path of the image");
+  }
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+    throw_errno("cannot set the file flags of " + what + " " + path.string());
   }
   return ImageFile(std::move(owned), static_cast<uint64_t>(st.st_size), path, std::move(what));
 }

@@ -1,6 +1,9 @@
 #include "vmm/cpu/exit_log.h"
 
+#include <fcntl.h>
+
 #include "base/util/error.h"
+#include "base/util/output_file.h"
 
 namespace kvmm {
 
@@ -10,8 +13,16 @@ ExitLog::ExitLog(const std::string& path) {
     owned_ = false;
     return;
   }
-  file_ = std::fopen(path.c_str(), "we");
-  if (file_ == nullptr) throw_errno("cannot create exit log " + path + " (check the directory)");
+  const UniqueFd fd = open_output_file(path, "exit log");
+  // The FILE gets its own descriptor (close-on-exec like the first).
+  const int own = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0);
+  if (own < 0) throw_errno("cannot create exit log " + path);
+  file_ = ::fdopen(own, "w");
+  if (file_ == nullptr) {
+    const int err = errno;
+    ::close(own);
+    throw_errno("cannot create exit log " + path, err);
+  }
   owned_ = true;
 }
 

@@ -8,12 +8,12 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <latch>
 #include <thread>
 
 #include "base/util/error.h"
 #include "base/util/log.h"
+#include "base/util/output_file.h"
 #include "devices/virtio/block/virtio_block.h"
 #include "devices/virtio/net/tap.h"
 #include "devices/virtio/net/virtio_net.h"
@@ -39,12 +39,8 @@ sigset_t stop_signals() {
   return set;
 }
 
-void write_stdout(uint8_t byte) {
-  // Unbuffered on purpose: the console is interactive and a crash must not
-  // swallow the guest's last words.
-  while (::write(STDOUT_FILENO, &byte, 1) < 0 && errno == EINTR) {
-  }
-}
+// How long run() waits at exit for a reader of stdout to take more output.
+constexpr int kOutputStallMs = 1000;
 
 }  // namespace
 
@@ -179,7 +175,8 @@ PlatformWiring Machine::platform_wiring() {
   wiring.serial_output = [this](uint8_t byte) {
     trace_.mark("first console byte");
     panic_watch_.feed(byte);
-    write_stdout(byte);
+    // Never blocks: a stalled stdout costs output, not the vCPU.
+    console_output_.append(byte);
   };
   wiring.debug_exit = [this](uint8_t status) { stop_.request_stop(RunOutcome{status, ""}); };
   wiring.debug = debug_devices_for(is_linux() ? GuestKind::kLinux : GuestKind::kFlat,
@@ -208,13 +205,30 @@ PlatformWiring Machine::platform_wiring() {
 
 RunOutcome Machine::run() {
   install_vcpu_kick_handler();
-  // Stop signals go to a signalfd read by this thread only: blocked here
-  // before the vCPU threads start, so they inherit the mask and never see them.
+  // Stop signals go to a signalfd read by this thread only. main() blocked
+  // them before any thread existed (the disks' blk-worker threads start in
+  // build()); blocked here again for callers that did not, before the vCPU
+  // threads start, so every thread inherits the mask and never sees them.
   const sigset_t signals = stop_signals();
   sigset_t previous;
   pthread_sigmask(SIG_BLOCK, &signals, &previous);
   UniqueFd signal_fd(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!signal_fd.valid()) throw_errno("signalfd failed");
+
+  // The console, before any vCPU runs: stdin feeds COM1. On a terminal, raw
+  // mode passes every key (Ctrl-C included) to the guest; the destructor
+  // restores it on every way out of here, exceptions included, and the fatal
+  // signal handlers of main() through RawTerminal::restore_saved().
+  // Without a console (benchmarks) the terminal stays as it is, so Ctrl-C
+  // reaches kvmm as SIGINT.
+  std::optional<RawTerminal> terminal;
+  std::optional<ConsoleInput> console;
+  if (config_.console) {
+    terminal.emplace(STDIN_FILENO);
+    console.emplace(
+        STDIN_FILENO, *platform_.serial, [this] { stop_.request_stop(RunOutcome{kExitOk, ""}); },
+        [this](std::string_view text) { console_output_.append(text); });
+  }
 
   std::vector<std::thread> threads;
   threads.reserve(vcpus_.size());
@@ -240,22 +254,6 @@ RunOutcome Machine::run() {
     });
   }
 
-  // The console: stdin feeds COM1. On a terminal, raw mode passes every key
-  // (Ctrl-C included) to the guest; the destructor restores it on every way
-  // out of here, exceptions included.
-  // Without a console (benchmarks) the terminal stays as it is, so Ctrl-C
-  // reaches kvmm as SIGINT.
-  std::optional<RawTerminal> terminal;
-  std::optional<ConsoleInput> console;
-  if (config_.console) {
-    terminal.emplace(STDIN_FILENO);
-    console.emplace(
-        STDIN_FILENO, *platform_.serial, [this] { stop_.request_stop(RunOutcome{kExitOk, ""}); },
-        [](std::string_view text) {
-          [[maybe_unused]] ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
-        });
-  }
-
   // Last, once every vCPU thread exists (a filter is inherited) and the
   // terminal is in raw mode.
   try {
@@ -264,16 +262,19 @@ RunOutcome Machine::run() {
     stop_.request_stop(RunOutcome{kExitSetupFailed, e.what()});
   }
 
-  enum { kStop, kSignal, kConsoleSpace, kConsoleInput };
-  pollfd fds[4] = {{stop_.fd(), POLLIN, 0},
+  enum { kStop, kSignal, kConsoleSpace, kConsoleInput, kOutputWake, kOutput };
+  pollfd fds[6] = {{stop_.fd(), POLLIN, 0},
                    {signal_fd.get(), POLLIN, 0},
                    {console ? console->space_fd() : -1, POLLIN, 0},
-                   {-1, POLLIN, 0}};
+                   {-1, POLLIN, 0},
+                   {console_output_.wake_fd(), POLLIN, 0},
+                   {-1, POLLOUT, 0}};
   while (!stop_.stop_requested()) {
     // A negative fd is skipped by poll(): stdin is watched only while the
-    // guest's UART can take more.
+    // guest's UART can take more, stdout only while output waits.
     fds[kConsoleInput].fd = console && console->wants_input() ? console->input_fd() : -1;
-    if (::poll(fds, 4, -1) < 0) {
+    fds[kOutput].fd = console_output_.wants_output() ? console_output_.output_fd() : -1;
+    if (::poll(fds, 6, -1) < 0) {
       if (errno == EINTR) continue;
       throw_errno("poll failed");
     }
@@ -286,11 +287,19 @@ RunOutcome Machine::run() {
     }
     if (console && fds[kConsoleSpace].revents != 0) console->on_space();
     if (fds[kConsoleInput].fd >= 0 && fds[kConsoleInput].revents != 0) console->on_readable();
+    if (fds[kOutputWake].revents != 0) console_output_.on_wake();
+    if (fds[kOutput].fd >= 0 && fds[kOutput].revents != 0) console_output_.on_writable();
   }
 
   for (auto& vcpu : vcpus_) vcpu->kick();
   for (auto& thread : threads) thread.join();
   virtio_.shutdown();
+  // The guest's last words, as long as someone reads them; a reader that
+  // takes nothing for a second gets the rest counted as dropped.
+  console_output_.flush(kOutputStallMs);
+  if (const uint64_t dropped = console_output_.dropped(); dropped > 0) {
+    log_line(std::to_string(dropped) + " console bytes dropped: stdout was not read");
+  }
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (config_.stats) report_stats();
   return stop_.outcome();
@@ -320,11 +329,26 @@ void Machine::report_stats() const {
   if (output.json_path) {
     // The run itself is over and its outcome stands: a failed write is
     // reported, not turned into a different exit status.
-    std::ofstream file(*output.json_path, std::ios::binary | std::ios::trunc);
-    file << format_stats_json(stats);
-    file.close();
-    if (!file) log_line("could not write the statistics to " + *output.json_path +
-                        ": check that its directory exists and is writable");
+    // Never through a symbolic link (base/util/output_file.h).
+    UniqueFd file;
+    try {
+      file = open_output_file(*output.json_path, "statistics file");
+    } catch (const Error& e) {
+      log_line(std::string("could not write the statistics: ") + e.what());
+      return;
+    }
+    const std::string text = format_stats_json(stats);
+    size_t done = 0;
+    while (done < text.size()) {
+      const ssize_t n = ::write(file.get(), text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        log_line("could not write the statistics to " + *output.json_path + ": " +
+                 std::strerror(errno) + "; check that its file system has room");
+        return;
+      }
+      done += static_cast<size_t>(n);
+    }
   }
 }
 

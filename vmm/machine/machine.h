@@ -6,6 +6,8 @@
 // Threads: build() and run() are called by the main thread, which owns the
 // lifecycle. Each vCPU thread runs Vcpu::run_loop(); devices are reached from
 // vCPU threads through the buses and guard their own state.
+#include <unistd.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +16,7 @@
 #include "base/bus/bus.h"
 #include "base/memory/guest_memory.h"
 #include "vmm/boot/linux/linux_boot.h"
+#include "vmm/console/console_output.h"
 #include "vmm/cpu/exit_log.h"
 #include "vmm/cpu/run_outcome.h"
 #include "vmm/cpu/stop_controller.h"
@@ -76,6 +79,8 @@ class Machine {
   BootTrace trace_;
   PanicWatch panic_watch_;
   StopController stop_;
+  // COM1 to stdout: vCPUs append, run()'s poll loop writes (console_output.h).
+  ConsoleOutput console_output_{STDOUT_FILENO};
   GuestMemory memory_;
   const MmioDeviceManager virtio_slots_;
   // The kernel, its command line, initrd and boot data, the firmware tables;

@@ -74,10 +74,19 @@ DiskImage DiskImage::open(const DiskOptions& options) {
     refuse(path, "is not a regular file or block device; give a disk image file or a block device");
   }
   if (options.cache == DiskCache::kNone) flags |= O_DIRECT;
+  // A block device written by the guest must not be mounted on the host nor
+  // open exclusively elsewhere: O_EXCL without O_CREAT on a block device
+  // takes the kernel's exclusive claim (open(2)), EBUSY if someone holds it.
+  const bool exclusive = S_ISBLK(st.st_mode) && options.access != DiskAccess::kReadOnly;
+  if (exclusive) flags |= O_EXCL;
 
   image.fd_ = UniqueFd(::open(path.c_str(), flags));
   if (!image.fd_.valid()) {
     const int err = errno;
+    if (err == EBUSY && exclusive) {
+      refuse(path, "is a block device in use (mounted, or opened exclusively by another process); "
+                   "unmount it or stop that process, or pass ,ro to use it read-only");
+    }
     if (err == EINVAL && options.cache == DiskCache::kNone) {
       refuse(path, "its file system refuses O_DIRECT (cache=none); use cache=writeback");
     }
@@ -94,6 +103,23 @@ DiskImage DiskImage::open(const DiskOptions& options) {
                        : "is in use by another process (locked); stop it or pass ,ro to share it read-only");
     }
     refuse(path, std::string("cannot lock: ") + std::strerror(errno));
+  }
+  // And an open file description lock, the kind QEMU takes (and honours):
+  // flock() and fcntl() locks do not see each other, so without it a QEMU and
+  // a kvmm could write one image at once. Whole file; released on close.
+  struct flock ofd {};
+  ofd.l_type = options.access == DiskAccess::kReadOnly ? F_RDLCK : F_WRLCK;
+  ofd.l_whence = SEEK_SET;
+  if (::fcntl(fd, F_OFD_SETLK, &ofd) != 0) {
+    if (errno == EAGAIN || errno == EACCES) {
+      refuse(path, options.access == DiskAccess::kReadOnly
+                       ? "is in use by another process (locked read-write, fcntl); stop it, or have every user pass ,ro"
+                       : "is in use by another process (locked, fcntl); stop it or pass ,ro to share it read-only");
+    }
+    // A file system without fcntl locks (some network ones) keeps flock's.
+    if (errno != ENOLCK && errno != EINVAL && errno != EOPNOTSUPP) {
+      refuse(path, std::string("cannot lock: ") + std::strerror(errno));
+    }
   }
 
   if (::fstat(fd, &st) != 0) throw_errno("disk " + path + ": fstat failed");

@@ -10,7 +10,11 @@
 //
 // Locking: flock(LOCK_EX|LOCK_NB) for read-write, LOCK_SH|LOCK_NB for
 // read-only, held while the DiskImage lives: two kvmm never write one image,
-// any number may share it read-only, and nobody writes under a reader.
+// any number may share it read-only, and nobody writes under a reader. The
+// same again as an open file description lock (F_OFD_SETLK, whole file),
+// which is what QEMU takes and checks: neither kind sees the other.
+// A block device opened read-write is opened O_EXCL: refused while mounted
+// or claimed exclusively by someone else.
 #include <cstdint>
 #include <string>
 

@@ -4,6 +4,8 @@
 #include <liburing.h>
 #include <poll.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <deque>
 #include <unordered_map>
@@ -89,12 +91,36 @@ class IoUringBlockIo final : public BlockIo {
     }
     // Also entries an earlier, partial submit left in the ring.
     if (queued == 0 && io_uring_sq_ready(&ring_) == 0) return;
-    int submitted;
-    while ((submitted = io_uring_submit(&ring_)) == -EINTR || submitted == -EAGAIN) {
+    int wait_ms = 1;
+    int waited_ms = 0;
+    while (true) {
+      const int submitted = io_uring_submit(&ring_);
+      if (submitted >= 0) return;
+      if (submitted == -EINTR) continue;
+      if (submitted != -EAGAIN && submitted != -EBUSY) {
+        // Otherwise io_uring_submit fails only on a broken ring setup
+        // (EBADF, EFAULT): a VMM bug.
+        throw Error(std::string("io_uring_submit failed: ") + std::strerror(-submitted));
+      }
+      // EAGAIN: the kernel is short of memory for requests; EBUSY: the
+      // completion queue overflowed and wants reaping (io_uring_enter(2)).
+      // Never spin: the entries stay in the submission ring, and every
+      // reap() and submit() flushes it again. With operations in the
+      // kernel, their completion wakes the I/O thread, which reaps and
+      // retries. With none, wait a little (1, 2, 4, … ms, at most about a
+      // second in all) and retry; after that the next request or
+      // completion retries.
+      const unsigned unsubmitted = io_uring_sq_ready(&ring_);
+      if (in_kernel_ > unsubmitted || waited_ms >= kMaxSubmitWaitMs) return;
+      pollfd done{done_fd_.get(), POLLIN, 0};
+      ::poll(&done, 1, wait_ms);
+      waited_ms += wait_ms;
+      wait_ms = std::min(wait_ms * 2, 128);
     }
-    // io_uring_submit fails only on a broken ring setup (EBADF, EFAULT): a VMM bug.
-    if (submitted < 0) throw Error(std::string("io_uring_submit failed: ") + std::strerror(-submitted));
   }
+
+  // Bound on flush_backlog()'s wait for the kernel to take requests.
+  static constexpr int kMaxSubmitWaitMs = 1000;
 
   void prepare(io_uring_sqe* sqe, const BlockIoOperation::Step& step) {
     using Call = BlockIoOperation::Step::Call;

@@ -3,6 +3,7 @@
 // a real disk) still sees more than one request at a time; ordering between
 // requests is the caller's business (BlockRequests holds FLUSH back).
 #include <pthread.h>
+#include <signal.h>
 
 #include <condition_variable>
 #include <deque>
@@ -24,17 +25,28 @@ class ThreadBlockIo final : public BlockIo {
   static constexpr int kWorkers = 4;
 
   explicit ThreadBlockIo(int fd) : fd_(fd) {
-    for (int i = 0; i < kWorkers; ++i) workers_.emplace_back([this] { run(); });
+    // The workers never take a stop signal (SIGINT, SIGTERM, SIGHUP): one
+    // delivered to a worker would kill kvmm with its default action instead
+    // of reaching the thread that waits for it. main() blocks them before any
+    // thread exists; blocked again here, around the thread creation, so a
+    // worker inherits the mask whoever builds the engine (a test, a bench).
+    sigset_t stop;
+    sigemptyset(&stop);
+    for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop, signal_number);
+    sigset_t previous;
+    ::pthread_sigmask(SIG_BLOCK, &stop, &previous);
+    try {
+      for (int i = 0; i < kWorkers; ++i) workers_.emplace_back([this] { run(); });
+    } catch (...) {
+      ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+      stop_workers();
+      throw;
+    }
+    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   }
 
-  ~ThreadBlockIo() override {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;  // The worker finishes the queue first.
-    }
-    wake_.notify_all();
-    for (std::thread& worker : workers_) worker.join();
-  }
+  ~ThreadBlockIo() override { stop_workers(); }
+
 
   const char* name() const override { return "thread"; }
 
@@ -64,6 +76,15 @@ class ThreadBlockIo final : public BlockIo {
   }
 
  private:
+  void stop_workers() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;  // The worker finishes the queue first.
+    }
+    wake_.notify_all();
+    for (std::thread& worker : workers_) worker.join();
+  }
+
   void run() {
     ::pthread_setname_np(::pthread_self(), "blk-worker");
     on_thread_start(ThreadRole::kBlockWorker);  // fd_ and done_fd_ are open.

@@ -89,9 +89,12 @@ void VirtioBlock::activate(VirtioActivation activation) {
       std::make_unique<IoThread>("virtio-blk" + std::to_string(index_), ThreadRole::kBlockIo);
   thread->watch(activation.queues[0].notify_fd, EPOLLIN, kNotifySource);
   thread->watch(io_->completion_fd(), EPOLLIN, kCompletionSource);
-  thread->start([this, activation = std::move(activation)](IoThread& self) mutable {
-    run(self, std::move(activation));
-  });
+  std::shared_ptr<VirtioInterrupt> interrupt = activation.interrupt;
+  thread->start(
+      [this, activation = std::move(activation)](IoThread& self) mutable {
+        run(self, std::move(activation));
+      },
+      [interrupt] { interrupt->signal_needs_reset(); });
   thread_ = std::move(thread);
 }
 

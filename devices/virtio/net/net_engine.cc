@@ -18,24 +18,27 @@ std::string NetCounters::summary() const {
 }
 
 NetEngine::NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx,
-                     VirtioInterrupt& interrupt, NetCounters& counters)
+                     VirtioInterrupt& interrupt, NetCounters& counters, uint64_t features)
     : tap_fd_(tap_fd),
       rx_(rx),
       tx_(tx),
       interrupt_(interrupt),
       counters_(counters),
       packet_(mergeable),
+      features_(features),
       own_log_(std::make_unique<RateLimitedLog>("virtio-net: ")),
       fault_log_(*own_log_) {}
 
 NetEngine::NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx,
-                     VirtioInterrupt& interrupt, NetCounters& counters, RateLimitedLog& log)
+                     VirtioInterrupt& interrupt, NetCounters& counters, RateLimitedLog& log,
+                     uint64_t features)
     : tap_fd_(tap_fd),
       rx_(rx),
       tx_(tx),
       interrupt_(interrupt),
       counters_(counters),
       packet_(mergeable),
+      features_(features),
       fault_log_(log) {}
 
 void NetEngine::log_guest_fault(const std::string& what) {
@@ -79,6 +82,15 @@ NetEngine::Progress NetEngine::process_tx() {
       if (check != TxCheck::kOk) {
         ++counters_.tx_dropped;
         log_guest_fault(tx_check_name(check));
+        if (!return_used(tx_, popped.chain.head, 0, tx_used_)) break;
+        continue;
+      }
+      // Guest-controlled: the host kernel must see no offload the driver
+      // did not negotiate, nor a GSO type that does not exist.
+      if (!sanitize_tx_header(frame_.header, features_)) {
+        ++counters_.tx_dropped;
+        log_guest_fault("TX header has an unknown GSO type " +
+                        std::to_string(frame_.header[kVirtioNetHdrGsoTypeOffset]));
         if (!return_used(tx_, popped.chain.head, 0, tx_used_)) break;
         continue;
       }

@@ -33,14 +33,16 @@ struct NetCounters {
 class NetEngine {
  public:
   // `tap_fd` is non-blocking and keeps packet boundaries (a tap, or a
-  // datagram socket in tests); the engine does not own it.
+  // datagram socket in tests); the engine does not own it. `features` are
+  // what the driver accepted: each TX header is trimmed to the offloads
+  // among them (sanitize_tx_header()); none by default.
   NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx, VirtioInterrupt& interrupt,
-            NetCounters& counters);
+            NetCounters& counters, uint64_t features = 0);
   // Logs guest faults to `log`, which must outlive the engine: the device's
   // one limiter for its whole life (an engine lasts one activation, and a
   // driver that resets and re-activates must not get a fresh budget).
   NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx, VirtioInterrupt& interrupt,
-            NetCounters& counters, RateLimitedLog& log);
+            NetCounters& counters, RateLimitedLog& log, uint64_t features = 0);
 
   enum class Progress {
     kIdle,  // Waits for an eventfd or the tap.
@@ -79,6 +81,7 @@ class NetEngine {
   NetCounters& counters_;
   RxPacket packet_;
   TxFrame frame_;
+  const uint64_t features_;
   bool broken_ = false;
   bool rx_waiting_for_buffers_ = false;
   bool tx_waiting_for_tap_ = false;

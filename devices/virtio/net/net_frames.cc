@@ -42,6 +42,33 @@ TxCheck gather_tx(const DescriptorChain& chain, TxFrame& frame) {
   return TxCheck::kOk;
 }
 
+bool sanitize_tx_header(std::span<uint8_t, kVirtioNetHdrSize> header, uint64_t features) {
+  auto zero16 = [&](size_t offset) { header[offset] = header[offset + 1] = 0; };
+  uint8_t& gso_type = header[kVirtioNetHdrGsoTypeOffset];
+  const uint8_t base = gso_type & static_cast<uint8_t>(~kVirtioNetHdrGsoEcn);
+  if (base != kVirtioNetHdrGsoNone && base != kVirtioNetHdrGsoTcpv4 &&
+      base != kVirtioNetHdrGsoUdp && base != kVirtioNetHdrGsoTcpv6) {
+    return false;
+  }
+  // §5.1.6.2: only NEEDS_CSUM is the driver's to set, and only with CSUM.
+  uint8_t& flags = header[kVirtioNetHdrFlagsOffset];
+  flags = (features & kVirtioNetFCsum) != 0 ? flags & kVirtioNetHdrFNeedsCsum : 0;
+  if (flags == 0) {
+    zero16(kVirtioNetHdrCsumStartOffset);
+    zero16(kVirtioNetHdrCsumOffsetOffset);
+  }
+  const bool ecn = (gso_type & kVirtioNetHdrGsoEcn) != 0;
+  const bool allowed = (base == kVirtioNetHdrGsoTcpv4 && (features & kVirtioNetFHostTso4) != 0) ||
+                       (base == kVirtioNetHdrGsoTcpv6 && (features & kVirtioNetFHostTso6) != 0);
+  if (!allowed || (ecn && (features & kVirtioNetFHostEcn) == 0)) {
+    gso_type = kVirtioNetHdrGsoNone;
+    zero16(kVirtioNetHdrHdrLenOffset);
+    zero16(kVirtioNetHdrGsoSizeOffset);
+  }
+  zero16(kVirtioNetHdrNumBuffersOffset);
+  return true;
+}
+
 void RxPacket::loaded(size_t bytes) {
   length_ = std::min(bytes, buffer_.size());
   copied_ = 0;

@@ -44,6 +44,20 @@ struct TxFrame {
 // across calls to save allocations.
 TxCheck gather_tx(const DescriptorChain& chain, TxFrame& frame);
 
+// Makes a copied TX header (guest-controlled) claim no more than the driver
+// negotiated, before the host kernel parses it: the tap acts on
+// NEEDS_CSUM and on any GSO type whatever the features say. Without
+// VIRTIO_NET_F_CSUM the flags and checksum fields become 0; a GSO type
+// whose HOST_TSO4/HOST_TSO6 (and HOST_ECN for the ECN bit) was not
+// negotiated, or any other type (UDP: HOST_UFO is never offered), becomes
+// GSO_NONE with hdr_len and gso_size 0 (§5.1.6.2: "The driver MUST NOT set
+// ... unless ... negotiated"). num_buffers becomes 0 (§5.1.6.2).
+// Returns false, and leaves the header alone, for a GSO type §5.1.6 does
+// not define (not NONE, TCPV4, UDP or TCPV6, with or without ECN): a broken
+// header, whose frame is dropped like any malformed chain.
+[[nodiscard]] bool sanitize_tx_header(std::span<uint8_t, kVirtioNetHdrSize> header,
+                                      uint64_t features);
+
 // One received packet on its way into the guest's RX chains (§5.1.6.3-4).
 class RxPacket {
  public:

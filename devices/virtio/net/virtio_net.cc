@@ -71,7 +71,8 @@ void VirtioNet::activate(VirtioActivation activation) {
     }
     vhost_->start(*activation.memory, activation.features, rings, backend_->fd());
     try {
-      thread->start([this](IoThread& self) { run_vhost(self); });
+      thread->start([this](IoThread& self) { run_vhost(self); },
+                    [interrupt = interrupt_] { interrupt->signal_needs_reset(); });
     } catch (const Error&) {
       vhost_->stop();
       throw;
@@ -84,9 +85,10 @@ void VirtioNet::activate(VirtioActivation activation) {
   thread->watch(backend_->fd(), 0, kTap);  // Interest follows the engine (run()).
   const bool mergeable = (activation.features & kVirtioNetFMrgRxbuf) != 0;
   engine_ = std::make_unique<NetEngine>(backend_->fd(), mergeable, *rx_, *tx_, *interrupt_,
-                                        counters_, log_);
+                                        counters_, log_, activation.features);
   try {
-    thread->start([this](IoThread& self) { run(self); });
+    thread->start([this](IoThread& self) { run(self); },
+                    [interrupt = interrupt_] { interrupt->signal_needs_reset(); });
   } catch (const Error&) {
     engine_.reset();
     throw;

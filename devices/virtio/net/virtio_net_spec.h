@@ -33,6 +33,18 @@ inline constexpr uint64_t kVirtioNetOffloadFeatures =
 inline constexpr size_t kVirtioNetHdrSize = 12;
 inline constexpr size_t kVirtioNetHdrNumBuffersOffset = 10;
 inline constexpr uint8_t kVirtioNetHdrGsoNone = 0;
+// §5.1.6 field offsets and values the device checks on transmit.
+inline constexpr size_t kVirtioNetHdrFlagsOffset = 0;       // u8
+inline constexpr size_t kVirtioNetHdrGsoTypeOffset = 1;     // u8
+inline constexpr size_t kVirtioNetHdrHdrLenOffset = 2;      // le16
+inline constexpr size_t kVirtioNetHdrGsoSizeOffset = 4;     // le16
+inline constexpr size_t kVirtioNetHdrCsumStartOffset = 6;   // le16
+inline constexpr size_t kVirtioNetHdrCsumOffsetOffset = 8;  // le16
+inline constexpr uint8_t kVirtioNetHdrFNeedsCsum = 1;
+inline constexpr uint8_t kVirtioNetHdrGsoTcpv4 = 1;
+inline constexpr uint8_t kVirtioNetHdrGsoUdp = 3;
+inline constexpr uint8_t kVirtioNetHdrGsoTcpv6 = 4;
+inline constexpr uint8_t kVirtioNetHdrGsoEcn = 0x80;
 
 // The largest frame either direction carries: 64 KiB of GSO payload plus an
 // Ethernet header (14 bytes), after the virtio-net header.

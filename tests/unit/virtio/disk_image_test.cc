@@ -1,14 +1,19 @@
 // Opening disk images: every mistake gets one line naming the path and the fix.
 #include "devices/virtio/block/disk_image.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <string>
 
 #include "base/util/error.h"
+#include "base/util/unique_fd.h"
 #include "devices/virtio/block/disk_options.h"
 #include "tests/unit/virtio/block_test_support.h"
 
@@ -86,5 +91,78 @@ TEST_CASE("disk image with cache=none uses O_DIRECT or says the file system refu
     CHECK(image.cache() == DiskCache::kNone);
   } catch (const Error& e) {
     CHECK_THAT(e.what(), Catch::Contains("refuses O_DIRECT") && Catch::Contains("cache=writeback"));
+  }
+}
+
+TEST_CASE("disk image honours another process's fcntl (OFD) lock, as QEMU takes it") {
+  TempImage file(Bytes(512, 0));
+  // What QEMU holds on an image it writes: an open file description lock.
+  UniqueFd other(::open(file.path.c_str(), O_RDWR | O_CLOEXEC));
+  REQUIRE(other.valid());
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = 100;  // QEMU locks single bytes; any overlap conflicts.
+  lock.l_len = 1;
+  REQUIRE(::fcntl(other.get(), F_OFD_SETLK, &lock) == 0);
+  CHECK_THROWS_WITH(DiskImage::open(options(file.path)),
+                    Catch::Contains("is in use by another process (locked, fcntl)"));
+  CHECK_THROWS_WITH(DiskImage::open(options(file.path, DiskAccess::kReadOnly)),
+                    Catch::Contains("in use by another process"));
+  other = UniqueFd();
+  {
+    // And kvmm's own lock stops a fcntl-locking writer.
+    const DiskImage image = DiskImage::open(options(file.path, DiskAccess::kReadOnly));
+    UniqueFd writer(::open(file.path.c_str(), O_RDWR | O_CLOEXEC));
+    REQUIRE(writer.valid());
+    struct flock probe {};
+    probe.l_type = F_WRLCK;
+    probe.l_whence = SEEK_SET;
+    CHECK(::fcntl(writer.get(), F_OFD_SETLK, &probe) != 0);
+  }
+}
+
+TEST_CASE("disk image refuses a block device someone else holds exclusively (O_EXCL)") {
+  // Needs a loop device: root and /dev/loop-control. Skipped otherwise.
+  TempImage file(Bytes(64 * 512, 0));
+  std::string device;
+  if (::geteuid() == 0 && ::access("/dev/loop-control", W_OK) == 0) {
+    const std::string command = "losetup -f --show " + file.path.string() + " 2>/dev/null";
+    if (FILE* out = ::popen(command.c_str(), "r")) {
+      char line[256] = {};
+      if (std::fgets(line, sizeof line, out) != nullptr) device = line;
+      ::pclose(out);
+    }
+  }
+  while (!device.empty() && (device.back() == '\n')) device.pop_back();
+  if (device.empty()) {
+    WARN("no loop device can be created here (needs root and /dev/loop-control); skipped");
+    return;
+  }
+  struct Detach {
+    std::string device;
+    ~Detach() {
+      const std::string detach = "losetup -d " + device;
+      [[maybe_unused]] int status = std::system(detach.c_str());
+    }
+  } detach{device};
+  {
+    // A mounted file system holds the same exclusive claim.
+    UniqueFd holder(::open(device.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC));
+    if (holder.valid()) {
+      CHECK_THROWS_WITH(DiskImage::open(options(device)),
+                        Catch::Contains("is a block device in use") && Catch::Contains(",ro"));
+      // Read-only needs no claim.
+      CHECK(DiskImage::open(options(device, DiskAccess::kReadOnly)).block_device());
+    } else {
+      WARN("cannot claim " + device + " exclusively; skipped");
+    }
+  }
+  {
+    // And kvmm's claim keeps everyone else's out.
+    const DiskImage image = DiskImage::open(options(device));
+    CHECK(image.block_device());
+    UniqueFd other(::open(device.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC));
+    CHECK_FALSE(other.valid());
   }
 }
