@@ -18,6 +18,7 @@
 #include "app/cli/options.h"
 #include "base/util/error.h"
 #include "base/util/log.h"
+#include "base/util/stop_signals.h"
 #include "vmm/console/terminal.h"
 #include "vmm/machine/machine.h"
 
@@ -59,15 +60,6 @@ int run_guest(const RunCommand& command) {
   const RunOutcome outcome = machine->run();
   if (!outcome.message.empty()) log_line(outcome.message);
   return outcome.exit_status;
-}
-
-sigset_t stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  return set;
 }
 
 // A crash in kvmm (SIGSEGV, SIGBUS, SIGABRT from abort() or an assertion,

@@ -34,7 +34,7 @@ TEST_CASE("SIGTERM stops kvmm cleanly with a disk on the thread I/O engine") {
   TempFile image(std::vector<uint8_t>(1 << 20, 0));
   ProcessOptions options;
   options.environment = {{"KVMM_BLOCK_IO", "thread"}};
-  options.action_when_output_has = "spinning";
+  options.action_when_output_has = "spinning\n";  // The whole line: the check below wants it.
   options.action = [](int pid) { ::kill(pid, SIGTERM); };
   options.timeout = kBound;
   const auto run = run_guest("spin", "long", {"--disk", image.path}, options);

@@ -14,16 +14,8 @@ using namespace kvmm::testing;
 
 namespace {
 
-struct Rig {
-  GuestMemory memory = net_memory();
-  NetTestQueue rx{memory, GuestAddress{0xe0000}};
-  NetTestQueue tx{memory, GuestAddress{0xf0000}};
-  FakeInterrupt interrupt;
-  NetCounters counters;
-  FakeTap tap;
-  NetEngine engine;
-  explicit Rig(bool mergeable = true)
-      : engine(tap.device.get(), mergeable, rx.queue, tx.queue, interrupt, counters) {}
+struct Rig : NetEngineRig {
+  explicit Rig(bool mergeable = true) : NetEngineRig(mergeable) {}
 
   // A TX chain at `gpa`: header (zeros) + `frame_bytes` of frame.
   void queue_tx(uint16_t head, uint64_t gpa, size_t frame_bytes) {

@@ -104,4 +104,19 @@ struct FakeTap {
   }
 };
 
+// A NetEngine on real queues in 1 MiB of guest RAM (RX ring at 0xe0000, TX
+// at 0xf0000), with a counting interrupt and a socketpair for its tap.
+// `features` are what the driver accepted (the TX header is trimmed to them).
+struct NetEngineRig {
+  GuestMemory memory = net_memory();
+  NetTestQueue rx{memory, GuestAddress{0xe0000}};
+  NetTestQueue tx{memory, GuestAddress{0xf0000}};
+  FakeInterrupt interrupt;
+  NetCounters counters;
+  FakeTap tap;
+  NetEngine engine;
+  explicit NetEngineRig(bool mergeable = true, uint64_t features = 0)
+      : engine(tap.device.get(), mergeable, rx.queue, tx.queue, interrupt, counters, features) {}
+};
+
 }  // namespace kvmm::testing

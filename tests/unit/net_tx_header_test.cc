@@ -70,25 +70,19 @@ TEST_CASE("net TX header: a GSO type virtio does not define is refused, not trim
 }
 
 TEST_CASE("net engine: a hostile TX header reaches the tap zeroed when no offload was negotiated") {
-  GuestMemory memory = net_memory();
-  NetTestQueue rx{memory, GuestAddress{0xe0000}};
-  NetTestQueue tx{memory, GuestAddress{0xf0000}};
-  FakeInterrupt interrupt;
-  NetCounters counters;
-  FakeTap tap;
-  NetEngine engine(tap.device.get(), true, rx.queue, tx.queue, interrupt, counters, kVirtioFVersion1);
+  NetEngineRig rig(true, kVirtioFVersion1);
 
   std::vector<uint8_t> bytes(kHostile.begin(), kHostile.end());
   bytes.resize(kVirtioNetHdrSize + 60, 0xee);
-  REQUIRE(memory.write(GuestAddress{0x1000}, bytes));
-  tx.push(1, {{0x1000, bytes.size()}}, {});
-  engine.process_tx();
+  REQUIRE(rig.memory.write(GuestAddress{0x1000}, bytes));
+  rig.tx.push(1, {{0x1000, bytes.size()}}, {});
+  rig.engine.process_tx();
 
   std::vector<char> buffer(70000);
-  const ssize_t n = ::recv(tap.host.get(), buffer.data(), buffer.size(), 0);
+  const ssize_t n = ::recv(rig.tap.host.get(), buffer.data(), buffer.size(), 0);
   REQUIRE(n == static_cast<ssize_t>(bytes.size()));
   CHECK(std::string(buffer.data(), kVirtioNetHdrSize) == std::string(kVirtioNetHdrSize, '\0'));
   CHECK(static_cast<uint8_t>(buffer[kVirtioNetHdrSize]) == 0xee);  // The frame is untouched.
   // The guest's copy is the guest's: not written back.
-  CHECK(memory.read_obj<uint8_t>(GuestAddress{0x1000}) == kHostile[0]);
+  CHECK(rig.memory.read_obj<uint8_t>(GuestAddress{0x1000}) == kHostile[0]);
 }

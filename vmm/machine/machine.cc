@@ -14,6 +14,7 @@
 #include "base/util/error.h"
 #include "base/util/log.h"
 #include "base/util/output_file.h"
+#include "base/util/stop_signals.h"
 #include "devices/virtio/block/virtio_block.h"
 #include "devices/virtio/net/tap.h"
 #include "devices/virtio/net/virtio_net.h"
@@ -29,15 +30,6 @@
 namespace kvmm {
 
 namespace {
-
-sigset_t stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  return set;
-}
 
 // How long run() waits at exit for a reader of stdout to take more output.
 constexpr int kOutputStallMs = 1000;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/util/event_fd.h"
+#include "base/util/stop_signals.h"
 #include "base/util/thread_role.h"
 #include "devices/virtio/block/block_io.h"
 #include "devices/virtio/block/block_io_operation.h"
@@ -30,9 +31,7 @@ class ThreadBlockIo final : public BlockIo {
     // of reaching the thread that waits for it. main() blocks them before any
     // thread exists; blocked again here, around the thread creation, so a
     // worker inherits the mask whoever builds the engine (a test, a bench).
-    sigset_t stop;
-    sigemptyset(&stop);
-    for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop, signal_number);
+    const sigset_t stop = stop_signals();
     sigset_t previous;
     ::pthread_sigmask(SIG_BLOCK, &stop, &previous);
     try {

@@ -19,19 +19,17 @@ std::string NetCounters::summary() const {
 
 NetEngine::NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx,
                      VirtioInterrupt& interrupt, NetCounters& counters, uint64_t features)
-    : tap_fd_(tap_fd),
-      rx_(rx),
-      tx_(tx),
-      interrupt_(interrupt),
-      counters_(counters),
-      packet_(mergeable),
-      features_(features),
-      own_log_(std::make_unique<RateLimitedLog>("virtio-net: ")),
-      fault_log_(*own_log_) {}
+    : NetEngine(tap_fd, mergeable, rx, tx, interrupt, counters,
+                std::make_unique<RateLimitedLog>("virtio-net: "), nullptr, features) {}
 
 NetEngine::NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx,
                      VirtioInterrupt& interrupt, NetCounters& counters, RateLimitedLog& log,
                      uint64_t features)
+    : NetEngine(tap_fd, mergeable, rx, tx, interrupt, counters, nullptr, &log, features) {}
+
+NetEngine::NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx,
+                     VirtioInterrupt& interrupt, NetCounters& counters,
+                     std::unique_ptr<RateLimitedLog> own, RateLimitedLog* log, uint64_t features)
     : tap_fd_(tap_fd),
       rx_(rx),
       tx_(tx),
@@ -39,7 +37,8 @@ NetEngine::NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx,
       counters_(counters),
       packet_(mergeable),
       features_(features),
-      fault_log_(log) {}
+      own_log_(std::move(own)),
+      fault_log_(log != nullptr ? *log : *own_log_) {}
 
 void NetEngine::log_guest_fault(const std::string& what) {
   // A hostile guest can produce these at line rate.

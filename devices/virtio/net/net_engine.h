@@ -63,6 +63,11 @@ class NetEngine {
   bool broken() const { return broken_; }
 
  private:
+  // What both public constructors delegate to: `own` is the engine's own
+  // log when no device log is given (`log` null).
+  NetEngine(int tap_fd, bool mergeable, Virtqueue& rx, Virtqueue& tx, VirtioInterrupt& interrupt,
+            NetCounters& counters, std::unique_ptr<RateLimitedLog> own, RateLimitedLog* log,
+            uint64_t features);
   // Chains per call before yielding to the other direction.
   static constexpr int kBatch = 64;
 
