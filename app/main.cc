@@ -13,9 +13,16 @@
 #include <string_view>
 #include <vector>
 
+#include "app/api/api_listener.h"
+#include "app/api/api_router.h"
+#include "app/api/api_routes.h"
+#include "app/api/api_server.h"
+#include "app/api/machine_control.h"
+#include "app/api/run_dir.h"
 #include "app/bench/bench_command.h"
 #include "app/cli/host_check.h"
 #include "app/cli/options.h"
+#include "app/cli/vm_commands.h"
 #include "base/util/error.h"
 #include "base/util/log.h"
 #include "base/util/stop_signals.h"
@@ -54,10 +61,40 @@ void warn_if_memory_exceeds_host(uint64_t guest_bytes) {
            "killer may stop kvmm; lower --mem");
 }
 
+// The API socket `kvmm run` listens on, claimed before the VM is built so
+// that a taken name fails at once. nullopt: --api-socket none, or no RUNDIR
+// for a VM not named on the command line (said in one line).
+std::optional<ApiListener> open_api_socket(const RunCommand& command, const std::string& name) {
+  if (command.api_socket == "none") return std::nullopt;
+  if (!command.api_socket.empty()) return ApiListener::open(command.api_socket);
+  try {
+    return ApiListener::open(socket_path_for(name));
+  } catch (const Error& e) {
+    if (!command.name.empty()) throw;
+    log_line(std::string("warning: running without an API socket: ") + e.what());
+    return std::nullopt;
+  }
+}
+
 int run_guest(const RunCommand& command) {
   warn_if_memory_exceeds_host(command.config.memory_bytes);
-  std::unique_ptr<Machine> machine = Machine::build(command.config);
+  const std::string name =
+      command.name.empty() ? "kvmm-" + std::to_string(::getpid()) : command.name;
+  std::optional<ApiListener> listener = open_api_socket(command, name);
+  VmConfig config = command.config;
+  config.api = listener.has_value();
+  std::unique_ptr<Machine> machine = Machine::build(config);
+  // Declared after the machine, so destroyed (the API thread joined) first.
+  std::optional<MachineControl> control;
+  ApiRouter router;
+  std::optional<ApiServer> server;
+  if (listener) {
+    control.emplace(*machine, name, listener->path().string());
+    add_api_routes(router, *control, KVMM_VERSION);
+    server.emplace(listener->fd(), router);
+  }
   const RunOutcome outcome = machine->run();
+  server.reset();
   if (!outcome.message.empty()) log_line(outcome.message);
   return outcome.exit_status;
 }
@@ -69,6 +106,7 @@ int run_guest(const RunCommand& command) {
 // the handler runs; SA_NODEFER lets the raise() through at once.
 void on_fatal_signal(int signal_number) {
   kvmm::RawTerminal::restore_saved();  // Async-signal-safe.
+  kvmm::ApiListener::remove_after_crash();  // So is this.
   ::raise(signal_number);
 }
 
@@ -86,6 +124,7 @@ void install_fatal_signal_handlers() {
 // std::terminate: restore the terminal and say so, then abort as usual.
 [[noreturn]] void on_terminate() {
   kvmm::RawTerminal::restore_saved();
+  kvmm::ApiListener::remove_after_crash();
   static constexpr char kMessage[] = "kvmm: internal error: std::terminate called\n";
   [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
   std::abort();
@@ -108,6 +147,9 @@ int dispatch(const Command& command) {
   }
   if (const auto* sched = std::get_if<BenchSchedCommand>(&command)) {
     return run_sched_bench_command(sched->config, std::cout);
+  }
+  if (const auto* manage = std::get_if<ManageCommand>(&command)) {
+    return run_manage_command(*manage, std::cout);
   }
   if (const auto* check = std::get_if<CheckCommand>(&command)) {
     return run_host_check(std::cout, check->quiet, check->need_linux);

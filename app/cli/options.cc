@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "app/api/run_dir.h"
 #include "app/cli/device_options.h"
 #include "app/cli/size.h"
 #include "base/util/error.h"
@@ -54,6 +55,23 @@ uint64_t parse_number(std::string_view option, std::string_view text, uint64_t m
                 " to " + std::to_string(max));
   }
   return *value;
+}
+
+// Seconds with at most one decimal ("2", "0.5"), from 0.1 to `max`.
+double parse_seconds_tenths(std::string_view option, std::string_view text, uint64_t max) {
+  const size_t dot = text.find('.');
+  const std::optional<uint64_t> whole = parse_integer<uint64_t>(text.substr(0, dot));
+  std::optional<uint64_t> tenth = uint64_t{0};
+  if (dot != std::string_view::npos) {
+    const std::string_view fraction = text.substr(dot + 1);
+    tenth = fraction.size() == 1 ? parse_integer<uint64_t>(fraction) : std::nullopt;
+  }
+  if (!whole || !tenth || *whole > max || (*whole == 0 && *tenth == 0) ||
+      (*whole == max && *tenth != 0)) {
+    throw Error(std::string(option) + " " + std::string(text) + " is not a number of seconds: "
+                "give 0.1 to " + std::to_string(max) + ", with at most one decimal");
+  }
+  return static_cast<double>(*whole) + static_cast<double>(*tenth) / 10.0;
 }
 
 // A setter that keeps the value as it is (a path).
@@ -263,6 +281,27 @@ Verb run_verb(RunState& state) {
            }},
   };
   for (Option& option : more) verb.options.push_back(std::move(option));
+  verb.options.push_back(
+      {.name = "--name", .placeholder = "NAME",
+       .help = "the VM's name for kvmm list, info, pause, ... (default kvmm-PID); one running VM "
+               "per name",
+       .set =
+           [&state](std::string_view value) {
+             check_vm_name(value);
+             state.run.name = std::string(value);
+           }});
+  verb.options.push_back(
+      {.name = "--api-socket", .placeholder = "PATH|none",
+       .help = "where the VM's API listens (default RUNDIR/NAME.sock: RUNDIR is /run/kvmm for "
+               "root, else $XDG_RUNTIME_DIR/kvmm); none: no API (docs/api.md)",
+       .completion = Completion::kFile,
+       .set =
+           [&state](std::string_view value) {
+             if (value.empty()) {
+               throw UsageError("--api-socket needs a path, or none to run without an API");
+             }
+             state.run.api_socket = std::string(value);
+           }});
   verb.sections = {
       {"Console",
        "The guest's COM1 is stdin/stdout; on a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends "
@@ -429,6 +468,114 @@ void check_bench_sched(const SchedState& state) {
   }
 }
 
+
+constexpr ManageCommand::Action kManageActions[] = {
+    ManageCommand::Action::kList,     ManageCommand::Action::kInfo,
+    ManageCommand::Action::kPause,    ManageCommand::Action::kResume,
+    ManageCommand::Action::kShutdown, ManageCommand::Action::kDestroy,
+    ManageCommand::Action::kStats};
+
+std::string_view manage_verb_name(ManageCommand::Action action) {
+  switch (action) {
+    case ManageCommand::Action::kList: return "list";
+    case ManageCommand::Action::kInfo: return "info";
+    case ManageCommand::Action::kPause: return "pause";
+    case ManageCommand::Action::kResume: return "resume";
+    case ManageCommand::Action::kShutdown: return "shutdown";
+    case ManageCommand::Action::kDestroy: return "destroy";
+    case ManageCommand::Action::kStats: return "stats";
+  }
+  return "";
+}
+
+// The verbs that manage a running VM through its API (app/cli/vm_commands.h).
+Verb manage_verb(ManageCommand& command, ManageCommand::Action action) {
+  const auto name_operand = [&command](std::string_view value) {
+    check_vm_name(value);
+    command.name = std::string(value);
+  };
+  const Option json{.name = "--json", .placeholder = "",
+                    .help = "print JSON (the API's own body) instead of a table",
+                    .value = OptionValue::kNone,
+                    .set = [&command](std::string_view) { command.json = true; }};
+  Verb verb;
+  switch (action) {
+    case ManageCommand::Action::kList:
+      verb = {.name = "list", .usage = {"list [--json]"},
+              .summary = "list the running VMs (virsh list)",
+              .description = "One line per VM whose API socket is in RUNDIR: NAME PID STATE VCPUS "
+                             "MEMORY UPTIME.",
+              .options = {json}};
+      break;
+    case ManageCommand::Action::kInfo:
+      verb = {.name = "info", .usage = {"info NAME [--json]"},
+              .summary = "show a VM's state, configuration and vCPU threads (virsh dominfo)",
+              .description = "Each vCPU's host thread id (as in /proc/PID/task), the host CPU it "
+                             "last ran on, its affinity and scheduling policy.",
+              .options = {json}};
+      break;
+    case ManageCommand::Action::kPause:
+      verb = {.name = "pause", .usage = {"pause NAME"},
+              .summary = "pause a VM: every vCPU parked, devices quiet (virsh suspend)",
+              .description = "Returns once no vCPU runs guest code and no device writes guest "
+                             "memory or a disk image.",
+              .options = {}};
+      break;
+    case ManageCommand::Action::kResume:
+      verb = {.name = "resume", .usage = {"resume NAME"},
+              .summary = "resume a paused VM (virsh resume)", .description = "",
+              .options = {}};
+      break;
+    case ManageCommand::Action::kShutdown:
+      verb = {.name = "shutdown", .usage = {"shutdown NAME [--timeout S]"},
+              .summary = "press the VM's power button; destroy it if it is still up after the "
+                         "timeout (virsh shutdown)",
+              .description = "Says which happened: the guest shut down, or it was destroyed.",
+              .options = {{.name = "--timeout", .placeholder = "S",
+                           .help = "seconds to wait for the guest before destroying it "
+                                   "(default 30)",
+                           .set = [&command](std::string_view value) {
+                             command.timeout_s = static_cast<uint32_t>(
+                                 parse_number("--timeout", value, 1, 86400, "seconds"));
+                           }}}};
+      break;
+    case ManageCommand::Action::kDestroy:
+      verb = {.name = "destroy", .usage = {"destroy NAME"},
+              .summary = "end a VM at once (virsh destroy)",
+              .description = "Disk writes the guest was told had completed are in the image "
+                             "before kvmm ends.",
+              .options = {}};
+      break;
+    case ManageCommand::Action::kStats:
+      verb = {.name = "stats", .usage = {"stats NAME [--watch S [--count N]] [--json]"},
+              .summary = "per-vCPU statistics of a running VM (virsh domstats, kvm_stat)",
+              .description = "Without --watch: the totals so far. With --watch: every S seconds, "
+                             "the rates over the last S seconds: exits by reason, time in guest, "
+                             "run delay.",
+              .options = {json,
+                          {.name = "--watch", .placeholder = "S",
+                           .help = "print rates every S seconds (0.1-3600) until the VM ends or "
+                                   "Ctrl-C",
+                           .set = [&command](std::string_view value) {
+                             command.watch_s = parse_seconds_tenths("--watch", value, 3600);
+                           }},
+                          {.name = "--count", .placeholder = "N",
+                           .help = "with --watch: stop after N samples",
+                           .set = [&command](std::string_view value) {
+                             command.count = static_cast<uint32_t>(
+                                 parse_number("--count", value, 1, 1000000, "samples"));
+                           }}}};
+      break;
+  }
+  verb.name = manage_verb_name(action);
+  if (action != ManageCommand::Action::kList) {
+    verb.operand = "NAME";
+    verb.set_operand = name_operand;
+  }
+  command.action = action;
+  return verb;
+}
+
 // What the options before a verb ask for.
 struct TopState {
   bool version = false;
@@ -466,14 +613,20 @@ Verb top_verb(TopState& state) {
 }
 
 Program make_program(RunState& run, CheckCommand& check, SchedState& sched,
-                     ExitBenchOptions& exits, TopState& top) {
+                     ExitBenchOptions& exits, TopState& top, ManageCommand& manage) {
+  std::vector<Verb> verbs = {run_verb(run)};
+  for (ManageCommand::Action action : kManageActions) verbs.push_back(manage_verb(manage, action));
+  for (Verb& verb : std::vector<Verb>{check_verb(check), bench_exits_verb(exits),
+                                      bench_sched_verb(sched)}) {
+    verbs.push_back(std::move(verb));
+  }
   return Program{
       .name = "kvmm",
       .summary = "a minimal hypervisor on Linux KVM",
       .description = "kvmm runs a Linux kernel or a flat binary in a virtual machine on /dev/kvm, "
                      "checks whether a host can, and measures VM exits and vCPU scheduling.",
       .top = top_verb(top),
-      .verbs = {run_verb(run), check_verb(check), bench_exits_verb(exits), bench_sched_verb(sched)},
+      .verbs = std::move(verbs),
       .exit_statuses = {
           {"0", "success; for run, the guest powered off, rebooted or (a flat guest) halted"},
           {"1", "kvmm could not do it: a host or setup failure (a missing file, no KVM, a "
@@ -488,6 +641,10 @@ Program make_program(RunState& run, CheckCommand& check, SchedState& sched,
       },
       .environment = {
           {"KVMM_KVM_DEVICE", "path of the KVM device (default /dev/kvm)"},
+          {"KVMM_RUN_DIR",
+           "the directory of the VMs' API sockets (default /run/kvmm for root, else "
+           "$XDG_RUNTIME_DIR/kvmm)",
+           {"run", "list", "info", "pause", "resume", "shutdown", "destroy", "stats"}},
           {"KVMM_GUEST_DIR",
            "where kvmm bench finds its guests (default: guest/ next to kvmm, then "
            "../lib/kvmm/guest from it, then the directory kvmm was installed to)",
@@ -513,7 +670,8 @@ const Program& kvmm_program() {
   static SchedState sched;
   static ExitBenchOptions exits;
   static TopState top;
-  static const Program program = make_program(run, check, sched, exits, top);
+  static ManageCommand manage;
+  static const Program program = make_program(run, check, sched, exits, top, manage);
   return program;
 }
 
@@ -558,6 +716,17 @@ Command parse(std::span<const std::string_view> args) {
     }
     check_run(state);
     return std::move(state.run);
+  }
+  for (ManageCommand::Action action : kManageActions) {
+    if (command != manage_verb_name(action)) continue;
+    ManageCommand manage;
+    if (parse_options(manage_verb(manage, action), rest) == ParseResult::kHelp) {
+      return HelpCommand{verb_help(command)};
+    }
+    if (manage.count && !manage.watch_s) {
+      throw UsageError("--count is for --watch: give --watch S --count N");
+    }
+    return manage;
   }
   if (command == "check") {
     CheckCommand check;

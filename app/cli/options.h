@@ -2,6 +2,8 @@
 // The command line: `kvmm run|check|bench exits|bench sched`, each verb one
 // option table (app/options/option_table.h), parsed into a command. The same
 // tables give `kvmm [VERB] --help`, `kvmm --man` and `kvmm --completion bash`.
+#include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,6 +24,21 @@ struct RunCommand {
     defaults.seccomp = SeccompMode::kOn;
     return defaults;
   }();
+  // --name: the VM's name for kvmm list and the other verbs; empty: kvmm-PID.
+  std::string name;
+  // --api-socket: where the API listens; empty: RUNDIR/NAME.sock; "none": off.
+  std::string api_socket;
+};
+// kvmm list|info|pause|resume|shutdown|destroy|stats: clients of a running
+// VM's API (app/cli/vm_commands.h).
+struct ManageCommand {
+  enum class Action { kList, kInfo, kPause, kResume, kShutdown, kDestroy, kStats };
+  Action action = Action::kList;
+  std::string name;  // The VM; every action but kList.
+  bool json = false;
+  uint32_t timeout_s = 30;         // shutdown: then destroy.
+  std::optional<double> watch_s;   // stats: a sample every watch_s seconds.
+  std::optional<uint32_t> count;   // stats --watch: this many samples, then stop.
 };
 struct CheckCommand {
   bool quiet = false;
@@ -38,7 +55,7 @@ struct BenchSchedCommand {
 
 using Command =
     std::variant<RunCommand, CheckCommand, BenchCommand, HelpCommand, VersionCommand,
-                 BenchSchedCommand>;
+                 BenchSchedCommand, ManageCommand>;
 
 // Throws UsageError with one line that names the bad argument and the fix.
 Command parse_command_line(std::span<const std::string_view> args);

@@ -22,6 +22,8 @@ class ArgReader {
   bool done() const { return next_ >= args_.size(); }
   // The next argument, not taken (only when !done()).
   std::string_view peek() const { return args_[next_]; }
+  // Takes the argument peek() returned (an operand, not an option).
+  void skip() { ++next_; }
 
   // The next option's name ("--mem"); splits off an inline "=value".
   std::string_view next_option() {

@@ -181,8 +181,22 @@ std::string words_of(const std::vector<std::string_view>& words) {
 
 ParseResult parse_options(const Verb& verb, std::span<const std::string_view> args) {
   ArgReader reader(verb.name, args);
+  bool have_operand = false;
   while (!reader.done()) {
     if (reader.peek() == "-h") return ParseResult::kHelp;
+    if (verb.set_operand && !have_operand && !reader.peek().starts_with("-")) {
+      have_operand = true;
+      const std::string_view operand = reader.peek();
+      reader.skip();
+      try {
+        verb.set_operand(operand);
+      } catch (const UsageError&) {
+        throw;
+      } catch (const Error& e) {
+        throw UsageError(e.what());
+      }
+      continue;
+    }
     const std::string_view option_name = reader.next_option();
     if (option_name == "--help") return ParseResult::kHelp;
     const auto found = std::find_if(verb.options.begin(), verb.options.end(),
@@ -204,6 +218,10 @@ ParseResult parse_options(const Verb& verb, std::span<const std::string_view> ar
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
+  }
+  if (verb.set_operand && !have_operand) {
+    throw UsageError("kvmm " + std::string(verb.name) + " needs a " + std::string(verb.operand) +
+                     ": see kvmm " + std::string(verb.name) + " --help");
   }
   return ParseResult::kParsed;
 }

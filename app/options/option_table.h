@@ -49,6 +49,10 @@ struct Verb {
   std::string_view description;         // Paragraphs before the options.
   std::vector<Option> options;          // --help is implied in every verb.
   std::vector<HelpSection> sections = {};
+  // One operand besides the options (`kvmm info NAME`): its placeholder and
+  // what it sets; empty when the verb takes none. The parser requires it.
+  std::string_view operand = {};
+  std::function<void(std::string_view)> set_operand = {};
 };
 
 // An exit status or environment variable, documented for `verbs` (empty: all).

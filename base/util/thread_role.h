@@ -21,8 +21,9 @@ enum class ThreadRole : uint8_t {
   kBlockWorker,  // blk-worker: blocking disk I/O (KVMM_BLOCK_IO=thread)
   kNetIo,        // virtio-net0, …: the queues and the tap
   kVhostNetIo,   // virtio-net0 with vhost=on: call eventfds relayed to the irqfd
+  kApi,          // api: the VM's API socket (app/api/api_server.h)
 };
-inline constexpr int kThreadRoleCount = 6;
+inline constexpr int kThreadRoleCount = 7;
 
 // Called by a thread for itself once every fd it uses is open; it must not
 // return unless the thread may go on (a hook that cannot confine the thread

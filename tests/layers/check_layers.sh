@@ -24,7 +24,8 @@ rules=(
     "vmm/machine:base devices vmm"
     "app/options:base"
     "app/bench:base devices vmm app/options"
-    "app/cli:base devices vmm app/options app/bench"
+    "app/api:base devices vmm"
+    "app/cli:base devices vmm app/options app/bench app/api"
     "app:base devices vmm app"
 )
 

@@ -23,7 +23,8 @@ namespace {
 
 constexpr ThreadRole kRoles[] = {ThreadRole::kMain,        ThreadRole::kVcpu,
                                  ThreadRole::kBlockIo,     ThreadRole::kBlockWorker,
-                                 ThreadRole::kNetIo,       ThreadRole::kVhostNetIo};
+                                 ThreadRole::kNetIo,       ThreadRole::kVhostNetIo,
+                                 ThreadRole::kApi};
 
 template <typename T>
 bool has(const std::vector<T>& list, T value) {
@@ -78,7 +79,8 @@ TEST_CASE("only the vCPU filter runs the guest and starts threads") {
   namespace vhost = kvmm::vhost_abi;
   CHECK(vcpu.ioctls ==
         std::vector<unsigned long>{KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE,
-                                   KVM_IRQ_LINE_STATUS, KVM_GET_STATS_FD, TUNSETOFFLOAD,
+                                   KVM_IRQ_LINE_STATUS, KVM_GET_STATS_FD, KVM_KVMCLOCK_CTRL,
+                                   TUNSETOFFLOAD,
                                    vhost::kSetFeatures, vhost::kSetMemTable, vhost::kSetVringNum,
                                    vhost::kSetVringAddr, vhost::kSetVringBase, vhost::kSetVringKick,
                                    vhost::kSetVringCall, vhost::kNetSetBackend});
@@ -105,8 +107,9 @@ TEST_CASE("the device threads make no ioctl and the main thread only its shutdow
   CHECK_FALSE(has(main.ioctls, static_cast<unsigned long>(KVM_CREATE_VCPU)));
 }
 
-TEST_CASE("files are opened only for --stats") {
+TEST_CASE("files are opened only for --stats, and by the API thread") {
   for (ThreadRole role : kRoles) {
+    if (role == ThreadRole::kApi) continue;  // vm.info reads /proc/self/task.
     INFO(kvmm::role_name(role));
     CHECK_FALSE(has(kvmm::role_filter(role, {}).syscalls, static_cast<int>(SYS_openat)));
     CHECK_FALSE(has(kvmm::role_filter(role, {}).syscalls, static_cast<int>(SYS_open)));
@@ -115,6 +118,18 @@ TEST_CASE("files are opened only for --stats") {
     INFO(kvmm::role_name(role));
     CHECK(has(kvmm::role_filter(role, {.stats = true}).syscalls, static_cast<int>(SYS_openat)));
   }
+}
+
+TEST_CASE("the API thread serves its socket but cannot touch the guest's memory or vCPUs") {
+  const RoleFilter api = kvmm::role_filter(ThreadRole::kApi, {});
+  CHECK(has(api.syscalls, static_cast<int>(SYS_accept4)));
+  CHECK(has(api.syscalls, static_cast<int>(SYS_getsockopt)));  // SO_PEERCRED
+  CHECK(has(api.syscalls, static_cast<int>(SYS_openat)));
+  CHECK_FALSE(has(api.syscalls, static_cast<int>(SYS_socket)));
+  CHECK_FALSE(has(api.syscalls, static_cast<int>(SYS_execve)));
+  CHECK_FALSE(has(api.syscalls, static_cast<int>(SYS_process_vm_writev)));
+  CHECK_FALSE(has(api.ioctls, static_cast<unsigned long>(KVM_SET_REGS)));
+  CHECK_FALSE(has(api.ioctls, static_cast<unsigned long>(KVM_SET_USER_MEMORY_REGION)));
 }
 
 TEST_CASE("the vCPU filter holds what the device threads it starts need") {

@@ -53,6 +53,20 @@ void count_exit(VcpuStats& stats, const kvm_run& run) {
   }
 }
 
+std::optional<uint64_t> read_guest_time(int tid) {
+  const std::string path = "/proc/self/task/" + std::to_string(tid) + "/stat";
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return std::nullopt;
+  char text[1024];
+  const ssize_t n = ::read(fd.get(), text, sizeof text - 1);
+  if (n <= 0) return std::nullopt;
+  const std::optional<uint64_t> ticks =
+      parse_proc_stat_field(std::string_view(text, static_cast<size_t>(n)), 43);
+  static const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
+  if (!ticks || ticks_per_second <= 0) return std::nullopt;
+  return *ticks * (1'000'000'000 / static_cast<uint64_t>(ticks_per_second));
+}
+
 std::optional<uint64_t> read_run_delay(int tid) {
   const std::string path = "/proc/self/task/" + std::to_string(tid) + "/schedstat";
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -73,6 +87,20 @@ void install_vcpu_kick_handler() {
   if (::sigaction(kick_signal(), &action, nullptr) < 0) throw_errno("sigaction failed");
 }
 
+Vcpu::Vcpu(KvmVcpu kvm_vcpu, Wiring wiring, PauseGate* pause)
+    : kvm_(std::move(kvm_vcpu)), dispatcher_(kvm_.index(), wiring), pause_(pause) {
+  published_.vcpu = index();
+  // KVM_CAP_BINARY_STATS_FD (Linux 5.14). The ioctl itself is the check: a
+  // kernel without it refuses the unknown ioctl (ENOTTY/EINVAL). Opened here,
+  // before any filter, so that live readers need no ioctl of their own.
+  const int fd = ::ioctl(kvm_.fd(), KVM_GET_STATS_FD, 0);
+  if (fd < 0) {
+    kernel_stats_unavailable_ = std::string("KVM_GET_STATS_FD failed: ") + strerrordesc_np(errno);
+  } else {
+    kernel_stats_fd_.reset(fd);
+  }
+}
+
 void Vcpu::kick() {
   // immediate_exit covers the window before the thread enters KVM_RUN, the
   // signal the time inside it (KVM API: KVM_CAP_IMMEDIATE_EXIT).
@@ -87,6 +115,7 @@ void Vcpu::enable_stats() {
 
 void Vcpu::run_loop() {
   thread_ = ::pthread_self();
+  tid_.store(static_cast<int>(::gettid()), std::memory_order_release);
   thread_started_.store(true, std::memory_order_release);
   StopController& stop = *dispatcher_.wiring().stop;
   // The choice of loop is made once, not per exit: without --stats the exit
@@ -97,6 +126,10 @@ void Vcpu::run_loop() {
       run_loop_with_stats();
     } else {
       while (!stop.stop_requested()) {
+        if (pause_ != nullptr && pause_->pause_requested()) {
+          park();
+          continue;
+        }
         if (kvm_.run() == KvmVcpu::RunResult::kInterrupted) continue;
         if (!handle_exit()) break;
       }
@@ -105,12 +138,30 @@ void Vcpu::run_loop() {
     stop.request_stop(RunOutcome{kExitGuestCrashed, e.what()});
   }
   if (stats_) end_stats();
+  if (pause_ != nullptr) pause_->retire();
+}
+
+void Vcpu::park() {
+  // The guest's kvmclock learns that it was stopped (PVCLOCK_GUEST_STOPPED),
+  // so its soft-lockup watchdog does not count the pause against it. A
+  // guest without kvmclock (flat guests) makes KVM refuse it: nothing to tell.
+  ::ioctl(kvm_.fd(), KVM_KVMCLOCK_CTRL, 0);
+  pause_->park();
+  // The kick that brought this thread here set immediate_exit; the next
+  // KVM_RUN must enter the guest. (A kick of a stop set it too, and the loop
+  // sees that stop before it enters.)
+  __atomic_store_n(&kvm_.run_area()->immediate_exit, 0, __ATOMIC_SEQ_CST);
 }
 
 void Vcpu::run_loop_with_stats() {
   StopController& stop = *dispatcher_.wiring().stop;
   VcpuStats& stats = *stats_;
   while (!stop.stop_requested()) {
+    if (pause_ != nullptr && pause_->pause_requested()) {
+      publish_stats(now_ns(), true);
+      park();
+      continue;
+    }
     const uint64_t entered = now_ns();
     const KvmVcpu::RunResult result = kvm_.run();
     const uint64_t exited = now_ns();
@@ -124,33 +175,56 @@ void Vcpu::run_loop_with_stats() {
     const uint64_t handler_ns = now_ns() - exited;
     stats.handler_ns += handler_ns;
     stats.handler_latency.record(handler_ns);
+    publish_stats(exited + handler_ns, false);
     if (!keep_running) break;
+  }
+}
+
+void Vcpu::publish_stats(uint64_t now, bool force) {
+  if (!force && now - last_publish_ns_ < kPublishIntervalNs) return;
+  last_publish_ns_ = now;
+  std::lock_guard lock(published_mutex_);
+  published_ = *stats_;
+}
+
+VcpuStats Vcpu::live_stats() const {
+  VcpuStats live;
+  {
+    std::lock_guard lock(published_mutex_);
+    live = published_;
+  }
+  live.vcpu = index();
+  live.tid = tid();
+  live.run_delay_ns = live.tid == 0 ? std::nullopt : read_run_delay(live.tid);
+  live.guest_time_ns = live.tid == 0 ? std::nullopt : read_guest_time(live.tid);
+  read_kernel_stats(live);
+  return live;
+}
+
+void Vcpu::read_kernel_stats(VcpuStats& into) const {
+  into.kernel = KernelStats{};
+  if (!kernel_stats_fd_.valid()) {
+    into.kernel.unavailable_reason = kernel_stats_unavailable_;
+    return;
+  }
+  try {
+    into.kernel.counters = read_kvm_stats(kernel_stats_fd_.get());
+    into.kernel.available = true;
+  } catch (const Error& e) {
+    into.kernel.unavailable_reason = e.what();
   }
 }
 
 void Vcpu::begin_stats() {
   // The vCPU thread's own id, for its schedstat: only this thread knows it.
-  stats_->tid = static_cast<int>(::gettid());
-  // KVM_CAP_BINARY_STATS_FD (Linux 5.14). The ioctl itself is the check: a
-  // kernel without it refuses the unknown ioctl (ENOTTY/EINVAL).
-  const int fd = ::ioctl(kvm_.fd(), KVM_GET_STATS_FD, 0);
-  if (fd < 0) {
-    stats_->kernel.unavailable_reason =
-        std::string("KVM_GET_STATS_FD failed: ") + strerrordesc_np(errno);
-    return;
-  }
-  kernel_stats_fd_.reset(fd);
+  stats_->tid = tid();
 }
 
 void Vcpu::end_stats() {
   stats_->run_delay_ns = read_run_delay(stats_->tid);
-  if (!kernel_stats_fd_.valid()) return;
-  try {
-    stats_->kernel.counters = read_kvm_stats(kernel_stats_fd_.get());
-    stats_->kernel.available = true;
-  } catch (const Error& e) {
-    stats_->kernel.unavailable_reason = e.what();
-  }
+  stats_->guest_time_ns = read_guest_time(stats_->tid);
+  read_kernel_stats(*stats_);
+  publish_stats(0, true);
 }
 
 bool Vcpu::handle_exit() {

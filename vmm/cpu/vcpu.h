@@ -5,17 +5,20 @@
 //
 // Threads: run_loop() is the only code that touches the KvmVcpu and its
 // kvm_run area, except kick(), which any thread may call and which only
-// writes kvm_run.immediate_exit and signals the vCPU thread. The stats are
-// the vCPU thread's until it is joined (see stats()).
+// writes kvm_run.immediate_exit and signals the vCPU thread, and the live
+// views (tid(), live_stats()), which read what the vCPU thread publishes.
+// The stats are the vCPU thread's until it is joined (see stats()).
 #include <pthread.h>
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "base/bus/bus.h"
 #include "vmm/cpu/exit_dispatch.h"
 #include "vmm/cpu/exit_log.h"
+#include "vmm/cpu/pause_gate.h"
 #include "vmm/cpu/stop_controller.h"
 #include "vmm/cpu/vcpu_stats.h"
 #include "vmm/kvm/kvm_vcpu.h"
@@ -26,8 +29,8 @@ class Vcpu {
  public:
   using Wiring = ExitWiring;
 
-  Vcpu(KvmVcpu kvm_vcpu, Wiring wiring)
-      : kvm_(std::move(kvm_vcpu)), dispatcher_(kvm_.index(), wiring) {}
+  // `pause`, when given, is where the thread parks while the VM is paused.
+  Vcpu(KvmVcpu kvm_vcpu, Wiring wiring, PauseGate* pause = nullptr);
 
   KvmVcpu& kvm() { return kvm_; }
   uint32_t index() const { return kvm_.index(); }
@@ -46,6 +49,17 @@ class Vcpu {
   // that thread is joined.
   const VcpuStats* stats() const { return stats_.get(); }
 
+  // Any thread, while the VM runs. The host thread id of run_loop() (0
+  // before it starts).
+  int tid() const { return tid_.load(std::memory_order_acquire); }
+  // What the statistics say now: kvmm's own counters as the vCPU thread last
+  // published them (with --stats; at most kPublishIntervalNs old while it
+  // exits, or as of its last exit), the kernel's counters and the run delay
+  // read fresh.
+  VcpuStats live_stats() const;
+
+  static constexpr uint64_t kPublishIntervalNs = 100'000'000;
+
  private:
   // Handles one exit; returns false when this exit stops the VM.
   bool handle_exit();
@@ -55,13 +69,25 @@ class Vcpu {
   void run_loop_with_stats();
   void begin_stats();
   void end_stats();
+  // Copies stats_ for live_stats(), at most every kPublishIntervalNs.
+  void publish_stats(uint64_t now_ns, bool force);
+  // Parks this thread while the VM is paused.
+  void park();
+  void read_kernel_stats(VcpuStats& into) const;
 
   KvmVcpu kvm_;
   ExitDispatcher dispatcher_;
+  PauseGate* const pause_;
   std::atomic<bool> thread_started_{false};
+  std::atomic<int> tid_{0};
   pthread_t thread_{};
   std::unique_ptr<VcpuStats> stats_;  // Touched by the vCPU thread only, until joined.
-  UniqueFd kernel_stats_fd_;          // KVM_GET_STATS_FD; invalid when unavailable.
+  // KVM_GET_STATS_FD, opened with the vCPU; read with pread, from any thread.
+  UniqueFd kernel_stats_fd_;
+  std::string kernel_stats_unavailable_;  // Why kernel_stats_fd_ is invalid.
+  mutable std::mutex published_mutex_;    // Guards published_.
+  VcpuStats published_;
+  uint64_t last_publish_ns_ = 0;  // The vCPU thread's.
 };
 
 // Installs the (empty) handler of the signal that kicks vCPU threads out of

@@ -46,6 +46,11 @@ void vcpu_json(JsonWriter& json, const VcpuStats& s) {
   json.member("tid", int64_t{s.tid});
   json.member("kvm_run_ns", s.kvm_run_ns);
   json.member("handler_ns", s.handler_ns);
+  if (s.guest_time_ns) {
+    json.member("guest_time_ns", *s.guest_time_ns);
+  } else {
+    json.member_null("guest_time_ns");
+  }
   if (s.run_delay_ns) {
     json.member("run_delay_ns", *s.run_delay_ns);
   } else {
@@ -191,9 +196,27 @@ std::optional<uint64_t> parse_schedstat_run_delay(std::string_view text) {
   return parse_integer<uint64_t>(leading_digits(text));
 }
 
-std::string format_stats_json(const std::vector<VcpuStats>& vcpus) {
+std::optional<uint64_t> parse_proc_stat_field(std::string_view line, int field) {
+  const size_t close = line.rfind(')');
+  if (close == std::string_view::npos || field < 3) return std::nullopt;
+  std::string_view rest = line.substr(close + 1);
+  for (int at = 3; !rest.empty(); ++at) {
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\n')) rest.remove_prefix(1);
+    const size_t end = std::min(rest.find(' '), rest.find('\n'));
+    const std::string_view token = rest.substr(0, end);
+    if (token.empty()) return std::nullopt;
+    if (at == field) return parse_integer<uint64_t>(token);
+    if (end == std::string_view::npos) return std::nullopt;
+    rest.remove_prefix(end);
+  }
+  return std::nullopt;
+}
+
+std::string format_stats_json(const std::vector<VcpuStats>& vcpus,
+                              std::optional<bool> kvmm_counters) {
   JsonWriter json;
   json.begin_object();
+  if (kvmm_counters) json.member("kvmm_counters", *kvmm_counters);
   json.key("vcpus").begin_array();
   for (const VcpuStats& s : vcpus) vcpu_json(json, s);
   json.end_array();

@@ -5,7 +5,8 @@
 // and formatting: unit-tested without KVM.
 //
 // Threads: a VcpuStats is written only by its vCPU thread and read by the
-// main thread only after that thread is joined, so it needs no locking.
+// main thread only after that thread is joined, so it needs no locking; live
+// readers get a copy the vCPU thread publishes (Vcpu::live_stats()).
 //
 // JSON schema (--stats=json to stderr, --stats-file=PATH to a file). One
 // member per line, so a line-oriented reader can grep it:
@@ -17,6 +18,7 @@
 //         "tid": 12345,                    // host thread id (gettid) of the vCPU thread
 //         "kvm_run_ns": 1234567,           // wall time inside the KVM_RUN ioctl
 //         "handler_ns": 23456,             // wall time in kvmm's exit handlers
+//         "guest_time_ns": 1200000000,     // /proc/self/task/TID/stat guest_time, or null
 //         "run_delay_ns": 789,             // /proc/self/task/TID/schedstat field 2, or null
 //         "exits": 12,                     // exits that reached kvmm
 //         "exits_by_reason": {             // io, mmio, hlt, shutdown, intr, fail_entry,
@@ -111,6 +113,9 @@ struct VcpuStats {
   uint64_t kvm_run_ns = 0;
   uint64_t handler_ns = 0;
   std::optional<uint64_t> run_delay_ns;
+  // Time the thread ran guest code: /proc/self/task/TID/stat field 43
+  // (guest_time, in clock ticks), in ns. nullopt when unreadable.
+  std::optional<uint64_t> guest_time_ns;
   std::array<uint64_t, static_cast<size_t>(ExitReason::kCount)> exits_by_reason{};
   // Keys: port << 1 | 1 for out; address << 1 | 1 for write. Addresses are
   // guest-physical, below 2^52, so the shift loses nothing.
@@ -123,10 +128,19 @@ struct VcpuStats {
   uint64_t exits() const;
 };
 
+// Field `field` (numbered as in proc(5), 3 or more) of a /proc/PID/stat line
+// as an unsigned number. The command name (field 2) may hold spaces and
+// parentheses: fields are counted from the last ')'.
+std::optional<uint64_t> parse_proc_stat_field(std::string_view line, int field);
+
 // The second field of /proc/.../schedstat: ns spent runnable, waiting for a CPU.
 std::optional<uint64_t> parse_schedstat_run_delay(std::string_view text);
 
-std::string format_stats_json(const std::vector<VcpuStats>& vcpus);
+// `kvmm_counters`, when given, becomes a first member saying whether kvmm's
+// own counters (exits, handler times) were kept (GET vm.counters: only with
+// --stats; the kernel's counters and the run delay always are).
+std::string format_stats_json(const std::vector<VcpuStats>& vcpus,
+                              std::optional<bool> kvmm_counters = std::nullopt);
 std::string format_stats_text(const std::vector<VcpuStats>& vcpus);
 
 }  // namespace kvmm

@@ -39,7 +39,7 @@ constexpr int kOutputStallMs = 1000;
 std::unique_ptr<Machine> Machine::build(const VmConfig& config) {
   // Before any thread exists: the disks' worker threads start while the
   // machine is built and load their filters through the hook set here.
-  prepare_seccomp(config.seccomp, FilterNeeds{.stats = config.stats.has_value()});
+  prepare_seccomp(config.seccomp, FilterNeeds{.stats = config.stats.has_value(), .api_socket = config.api});
   return std::unique_ptr<Machine>(new Machine(config));
 }
 
@@ -254,6 +254,8 @@ RunOutcome Machine::run() {
     stop_.request_stop(RunOutcome{kExitSetupFailed, e.what()});
   }
 
+  mark_running();
+
   enum { kStop, kSignal, kConsoleSpace, kConsoleInput, kOutputWake, kOutput };
   pollfd fds[6] = {{stop_.fd(), POLLIN, 0},
                    {signal_fd.get(), POLLIN, 0},
@@ -283,6 +285,7 @@ RunOutcome Machine::run() {
     if (fds[kOutput].fd >= 0 && fds[kOutput].revents != 0) console_output_.on_writable();
   }
 
+  mark_stopping();
   for (auto& vcpu : vcpus_) vcpu->kick();
   for (auto& thread : threads) thread.join();
   virtio_.shutdown();

@@ -5,10 +5,15 @@
 //
 // Threads: build() and run() are called by the main thread, which owns the
 // lifecycle. Each vCPU thread runs Vcpu::run_loop(); devices are reached from
-// vCPU threads through the buses and guard their own state.
+// vCPU threads through the buses and guard their own state. The control
+// calls (state() to vcpu_threads(), below) may be made by any one other
+// thread (the API's) at any time between build() and destruction; they are
+// serialised among themselves.
 #include <unistd.h>
 
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +23,7 @@
 #include "vmm/boot/linux/linux_boot.h"
 #include "vmm/console/console_output.h"
 #include "vmm/cpu/exit_log.h"
+#include "vmm/cpu/pause_gate.h"
 #include "vmm/cpu/run_outcome.h"
 #include "vmm/cpu/stop_controller.h"
 #include "vmm/cpu/vcpu.h"
@@ -27,6 +33,7 @@
 #include "vmm/machine/panic_watch.h"
 #include "vmm/machine/platform_devices.h"
 #include "vmm/machine/vm_config.h"
+#include "vmm/machine/vm_state.h"
 
 namespace kvmm {
 
@@ -45,6 +52,24 @@ class Machine {
   uint32_t tsc_khz() const;
   // Per-vCPU statistics (config.stats set); only after run() returned.
   std::vector<VcpuStats> vcpu_stats() const;
+
+  // Control, from any one thread besides main (see Threads above). Each
+  // throws Error with a message for the user when the VM's state forbids it.
+  VmState state() const { return state_.load(std::memory_order_acquire); }
+  const VmConfig& config() const { return config_; }
+  // Seconds since run() started the vCPUs; 0 before.
+  double uptime_seconds() const;
+  // Takes every vCPU out of the guest and parks it, and quiesces the virtio
+  // devices: nothing runs guest code or writes guest memory or disk images
+  // until resume(). Returns once all are parked.
+  void pause();
+  void resume();
+  // Ends the run now, as if the guest had powered off (exit status 0).
+  void power_off(std::string reason);
+  // Per vCPU: its host thread and where and how the host schedules it.
+  std::vector<VcpuThreadInfo> vcpu_threads() const;
+  // Per vCPU, now (Vcpu::live_stats()).
+  std::vector<VcpuStats> live_stats() const;
 
  private:
   // Builds every part straight-line, in member order (below).
@@ -68,6 +93,9 @@ class Machine {
   void prepare_vcpu_thread(uint32_t vcpu) const;
   // machine.cc: --stats, after every vCPU thread is joined.
   void report_stats() const;
+  // machine_control.cc: run()'s state changes.
+  void mark_running();
+  void mark_stopping();
 
   // Stack of each vCPU of a flat guest, below the previous one's.
   static constexpr uint64_t kFlatStackBytes = 64 * 1024;
@@ -79,6 +107,10 @@ class Machine {
   BootTrace trace_;
   PanicWatch panic_watch_;
   StopController stop_;
+  PauseGate pause_gate_{config_.cpus};
+  std::atomic<VmState> state_{VmState::kStarting};
+  std::atomic<int64_t> started_ns_{0};  // steady_clock, when run() started the vCPUs.
+  mutable std::mutex control_mutex_;    // Serialises the control calls.
   // COM1 to stdout: vCPUs append, run()'s poll loop writes (console_output.h).
   ConsoleOutput console_output_{STDOUT_FILENO};
   GuestMemory memory_;

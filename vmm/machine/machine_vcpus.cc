@@ -49,7 +49,7 @@ std::vector<std::unique_ptr<Vcpu>> Machine::create_vcpus() {
     if (index == 0 || is_flat_smp()) set_boot_state(kvm_vcpu);
     if (index != 0 && is_flat_smp()) kvm_vcpu.set_mp_state(KVM_MP_STATE_RUNNABLE);
     vcpus.push_back(std::make_unique<Vcpu>(
-        std::move(kvm_vcpu), Vcpu::Wiring{&pio_, &mmio_, &stop_, exit_log_.get()}));
+        std::move(kvm_vcpu), Vcpu::Wiring{&pio_, &mmio_, &stop_, exit_log_.get()}, &pause_gate_));
     if (config_.stats) vcpus.back()->enable_stats();
   }
   return vcpus;

@@ -52,6 +52,9 @@ struct VmConfig {
   // --seccomp; the CLI's default is on. Off here so that tests and tools
   // that build a machine in their own process are not confined.
   SeccompMode seccomp = SeccompMode::kOff;
+  // An API thread (app/api) serves this VM; the main thread removes its
+  // socket at exit.
+  bool api = false;
 };
 
 }  // namespace kvmm

@@ -91,6 +91,8 @@ RoleFilter vcpu(const FilterNeeds& needs) {
   // devices on the PIC/IOAPIC (the UART), KVM's stats fd.
   add(f.ioctls, {KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS,
                  KVM_GET_STATS_FD});
+  // Parking for a pause: the guest's kvmclock is told it was stopped.
+  add(f.ioctls, {KVM_KVMCLOCK_CTRL});
   // DRIVER_OK and reset, written by the guest: start and stop device threads.
   add(f.syscalls, kThreadStart);
   add(f.syscalls, kActivation);
@@ -107,6 +109,21 @@ RoleFilter vcpu(const FilterNeeds& needs) {
   return f;
 }
 
+RoleFilter api() {
+  RoleFilter f;
+  // The poll loop over the listening socket and its clients.
+  add(f.syscalls, {SYS_poll, SYS_ppoll, SYS_accept4, SYS_recvfrom, SYS_sendto, SYS_getsockopt,
+                   SYS_read, SYS_geteuid});
+  // vm.info and vm.counters: /proc/self/task/TID/{stat,schedstat}, the
+  // scheduling of each vCPU thread, KVM's binary stats fds (pread).
+  add(f.syscalls, {SYS_openat, SYS_newfstatat, SYS_fstat, SYS_lseek, SYS_pread64,
+                   SYS_sched_getaffinity, SYS_sched_getscheduler, SYS_sched_getparam});
+  // vm.shutdown: the power button's interrupt; vm.pause: vhost-net's
+  // backend detached and attached again.
+  add(f.ioctls, {KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, vhost_abi::kNetSetBackend});
+  return f;
+}
+
 RoleFilter main_thread(const FilterNeeds& needs) {
   RoleFilter f;
   // The poll loop: the stop eventfd, the signalfd, stdin; stdout.
@@ -117,6 +134,7 @@ RoleFilter main_thread(const FilterNeeds& needs) {
   if (needs.stats) {
     add(f.syscalls, {SYS_openat, SYS_newfstatat, SYS_fstat, SYS_lseek, SYS_pread64});
   }
+  if (needs.api_socket) add(f.syscalls, {SYS_unlink});
   // Console: the UART's interrupt; the terminal's mode (restored at exit).
   add(f.ioctls, {KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, TCGETS, TCSETS, TCSETSW, TCSETSF,
                  vhost_abi::kNetSetBackend, KVM_IOEVENTFD, KVM_IRQFD});
@@ -134,6 +152,7 @@ RoleFilter role_filter(ThreadRole role, const FilterNeeds& needs) {
     case ThreadRole::kBlockWorker: add(f.syscalls, kDiskIo); break;
     case ThreadRole::kNetIo: f = net_io(); break;
     case ThreadRole::kVhostNetIo: f = vhost_net_io(); break;
+    case ThreadRole::kApi: f = api(); break;
   }
   add(f.syscalls, kCommon);
   // Thread names: set by a thread for itself, read by the SIGSYS handler.
@@ -149,6 +168,7 @@ std::string_view role_name(ThreadRole role) {
     case ThreadRole::kBlockWorker: return "blk-worker";
     case ThreadRole::kNetIo: return "virtio-net";
     case ThreadRole::kVhostNetIo: return "vhost-net";
+    case ThreadRole::kApi: return "api";
   }
   return "unknown";
 }

@@ -20,6 +20,8 @@ struct FilterNeeds {
   // --stats or --stats-file: a vCPU opens its /proc schedstat at exit, the
   // main thread writes the statistics file after the join.
   bool stats = false;
+  // An API socket: the main thread unlinks it at exit.
+  bool api_socket = false;
 };
 
 struct RoleFilter {

@@ -1,0 +1,32 @@
+#pragma once
+// The client side of the API, for `kvmm list|info|pause|…`: one request over
+// a VM's unix socket, by cpp-httplib.
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kvmm {
+
+struct ApiReply {
+  int status = 0;
+  std::string body;
+};
+
+// Throws Error naming the VM: no such socket (no VM of that name runs), a
+// socket no one answers (a VM that died), no reply within `timeout`.
+ApiReply api_call(const std::filesystem::path& socket, std::string_view method,
+                  std::string_view endpoint,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// The message of an error reply ({"error": "..."}), or the status.
+std::string reply_error(const ApiReply& reply);
+
+// RUNDIR/*.sock, sorted by name.
+std::vector<std::filesystem::path> running_vm_sockets();
+
+// Whether anything listens on `socket` (a connect succeeds).
+bool api_socket_alive(const std::filesystem::path& socket);
+
+}  // namespace kvmm

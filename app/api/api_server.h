@@ -1,0 +1,50 @@
+#pragma once
+// The API thread: accepts clients on the VM's API socket and answers each
+// with one HTTP response (ApiRouter), then closes the connection.
+//
+// One thread and one poll loop serve every client, so the API cannot make
+// the host start threads, and it never takes a lock a vCPU holds in its exit
+// path. A hostile or broken client is bounded: only this user (or root) is
+// served (SO_PEERCRED); at most kMaxClients at once (more are told 503 and
+// closed); a request may be at most kMaxRequestBytes and must arrive within
+// kDeadline, or the client is dropped; a response not taken within the
+// deadline is dropped too. Nothing a client sends reaches the VM except the
+// handlers' calls on VmControl.
+//
+// Threads: constructed and destroyed on the main thread; the destructor
+// stops and joins the API thread.
+#include <chrono>
+#include <cstddef>
+#include <thread>
+
+#include "app/api/api_router.h"
+#include "base/util/event_fd.h"
+#include "base/util/rate_limited_log.h"
+
+namespace kvmm {
+
+class ApiServer {
+ public:
+  static constexpr size_t kMaxClients = 16;
+  static constexpr size_t kMaxRequestBytes = 64 * 1024;
+  static constexpr std::chrono::milliseconds kDeadline{5000};
+
+  // Serves `listen_fd` (a listening unix socket) through `router` until
+  // destroyed; both must outlive this. The thread confines itself (seccomp,
+  // role kApi) before it accepts anyone. Throws Error when no thread starts.
+  ApiServer(int listen_fd, ApiRouter& router);
+  ~ApiServer();
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+ private:
+  void serve() noexcept;
+
+  const int listen_fd_;
+  ApiRouter& router_;
+  EventFd stop_;
+  RateLimitedLog log_{"api: "};
+  std::thread thread_;
+};
+
+}  // namespace kvmm

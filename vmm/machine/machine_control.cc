@@ -1,0 +1,88 @@
+// The control calls of a running machine: pause, resume, power off, and the
+// live views of its vCPU threads (machine.h, "Threads").
+#include <chrono>
+
+#include "base/util/error.h"
+#include "vmm/machine/machine.h"
+
+namespace kvmm {
+
+namespace {
+
+// A vCPU leaves KVM_RUN within microseconds of its kick; one that has not
+// parked after this long is stuck in a host call, and the pause is refused.
+constexpr std::chrono::milliseconds kParkTimeout{5000};
+
+int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void require_state(VmState now, VmState wanted, std::string_view action) {
+  if (now == wanted) return;
+  throw Error("cannot " + std::string(action) + ": the VM is " + std::string(vm_state_name(now)));
+}
+
+}  // namespace
+
+double Machine::uptime_seconds() const {
+  const int64_t started = started_ns_.load(std::memory_order_acquire);
+  if (started == 0) return 0;
+  return static_cast<double>(steady_now_ns() - started) / 1e9;
+}
+
+void Machine::mark_running() {
+  started_ns_.store(steady_now_ns(), std::memory_order_release);
+  VmState starting = VmState::kStarting;
+  state_.compare_exchange_strong(starting, VmState::kRunning);
+}
+
+void Machine::mark_stopping() {
+  state_.store(VmState::kStopping, std::memory_order_release);
+  pause_gate_.release_for_stop();
+}
+
+void Machine::pause() {
+  std::lock_guard lock(control_mutex_);
+  require_state(state(), VmState::kRunning, "pause");
+  pause_gate_.request_pause();
+  for (const auto& vcpu : vcpus_) vcpu->kick();
+  if (!pause_gate_.wait_until_parked(kParkTimeout)) {
+    pause_gate_.resume();
+    throw Error("cannot pause: " + std::to_string(vcpus_.size() - pause_gate_.parked()) +
+                " vCPUs did not leave the guest within " +
+                std::to_string(kParkTimeout.count()) + " ms; the VM runs on");
+  }
+  if (stop_.stop_requested()) throw Error("cannot pause: the VM is stopping");
+  VmState running = VmState::kRunning;
+  if (!state_.compare_exchange_strong(running, VmState::kPaused)) {
+    throw Error("cannot pause: the VM is stopping");
+  }
+}
+
+void Machine::resume() {
+  std::lock_guard lock(control_mutex_);
+  require_state(state(), VmState::kPaused, "resume");
+  VmState paused = VmState::kPaused;
+  state_.compare_exchange_strong(paused, VmState::kRunning);
+  pause_gate_.resume();
+}
+
+void Machine::power_off(std::string reason) {
+  stop_.request_stop(RunOutcome{kExitOk, std::move(reason)});
+}
+
+std::vector<VcpuThreadInfo> Machine::vcpu_threads() const {
+  std::vector<VcpuThreadInfo> threads;
+  for (const auto& vcpu : vcpus_) threads.push_back(read_vcpu_thread_info(vcpu->index(), vcpu->tid()));
+  return threads;
+}
+
+std::vector<VcpuStats> Machine::live_stats() const {
+  std::vector<VcpuStats> stats;
+  for (const auto& vcpu : vcpus_) stats.push_back(vcpu->live_stats());
+  return stats;
+}
+
+}  // namespace kvmm
