@@ -54,14 +54,17 @@ void send_and_forget(int fd, const std::string& response) {
 
 }  // namespace
 
-ApiServer::ApiServer(int listen_fd, ApiRouter& router) : listen_fd_(listen_fd), router_(router) {
-  router_.set_payload_max_length(kMaxRequestBytes);
+ApiServer::ApiServer(int listen_fd, ApiRouter& router, Limits limits)
+    : listen_fd_(listen_fd), router_(router), limits_(limits) {
+  router_.set_payload_max_length(limits_.max_request_bytes);
   try {
     thread_ = std::thread([this] { serve(); });
   } catch (const std::system_error& e) {
     throw Error(std::string("cannot start the API thread: ") + e.what());
   }
 }
+
+ApiServer::ApiServer(int listen_fd, ApiRouter& router) : ApiServer(listen_fd, router, Limits{}) {}
 
 ApiServer::~ApiServer() {
   stop_.signal();
@@ -79,7 +82,7 @@ void ApiServer::serve() noexcept {
       fds.clear();
       fds.push_back({stop_.get(), POLLIN, 0});
       fds.push_back({listen_fd_, POLLIN, 0});
-      Clock::time_point next_deadline = now + kDeadline;
+      Clock::time_point next_deadline = now + limits_.deadline;
       for (const Client& client : clients) {
         fds.push_back({client.fd.get(), static_cast<short>(client.output.empty() ? POLLIN : POLLOUT), 0});
         next_deadline = std::min(next_deadline, client.deadline);
@@ -98,7 +101,7 @@ void ApiServer::serve() noexcept {
         if (revents == 0) continue;
         if (client.output.empty()) {
           char buffer[4096];
-          const size_t room = kMaxRequestBytes - client.input.size();
+          const size_t room = limits_.max_request_bytes - client.input.size();
           const ssize_t n = ::recv(client.fd.get(), buffer, std::min(room, sizeof buffer), 0);
           if (n < 0) {
             if (errno != EAGAIN && errno != EINTR) client.done = true;
@@ -107,14 +110,16 @@ void ApiServer::serve() noexcept {
           if (n == 0) client.input_ended = true;
           client.input.append(buffer, static_cast<size_t>(n));
           ApiRouter::Result result = router_.handle(client.input, client.input_ended, client.pid);
-          if (result.complete) {
+          if (result.complete && result.response.empty()) {
+            client.done = true;  // It closed without sending a request.
+          } else if (result.complete) {
             client.output = std::move(result.response);
           } else if (client.input_ended) {
             client.done = true;  // It left before finishing its request.
-          } else if (client.input.size() >= kMaxRequestBytes) {
+          } else if (client.input.size() >= limits_.max_request_bytes) {
             client.output = canned_error_response(413, "Payload Too Large",
                                                   "request larger than " +
-                                                      std::to_string(kMaxRequestBytes) + " bytes");
+                                                      std::to_string(limits_.max_request_bytes) + " bytes");
           } else if (++client.parses >= kMaxParses) {
             client.output = canned_error_response(400, "Bad Request",
                                                   "request sent in too many pieces");
@@ -157,7 +162,7 @@ void ApiServer::serve() noexcept {
                                                           "only the VM's owner may use its API"));
           continue;
         }
-        if (clients.size() >= kMaxClients) {
+        if (clients.size() >= limits_.max_clients) {
           send_and_forget(fd.get(), canned_error_response(503, "Service Unavailable",
                                                           "too many API clients at once; retry"));
           continue;
@@ -165,7 +170,7 @@ void ApiServer::serve() noexcept {
         Client client;
         client.fd = std::move(fd);
         client.pid = pid;
-        client.deadline = after + kDeadline;
+        client.deadline = after + limits_.deadline;
         clients.push_back(std::move(client));
       }
     }

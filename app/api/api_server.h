@@ -5,9 +5,9 @@
 // One thread and one poll loop serve every client, so the API cannot make
 // the host start threads, and it never takes a lock a vCPU holds in its exit
 // path. A hostile or broken client is bounded: only this user (or root) is
-// served (SO_PEERCRED); at most kMaxClients at once (more are told 503 and
-// closed); a request may be at most kMaxRequestBytes and must arrive within
-// kDeadline, or the client is dropped; a response not taken within the
+// served (SO_PEERCRED); at most Limits::max_clients at once (more are told
+// 503 and closed); a request may be at most max_request_bytes and must
+// arrive within the deadline, or the client is told 413 or 408 and dropped; a response not taken within the
 // deadline is dropped too. Nothing a client sends reaches the VM except the
 // handlers' calls on VmControl.
 //
@@ -25,13 +25,16 @@ namespace kvmm {
 
 class ApiServer {
  public:
-  static constexpr size_t kMaxClients = 16;
-  static constexpr size_t kMaxRequestBytes = 64 * 1024;
-  static constexpr std::chrono::milliseconds kDeadline{5000};
+  struct Limits {
+    size_t max_clients = 16;
+    size_t max_request_bytes = 64 * 1024;
+    std::chrono::milliseconds deadline{5000};
+  };
 
   // Serves `listen_fd` (a listening unix socket) through `router` until
   // destroyed; both must outlive this. The thread confines itself (seccomp,
   // role kApi) before it accepts anyone. Throws Error when no thread starts.
+  ApiServer(int listen_fd, ApiRouter& router, Limits limits);
   ApiServer(int listen_fd, ApiRouter& router);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
@@ -42,6 +45,7 @@ class ApiServer {
 
   const int listen_fd_;
   ApiRouter& router_;
+  const Limits limits_;
   EventFd stop_;
   RateLimitedLog log_{"api: "};
   std::thread thread_;
