@@ -19,7 +19,10 @@ VmStatus MachineControl::status() const {
 }
 
 void MachineControl::shutdown() {
-  throw Error("this VM has no power button yet: use vm.power-off");
+  if (machine_.config().flat_image) {
+    throw Error("a flat guest has no power button: use vm.power-off (kvmm destroy)");
+  }
+  machine_.press_power_button();
 }
 
 }  // namespace kvmm

@@ -318,6 +318,51 @@ TEST_CASE("The DSDT holds the _S5_ package, COM1 and each virtio-mmio device") {
   CHECK_FALSE(contains(find_tables(other, write_acpi_tables(other, no_serial)).dsdt, "COM1"));
 }
 
+TEST_CASE("The DSDT holds the power button and the Generic Event Device that notifies it") {
+  GuestMemory memory = first_mib();
+  const Tables tables = find_tables(memory, write_acpi_tables(memory, two_virtio_devices(1)));
+  // Encoded by hand from ACPI 6.4 §20 and §6.4.3.6:
+  //   Device (PWRB) { Name (_HID, EisaId ("PNP0C0C")) Name (_UID, 0) }
+  const std::string_view power_button(
+      "\x5b\x82\x15PWRB"
+      "\x08_HID\x0c\x41\xd0\x0c\x0c"
+      "\x08_UID\x00",
+      23);
+  CHECK(contains(tables.dsdt, power_button));
+  //   Device (GED_) {
+  //     Name (_HID, "ACPI0013") Name (_UID, 0)
+  //     Name (_CRS, ResourceTemplate () { Interrupt (ResourceConsumer, Level,
+  //                                        ActiveHigh, Exclusive) { 16 } })
+  //     OperationRegion (GDST, SystemMemory, 0xd0002000, 4)
+  //     Field (GDST, DWordAcc, NoLock, WriteAsZeros) { GDAT, 32 }
+  //     Method (_EVT, 1, Serialized) {
+  //       Store (GDAT, Local0)
+  //       If (And (Local0, 1)) { Notify (\_SB_.PWRB, 0x80) } } }
+  // 104 bytes after the two-byte PkgLength: 106 = 0x6a.
+  const std::string_view generic_event_device(
+      "\x5b\x82\x4a\x06GED_"
+      "\x08_HID\x0d" "ACPI0013\x00"
+      "\x08_UID\x00"
+      "\x08_CRS\x11\x0e\x0a\x0b"
+      "\x89\x06\x00\x01\x01\x10\x00\x00\x00"  // Consumer, level, active high, GSI 16.
+      "\x79\xe6"                              // End Tag and its checksum.
+      "\x5b\x80GDST\x00\x0c\x00\x20\x00\xd0\x0a\x04"
+      "\x5b\x81\x0bGDST\x43GDAT\x20"
+      "\x14\x1f_EVT\x09"
+      "\x70GDAT\x60"
+      "\xa0\x12\x7b\x60\x01\x00"
+      "\x86\\\x2e_SB_PWRB\x0a\x80",
+      108);
+  CHECK(contains(tables.dsdt, generic_event_device));
+
+  AcpiConfig no_button = two_virtio_devices(1);
+  no_button.power_button = false;
+  GuestMemory other = first_mib();
+  const Bytes without = find_tables(other, write_acpi_tables(other, no_button)).dsdt;
+  CHECK_FALSE(contains(without, "PWRB"));
+  CHECK_FALSE(contains(without, "ACPI0013"));
+}
+
 TEST_CASE("is_s5_request accepts SLP_EN with SLP_TYP 5 only") {
   CHECK(is_s5_request((5 << 2) | (1 << 5)));  // 0x34: what Linux writes to power off.
   CHECK_FALSE(is_s5_request(5 << 2));         // SLP_EN clear.
@@ -391,4 +436,13 @@ TEST_CASE("iasl disassembles and recompiles every table without complaint") {
   CHECK_THAT(dsdt, Catch::Contains("LNRO0005"));
   CHECK_THAT(dsdt, Catch::Contains("PNP0501"));
   CHECK_THAT(dsdt, Catch::Contains("Memory32Fixed (ReadWrite"));
+  // The power button and its Generic Event Device, as ACPICA reads them.
+  CHECK_THAT(dsdt, Catch::Contains("EisaId (\"PNP0C0C\") /* Power Button Device */"));
+  CHECK_THAT(dsdt, Catch::Contains("\"ACPI0013\" /* Generic Event Device */"));
+  CHECK_THAT(dsdt, Catch::Contains("Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive"));
+  CHECK_THAT(dsdt, Catch::Contains("OperationRegion (GDST, SystemMemory, 0xD0002000, 0x04)"));
+  CHECK_THAT(dsdt, Catch::Contains("Field (GDST, DWordAcc, NoLock, WriteAsZeros)"));
+  CHECK_THAT(dsdt, Catch::Contains("Method (_EVT, 1, Serialized)"));
+  CHECK_THAT(dsdt, Catch::Contains("If ((Local0 & One))"));
+  CHECK_THAT(dsdt, Catch::Contains("Notify (\\_SB.PWRB, 0x80)"));
 }

@@ -170,3 +170,47 @@ TEST_CASE("A resource template is a buffer closed by a checksummed End Tag") {
   CHECK(sum % 256 == 0);
   CHECK(larger[larger.size() - 2] == 0x79);
 }
+
+TEST_CASE("Method statements: Store, And, If, Notify and locals encode as in §20.2") {
+  CHECK(aml::local(0) == Bytes{0x60});
+  CHECK(aml::local(7) == Bytes{0x67});
+  CHECK_THROWS_WITH(aml::local(8), Catch::Contains("Local0-Local7"));
+  CHECK(aml::name_reference("GDAT") == text("GDAT"));
+  // StoreOp TermArg SuperName.
+  CHECK(aml::store(aml::name_reference("GDAT"), aml::local(0)) ==
+        cat({{0x70}, text("GDAT"), {0x60}}));
+  // AndOp Operand Operand Target, the target a NullName.
+  CHECK(aml::bitwise_and(aml::local(0), aml::integer(1)) == Bytes{0x7b, 0x60, 0x01, 0x00});
+  // NotifyOp NotifyObject NotifyValue: \_SB_.PWRB as a DualNamePath, 0x80 a byte.
+  const Bytes notify = cat({{0x86, '\\', 0x2e}, text("_SB_PWRB"), {0x0a, 0x80}});
+  CHECK(aml::notify("\\_SB_.PWRB", 0x80) == notify);
+  // IfOp PkgLength Predicate TermList: 4 + 13 bytes, plus the PkgLength's own.
+  CHECK(aml::if_then(aml::bitwise_and(aml::local(0), aml::integer(1)), {notify}) ==
+        cat({{0xa0, 0x12, 0x7b, 0x60, 0x01, 0x00}, notify}));
+}
+
+TEST_CASE("OperationRegion and Field encode as in §20.2.5.2") {
+  // ExtOpPrefix OpRegionOp NameString RegionSpace RegionOffset RegionLen.
+  CHECK(aml::operation_region("GDST", aml::RegionSpace::kSystemMemory, 0xd0002000, 4) ==
+        cat({{0x5b, 0x80}, text("GDST"), {0x00, 0x0c, 0x00, 0x20, 0x00, 0xd0, 0x0a, 0x04}}));
+  CHECK(aml::operation_region("PORT", aml::RegionSpace::kSystemIo, 0x3c0, 1) ==
+        cat({{0x5b, 0x80}, text("PORT"), {0x01, 0x0b, 0xc0, 0x03, 0x01}}));
+  CHECK_THROWS_WITH(aml::operation_region("GDST", aml::RegionSpace::kSystemMemory, 0, 0),
+                    Catch::Contains("empty"));
+  CHECK_THROWS_WITH(aml::operation_region("GDST", aml::RegionSpace::kSystemMemory, UINT64_MAX, 2),
+                    Catch::Contains("passes the end"));
+  // ExtOpPrefix FieldOp PkgLength NameString FieldFlags FieldList. Flags:
+  // DWordAcc (3) | NoLock | WriteAsZeros (2 << 5) = 0x43; each NamedField a
+  // NameSeg and its width in bits.
+  CHECK(aml::field("GDST", aml::FieldAccess::kDWord, aml::FieldUpdate::kWriteAsZeros,
+                   {{"GDAT", 32}}) ==
+        cat({{0x5b, 0x81, 0x0b}, text("GDST"), {0x43}, text("GDAT"), {0x20}}));
+  // ByteAcc, Preserve; a width of 64 bits needs a two-byte PkgLength.
+  CHECK(aml::field("REGS", aml::FieldAccess::kByte, aml::FieldUpdate::kPreserve,
+                   {{"AB", 8}, {"WIDE", 64}}) ==
+        cat({{0x5b, 0x81, 0x11}, text("REGS"), {0x01}, text("AB__"), {0x08}, text("WIDE"),
+             {0x40, 0x04}}));
+  CHECK_THROWS_WITH(aml::field("GDST", aml::FieldAccess::kDWord, aml::FieldUpdate::kPreserve,
+                               {{"GDAT", 0}}),
+                    Catch::Contains("no bits"));
+}

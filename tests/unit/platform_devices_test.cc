@@ -6,6 +6,7 @@
 #include <memory>
 #include <utility>
 #include <string>
+#include <vector>
 
 #include "devices/debug/debug_exit.h"
 #include "vmm/arch/x86/layout.h"
@@ -63,6 +64,36 @@ TEST_CASE("Platform devices: a Linux guest also gets power, reset, marker and ab
   std::array<uint8_t, 1> byte{};
   CHECK(pio.read(0x70, byte));  // CMOS: absent, but claimed.
   CHECK(byte[0] == 0xff);
+}
+
+TEST_CASE("Platform devices: a Linux guest's power button goes through the GED on MMIO") {
+  Bus pio(Bus::Kind::kPio);
+  Bus mmio(Bus::Kind::kMmio);
+  std::vector<bool> levels;
+  PlatformWiring wiring;
+  wiring.serial_output = [](uint8_t) {};
+  wiring.linux_devices.emplace();
+  wiring.linux_devices->power_off = [] {};
+  wiring.linux_devices->reset = [] {};
+  wiring.linux_devices->boot_marker = [] {};
+  wiring.linux_devices->event_interrupt = [&levels](bool asserted) { levels.push_back(asserted); };
+  const PlatformDevices devices = add_platform_devices(pio, mmio, std::move(wiring));
+  REQUIRE(devices.events != nullptr);
+
+  devices.events->notify(GenericEventDevice::kPowerButtonEvent);
+  CHECK(levels == std::vector<bool>{true});
+  std::array<uint8_t, 4> value{};
+  CHECK(mmio.read(kGedMmioAddress.value, value));  // What the DSDT's _EVT reads.
+  CHECK(value == std::array<uint8_t, 4>{1, 0, 0, 0});
+  CHECK(levels == std::vector<bool>{true, false});
+
+  // A flat guest has no ACPI and so no event device.
+  Bus flat_pio(Bus::Kind::kPio);
+  Bus flat_mmio(Bus::Kind::kMmio);
+  PlatformWiring flat;
+  flat.serial_output = [](uint8_t) {};
+  CHECK(add_platform_devices(flat_pio, flat_mmio, std::move(flat)).events == nullptr);
+  CHECK_FALSE(flat_mmio.read(kGedMmioAddress.value, value));
 }
 
 TEST_CASE("Platform devices: a Linux guest has no debug exit or test device unless asked") {

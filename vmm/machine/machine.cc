@@ -192,6 +192,7 @@ PlatformWiring Machine::platform_wiring() {
     }
   };
   linux_devices.boot_marker = [this] { trace_.mark("guest marker (init)"); };
+  linux_devices.event_interrupt = [this](bool asserted) { vm_.set_irq_line(kGedGsi, asserted); };
   return wiring;
 }
 
@@ -298,6 +299,10 @@ RunOutcome Machine::run() {
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (config_.stats) report_stats();
   return stop_.outcome();
+}
+
+void Machine::press_power_button() {
+  if (platform_.events) platform_.events->notify(GenericEventDevice::kPowerButtonEvent);
 }
 
 uint32_t Machine::tsc_khz() const { return vcpus_.at(0)->kvm().tsc_khz(); }

@@ -70,6 +70,13 @@ class Machine {
   std::vector<VcpuThreadInfo> vcpu_threads() const;
   // Per vCPU, now (Vcpu::live_stats()).
   std::vector<VcpuStats> live_stats() const;
+  // Presses the guest's ACPI power button: latches the event in the Generic
+  // Event Device and raises its interrupt, so a guest that handles the
+  // button (the default guest does) shuts down and powers off, which ends
+  // run(). Asks only: a guest that ignores the button keeps running. Safe
+  // from any thread, before or during run(). A flat guest has no ACPI and no
+  // button: nothing happens.
+  void press_power_button();
 
  private:
   // Builds every part straight-line, in member order (below).

@@ -34,7 +34,11 @@ constexpr PortRange kAbsentPorts[] = {
     {0xcf8, 8, "PCI configuration"},
 };
 
-void add_linux_devices(Bus& pio, const PlatformWiring::Linux& wiring) {
+static_assert(GenericEventDevice::kPowerButtonEvent == kGedPowerButtonEvent);
+static_assert(GenericEventDevice::kSize == kGedRegisterSize);
+
+std::shared_ptr<GenericEventDevice> add_linux_devices(Bus& pio, Bus& mmio,
+                                                      PlatformWiring::Linux wiring) {
   AcpiPower::Handlers handlers;
   handlers.on_sleep = [power_off = wiring.power_off](uint8_t sleep_type) {
     if (sleep_type == kAcpiS5SleepType) power_off();
@@ -49,6 +53,10 @@ void add_linux_devices(Bus& pio, const PlatformWiring::Linux& wiring) {
              BootMarker::kPort, 1, "boot marker");
   auto absent = std::make_shared<AbsentPorts>();
   for (const PortRange& range : kAbsentPorts) pio.insert(absent, range.base, range.length, range.name);
+  auto events = std::make_shared<GenericEventDevice>(std::move(wiring.event_interrupt));
+  mmio.insert(events, kGedMmioAddress.value, GenericEventDevice::kSize,
+              "ACPI generic event device");
+  return events;
 }
 
 }  // namespace
@@ -72,7 +80,9 @@ PlatformDevices add_platform_devices(Bus& pio, Bus& mmio, PlatformWiring wiring)
     pio.insert(test_device, TestDevice::kPort, TestDevice::kSize, "test device");
     mmio.insert(test_device, kTestDeviceMmioAddress.value, TestDevice::kSize, "test device");
   }
-  if (wiring.linux_devices) add_linux_devices(pio, *wiring.linux_devices);
+  if (wiring.linux_devices) {
+    devices.events = add_linux_devices(pio, mmio, std::move(*wiring.linux_devices));
+  }
   return devices;
 }
 

@@ -2,8 +2,9 @@
 // The platform devices: what every guest gets on the buses — COM1, and for
 // flat guests the debug-exit port and the test device — and what a Linux
 // guest needs besides:
-// ACPI power and reset, the i8042 reset line, the boot marker, and legacy
-// ports that read as absent. One function wires them, for `kvmm run`, the
+// ACPI power and reset, the Generic Event Device behind the power button,
+// the i8042 reset line, the boot marker, and legacy ports that read as
+// absent. One function wires them, for `kvmm run`, the
 // exit benchmark's VM and the KVM-less dispatch benchmark alike.
 #include <cstdint>
 #include <functional>
@@ -11,6 +12,7 @@
 #include <optional>
 
 #include "base/bus/bus.h"
+#include "devices/power/generic_event_device.h"
 #include "devices/serial/uart8250.h"
 #include "devices/testdev/test_device.h"
 
@@ -50,12 +52,18 @@ struct PlatformWiring {
     std::function<void()> power_off;    // ACPI S5.
     std::function<void()> reset;        // ACPI reset register or the i8042.
     std::function<void()> boot_marker;  // The guest's init reached user space.
+    // The Generic Event Device's interrupt (GSI kGedGsi, level): called
+    // with its new level on the thread that notified or read the device.
+    GenericEventDevice::InterruptLine event_interrupt;
   };
   std::optional<Linux> linux_devices;  // Unset: a flat guest.
 };
 
 struct PlatformDevices {
   std::shared_ptr<Uart8250> serial;  // COM1: the console feeds its input.
+  // The ACPI events (the power button) of a Linux guest, at kGedMmioAddress;
+  // null for a flat guest, which has no ACPI.
+  std::shared_ptr<GenericEventDevice> events;
 };
 
 // Inserts the devices `wiring` asks for into `pio` and `mmio`. Throws Error

@@ -80,6 +80,9 @@ inline constexpr GuestAddress kMmioHoleStart{3 * kGiB};
 inline constexpr GuestAddress kTestDeviceMmioAddress{0xd0000000};
 // The exit benchmark's MMIO ioeventfd (guest/bench_exits.asm): no device.
 inline constexpr uint64_t kIoeventfdMmioAddress = 0xd0001000;
+// The ACPI Generic Event Device's event register (Linux guests, 4 bytes;
+// devices/power/generic_event_device.h): its own page after the benchmark's.
+inline constexpr GuestAddress kGedMmioAddress{0xd0002000};
 // virtio-mmio transport i at kVirtioMmioBase + i * kVirtioMmioStride
 // (vmm/machine/mmio_device_manager.h hands them out).
 inline constexpr GuestAddress kVirtioMmioBase{0xd1000000};

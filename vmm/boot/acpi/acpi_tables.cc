@@ -179,6 +179,8 @@ constexpr uint32_t kIsaIrqs = 16;
 constexpr uint32_t kSerialIrq = 4;
 constexpr uint16_t kSerialPort = 0x3f8;
 constexpr uint8_t kSerialPortCount = 8;
+// Notify value for a power button (§5.6.6, Table 5.187): "pressed".
+constexpr uint8_t kPowerButtonPressed = 0x80;
 
 template <typename T>
 void append_obj(Bytes& out, const T& value) {
@@ -302,6 +304,46 @@ Bytes virtio_mmio_device(uint32_t index, const VirtioMmioDevice& device) {
   });
 }
 
+static_assert(kGedGsi >= kIsaIrqs && kGedGsi < kIoApicPins);
+
+// The Generic Event Device (ACPI 6.4 §5.6.9). Its _EVT takes the GSI that
+// fired (Arg0); with one interrupt there is nothing to tell apart, so it
+// reads the event register once and acts on each bit:
+//   Method (_EVT, 1, Serialized) {
+//     Store (GDAT, Local0)
+//     If (And (Local0, kGedPowerButtonEvent)) { Notify (\_SB_.PWRB, 0x80) }
+//   }
+Bytes generic_event_device() {
+  static_assert(kGedMmioAddress.value + kGedRegisterSize <= UINT32_MAX);
+  return aml::device("GED_", {
+      aml::name("_HID", aml::string("ACPI0013")),
+      aml::name("_UID", aml::integer(0)),
+      aml::name("_CRS", aml::resource_template({
+          aml::interrupt(aml::InterruptTrigger::kLevel, aml::InterruptPolarity::kActiveHigh,
+                         aml::InterruptSharing::kExclusive, kGedGsi),
+      })),
+      aml::operation_region("GDST", aml::RegionSpace::kSystemMemory, kGedMmioAddress.value,
+                            kGedRegisterSize),
+      aml::field("GDST", aml::FieldAccess::kDWord, aml::FieldUpdate::kWriteAsZeros,
+                 {{"GDAT", kGedRegisterSize * 8}}),
+      aml::method("_EVT", 1, aml::MethodSerialization::kSerialized, {
+          aml::store(aml::name_reference("GDAT"), aml::local(0)),
+          aml::if_then(aml::bitwise_and(aml::local(0), aml::integer(kGedPowerButtonEvent)), {
+              aml::notify("\\_SB_.PWRB", kPowerButtonPressed),
+          }),
+      }),
+  });
+}
+
+// A control-method power button (§4.8.2.2.1.2): no registers, only the
+// notifications the GED sends it.
+Bytes power_button_device() {
+  return aml::device("PWRB", {
+      aml::name("_HID", aml::eisa_id("PNP0C0C")),
+      aml::name("_UID", aml::integer(0)),
+  });
+}
+
 Bytes dsdt_body(const AcpiConfig& config) {
   // \_S5_ (§7.4.2): the SLP_TYP values for soft-off, then two reserved.
   Bytes body = aml::name("\\_S5_", aml::package({aml::integer(kAcpiS5SleepType),
@@ -309,6 +351,10 @@ Bytes dsdt_body(const AcpiConfig& config) {
                                                  aml::integer(0)}));
   std::vector<Bytes> devices;
   if (config.serial) devices.push_back(com1_device());
+  if (config.power_button) {
+    devices.push_back(power_button_device());
+    devices.push_back(generic_event_device());
+  }
   for (uint32_t i = 0; i < config.virtio_devices.size(); ++i) {
     devices.push_back(virtio_mmio_device(i, config.virtio_devices[i]));
   }

@@ -17,6 +17,15 @@
 //   Reset (kAcpiResetPort, FADT RESET_REG, §4.8.3.6): the guest writes
 //     kAcpiResetValue to reboot.
 //
+// The power button (ACPI 6.4 §4.8.2.2.1.2, a control-method button, _HID
+// PNP0C0C) hangs off a Generic Event Device (§5.6.9, _HID ACPI0013), the
+// hardware-reduced way to deliver events: the GED's interrupt is GSI kGedGsi
+// (level, active high: the first IOAPIC pin past the ISA IRQs, so no 8259
+// and no override are involved); its _EVT method reads the 32-bit event
+// register at kGedMmioAddress (reading clears it) and, when bit
+// kGedPowerButtonEvent is set, does Notify(\_SB_.PWRB, 0x80), which Linux's
+// button driver turns into a KEY_POWER press.
+//
 // Interrupts, as the MADT and the MP table describe them: one local APIC per
 // vCPU (APIC ID = vCPU index), one 24-pin IOAPIC (ID = the vCPU count, GSI
 // base 0), ISA IRQs identity-mapped edge/active-high — IRQ0 (the PIT) on
@@ -38,6 +47,9 @@ inline constexpr uint16_t kAcpiSleepStatusPort = 0x3c1;
 inline constexpr uint16_t kAcpiResetPort = 0x3c2;
 inline constexpr uint8_t kAcpiResetValue = 0x1;
 inline constexpr uint8_t kAcpiS5SleepType = 5;
+inline constexpr uint32_t kGedGsi = 16;
+inline constexpr uint32_t kGedPowerButtonEvent = 1u << 0;
+inline constexpr uint32_t kGedRegisterSize = 4;
 
 // The tables go in [kAcpiTablesBase, kAcpiTablesEnd) (vmm/arch/x86/layout.h),
 // which the e820 map marks reserved; so are the APIC addresses they name.
@@ -59,6 +71,7 @@ struct AcpiConfig {
   uint32_t cpus = 1;
   std::vector<VirtioMmioDevice> virtio_devices;  // Named VR00, VR01, ... in order.
   bool serial = true;                            // COM1 at 0x3f8, IRQ 4.
+  bool power_button = true;                      // The GED and PWRB (above).
 };
 
 // True when `value`, written to kAcpiSleepControlPort, asks for S5.

@@ -21,6 +21,13 @@ constexpr uint8_t kScopeOp = 0x10;
 constexpr uint8_t kBufferOp = 0x11;
 constexpr uint8_t kPackageOp = 0x12;
 constexpr uint8_t kMethodOp = 0x14;
+constexpr uint8_t kLocal0Op = 0x60;
+constexpr uint8_t kStoreOp = 0x70;
+constexpr uint8_t kAndOp = 0x7b;
+constexpr uint8_t kNotifyOp = 0x86;
+constexpr uint8_t kIfOp = 0xa0;
+constexpr uint8_t kOpRegionOp = 0x80;  // Follows kExtOpPrefix.
+constexpr uint8_t kFieldOp = 0x81;     // Follows kExtOpPrefix.
 constexpr uint8_t kDualNamePrefix = 0x2e;
 constexpr uint8_t kMultiNamePrefix = 0x2f;
 constexpr uint8_t kExtOpPrefix = 0x5b;
@@ -255,6 +262,75 @@ Bytes buffer(std::span<const uint8_t> data) {
   Bytes body = integer(data.size());  // BufferSize.
   append(body, data);
   return with_length({kBufferOp}, body);
+}
+
+Bytes local(uint8_t index) {
+  if (index > 7) {
+    throw Error("AML has Local0-Local7, not Local" + std::to_string(index) + ": use fewer locals");
+  }
+  return {static_cast<uint8_t>(kLocal0Op + index)};
+}
+
+Bytes name_reference(std::string_view path) { return name_string(path); }
+
+Bytes store(const Bytes& source, const Bytes& destination) {
+  Bytes out{kStoreOp};
+  append(out, source);
+  append(out, destination);
+  return out;
+}
+
+Bytes bitwise_and(const Bytes& left, const Bytes& right) {
+  Bytes out{kAndOp};
+  append(out, left);
+  append(out, right);
+  out.push_back(kNullName);  // Target: none, the result is only the value.
+  return out;
+}
+
+Bytes if_then(const Bytes& predicate, const std::vector<Bytes>& terms) {
+  Bytes body = predicate;
+  append(body, join(terms));
+  return with_length({kIfOp}, body);
+}
+
+Bytes notify(std::string_view object_path, uint8_t value) {
+  Bytes out{kNotifyOp};
+  append(out, name_string(object_path));
+  append(out, integer(value));
+  return out;
+}
+
+Bytes operation_region(std::string_view path, RegionSpace space, uint64_t offset, uint64_t length) {
+  if (length == 0 || offset > UINT64_MAX - (length - 1)) {
+    throw Error("OperationRegion " + std::string(path) + " of " + std::to_string(length) +
+                " bytes is empty or passes the end of its address space: fix its range");
+  }
+  Bytes out{kExtOpPrefix, kOpRegionOp};
+  append(out, name_string(path));
+  out.push_back(static_cast<uint8_t>(space));
+  append(out, integer(offset));
+  append(out, integer(length));
+  return out;
+}
+
+Bytes field(std::string_view region_path, FieldAccess access, FieldUpdate update,
+            const std::vector<FieldUnit>& units) {
+  Bytes body = name_string(region_path);
+  // FieldFlags: bits 3-0 AccessType, bit 4 LockRule (0: NoLock), bits 6-5
+  // UpdateRule (§20.2.5.2).
+  body.push_back(static_cast<uint8_t>(static_cast<uint8_t>(access) |
+                                      (static_cast<uint8_t>(update) << 5)));
+  for (const FieldUnit& unit : units) {
+    if (unit.bits == 0) {
+      throw Error("AML field unit " + std::string(unit.name) + " has no bits: give it a width");
+    }
+    // NamedField: a NameSeg, then the width in bits in PkgLength's encoding
+    // (the value itself, not counting its own bytes).
+    append(body, name_seg(unit.name));
+    append(body, encode_pkg_length(unit.bits));
+  }
+  return with_length({kExtOpPrefix, kFieldOp}, body);
 }
 
 Bytes memory32_fixed(MemoryAccess access, uint32_t base, uint32_t length) {

@@ -1,7 +1,8 @@
 #pragma once
 // A small encoder for ACPI Machine Language (ACPI 6.4 §20): just the objects
 // kvmm's DSDT needs — names, integers, strings, packages, scopes, devices,
-// methods and resource templates. Each function returns the encoded bytes of
+// methods with a few statements, operation regions and fields, and
+// resource templates. Each function returns the encoded bytes of
 // one term, so a table reads like the ASL it stands for:
 //
 //   aml::scope("\\_SB_", {aml::device("COM1", {aml::name("_HID", aml::eisa_id("PNP0501"))})})
@@ -58,6 +59,33 @@ Bytes method(std::string_view path, uint8_t argument_count, MethodSerialization 
 Bytes return_value(const Bytes& value);
 // Buffer (§20.2.5.4) holding exactly `data`.
 Bytes buffer(std::span<const uint8_t> data);
+
+// Method bodies (§20.2.5.3, §20.2.6): the few statements and expressions an
+// event handler needs. A name in a term is a NameString, e.g. "\\_SB_.PWRB".
+Bytes local(uint8_t index);  // Local0-Local7 (§20.2.6.2).
+Bytes name_reference(std::string_view path);  // The object `path` names, as a term.
+// Store (Source, Destination): Destination = Source.
+Bytes store(const Bytes& source, const Bytes& destination);
+// And (Left, Right) with no target: the value of Left & Right.
+Bytes bitwise_and(const Bytes& left, const Bytes& right);
+// If (Predicate) { terms }: the terms run when Predicate is not zero.
+Bytes if_then(const Bytes& predicate, const std::vector<Bytes>& terms);
+// Notify (Object, Value) (§5.6.6): e.g. 0x80 to a power button, "pressed".
+Bytes notify(std::string_view object_path, uint8_t value);
+
+// OperationRegion (§20.2.5.2, §19.6.100) and Field (§19.6.48): registers of
+// a device the AML reads and writes.
+enum class RegionSpace : uint8_t { kSystemMemory = 0x00, kSystemIo = 0x01 };
+Bytes operation_region(std::string_view path, RegionSpace space, uint64_t offset, uint64_t length);
+enum class FieldAccess : uint8_t { kAny = 0, kByte = 1, kWord = 2, kDWord = 3, kQWord = 4 };
+enum class FieldUpdate : uint8_t { kPreserve = 0, kWriteAsOnes = 1, kWriteAsZeros = 2 };
+struct FieldUnit {
+  std::string_view name;  // One NameSeg.
+  uint32_t bits = 0;
+};
+// Field (region) { units in order from bit 0 }, NoLock.
+Bytes field(std::string_view region_path, FieldAccess access, FieldUpdate update,
+            const std::vector<FieldUnit>& units);
 
 // Resource descriptors (ACPI 6.4 §6.4), the bytes inside a ResourceTemplate.
 enum class MemoryAccess : uint8_t { kReadOnly, kReadWrite };
