@@ -130,7 +130,7 @@ TEST_CASE("vmm.ping and vm.counters answer JSON") {
   CHECK(counters["vcpus"][0]["guest_time_ns"] == 7);
 }
 
-TEST_CASE("the PUT actions reach the VM and answer 204; a refusal is 409 with its reason") {
+TEST_CASE("the PUT actions reach the VM and answer 204 and a refusal is 409 with its reason") {
   Api api;
   CHECK(api.send(put("vm.pause")).status == 204);
   CHECK(api.vm.pauses == 1);
@@ -151,7 +151,7 @@ TEST_CASE("a PUT with a body or with Content-Length 0 is served like one without
   CHECK(api.send("PUT /api/v1/vm.resume HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}").status == 204);
 }
 
-TEST_CASE("the wrong method is 405 with Allow; an unknown endpoint 404; both with JSON") {
+TEST_CASE("the wrong method is 405 with Allow and an unknown endpoint 404, both with JSON") {
   Api api;
   const Reply wrong = api.send(put("vm.info"));
   CHECK(wrong.status == 405);

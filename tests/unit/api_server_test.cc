@@ -135,7 +135,7 @@ TEST_CASE("KVMM_RUN_DIR places the sockets") {
   ::unsetenv("KVMM_RUN_DIR");
 }
 
-TEST_CASE("a name held by a live listener is refused; a dead one's socket is replaced") {
+TEST_CASE("a name held by a live listener is refused and a dead one's socket is replaced") {
   TempDir dir;
   const fs::path socket = dir.path / "vm.sock";
   {
@@ -167,7 +167,7 @@ TEST_CASE("a client of a VM that is not there is told so") {
                     Catch::Contains("no VM named 'gone' is running"));
 }
 
-TEST_CASE("garbage, oversized and half-sent requests are answered and dropped; others are served") {
+TEST_CASE("garbage, oversized and half-sent requests are answered and dropped while others are served") {
   Served served(kvmm::ApiServer::Limits{.max_clients = 4, .max_request_bytes = 1024,
                                         .deadline = std::chrono::milliseconds(300)});
   {
