@@ -15,6 +15,7 @@
 #include "devices/virtio/net/virtio_net.h"
 #include "devices/virtio/virtqueue.h"
 #include "tests/unit/net_test_support.h"
+#include "tests/unit/virtio/bounded_task.h"
 
 using namespace kvmm;
 using namespace kvmm::testing;
@@ -220,4 +221,55 @@ TEST_CASE("virtio-net device: a hostile TX chain is dropped and counted and the 
   CHECK(d.net.counters().tx_dropped == 3);
   CHECK(d.net.counters().tx_frames == 1);
   CHECK(d.interrupt->needs_reset == 0);
+}
+
+TEST_CASE("virtio-net device: while paused no frame reaches guest memory or the tap") {
+  Device d;
+  d.activate(d.net.device_features());
+  d.rx.add({{0x40000, 2048, true}});
+  d.net.pause();
+
+  // A frame from the host and one from the guest, both while paused.
+  std::string packet(12 + 100, 'p');
+  REQUIRE(::send(d.tap.host.get(), packet.data(), packet.size(), 0) == 112);
+  REQUIRE(d.memory.write(GuestAddress{0x30000}, std::vector<uint8_t>(12 + 60, 0)));
+  d.tx.add({{0x30000, 72, false}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // A chance to go wrong; not measured.
+  CHECK(d.rx.used_idx() == 0);
+  CHECK(*d.memory.read_obj<uint8_t>(GuestAddress{0x40000 + 12}) == 0);
+  CHECK(d.tx.used_idx() == 0);
+  pollfd sent{d.tap.host.get(), POLLIN, 0};
+  CHECK(::poll(&sent, 1, 0) == 0);
+
+  d.net.resume();
+  REQUIRE(d.rx.wait_used(1));
+  CHECK(d.rx.used_elem(0) == std::pair<uint32_t, uint32_t>{0, 112});
+  CHECK(*d.memory.read_obj<uint8_t>(GuestAddress{0x40000 + 12}) == 'p');
+  CHECK(d.host_receive().size() == 72);
+  REQUIRE(d.tx.wait_used(1));
+  CHECK(d.net.counters().rx_frames == 1);
+  CHECK(d.net.counters().tx_frames == 1);
+}
+
+TEST_CASE("virtio-net device: reset and destruction while paused return") {
+  auto d = std::make_unique<Device>();
+  d->activate(d->net.device_features());
+  d->net.pause();
+  {
+    BoundedTask resetting([&] { d->net.reset(); });
+    REQUIRE(resetting.wait());
+  }
+  // Still paused: activated again, it starts parked and moves nothing.
+  d->activate(d->net.device_features());
+  d->rx.add({{0x40000, 2048, true}});
+  std::string packet(12 + 50, 'q');
+  REQUIRE(::send(d->tap.host.get(), packet.data(), packet.size(), 0) == 62);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // A chance to go wrong; not measured.
+  CHECK(d->rx.used_idx() == 0);
+  d->net.resume();
+  REQUIRE(d->rx.wait_used(1));
+
+  d->net.pause();
+  BoundedTask destroying([&] { d.reset(); });
+  REQUIRE(destroying.wait());
 }
