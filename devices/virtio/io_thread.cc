@@ -106,17 +106,24 @@ void IoThread::start(std::function<void(IoThread&)> body, std::function<void()> 
   // there as soon as it returns (`ps -T`, tests). At most 15 characters.
   std::promise<void> confined;
   std::future<void> ready = confined.get_future();
+  // A pause() before start() parks the thread before its body; one after
+  // start() returns reaches the body through wait(), as any later one.
+  bool park_first;
+  {
+    std::lock_guard lock(pause_mutex_);
+    park_first = pause_requested_;
+  }
   try {
-    thread_ = std::thread([this, confined = std::move(confined), body = std::move(body),
+    thread_ = std::thread([this, park_first, confined = std::move(confined), body = std::move(body),
                            on_fault = std::move(on_fault)]() mutable {
       ::pthread_setname_np(::pthread_self(), name_.substr(0, 15).c_str());
       if (role_) on_thread_start(*role_);
       confined.set_value();
       bool run = true;
-      {
-        std::unique_lock lock(pause_mutex_);
+      if (park_first) {
         // Started while the VM is paused: nothing may run until resume().
-        if (pause_requested_) run = park_locked(lock) != Wake::kStop;
+        std::unique_lock lock(pause_mutex_);
+        run = park_locked(lock) != Wake::kStop;
       }
       if (run) run_body(body, on_fault);
       {
