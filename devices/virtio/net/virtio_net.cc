@@ -1,7 +1,7 @@
 #include "devices/virtio/net/virtio_net.h"
 
 #include <sys/epoll.h>
-#include <unistd.h>
+#include <sys/eventfd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -133,10 +133,7 @@ void VirtioNet::resume() {
   if (!thread_) return;
   // vhost consumed the guest's kicks while detached without looking at the
   // rings: one more kick per queue makes it look now.
-  for (int notify : {rx_notify_, tx_notify_}) {
-    const uint64_t one = 1;
-    (void)!::write(notify, &one, sizeof(one));
-  }
+  for (int notify : {rx_notify_, tx_notify_}) (void)::eventfd_write(notify, 1);
 }
 
 std::string VirtioNet::summary() const {
@@ -173,7 +170,9 @@ void VirtioNet::run(IoThread& thread) {
     }
 
     IoThread::Wake wake = thread.wait((rx_work || tx_work) ? 0 : -1);
-    // The engine is between frames here: nothing is half written.
+    // process_tx() and process_rx() have returned: what is left is at most
+    // a frame waiting for RX buffers or tap room, which moves only when
+    // this thread runs again, after resume().
     if (wake == IoThread::Wake::kPause) wake = thread.park();
     if (wake == IoThread::Wake::kStop) return;
     if (wake == IoThread::Wake::kFailed) {

@@ -5,10 +5,10 @@
 // with vhost, in the kernel (VhostNet), and the I/O thread only turns
 // vhost's used-buffer signals into interrupts.
 //
-// Pause: the I/O thread parks between frames (a frame is moved whole or
-// not at all; one waiting for RX buffers or tap room stays in host memory),
-// so neither the guest's memory nor the tap sees a byte until resume();
-// frames arriving on the tap meanwhile wait in the tap's queue. With vhost,
+// Pause: the I/O thread parks between calls into the engine (a frame
+// waiting for RX buffers or tap room stays where it is), so neither the
+// guest's memory nor the tap sees a byte until resume(); frames arriving on
+// the tap meanwhile wait in the tap's queue. With vhost,
 // pause() also detaches the tap from vhost's rings (the kernel worker
 // finishes the frame in hand and stops) and resume() re-attaches it.
 //
