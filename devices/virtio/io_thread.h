@@ -8,9 +8,9 @@
 // stops and joins the thread. Between start() and destruction only the I/O
 // thread calls wait(), watch(), modify(), unwatch() and park().
 //
-// Pause (a VM pause): pause() and resume() come from one other thread at a
-// time (the device's, serialised by the transport's mutex) and never race
-// start() or destruction. pause() asks the I/O thread to stop working: its
+// Pause (a VM pause): the owner calls pause() and resume() from the thread
+// pausing the VM, one call at a time with its other calls (the transport's
+// mutex serialises them), so they never race start() or destruction. pause() asks the I/O thread to stop working: its
 // wait() reports kPause, the body finishes what it must (a disk reaps the
 // host I/O it has in flight) and calls park(), which acknowledges and blocks
 // until resume() or stop. pause() returns once that acknowledgement is there.
@@ -78,7 +78,9 @@ class IoThread {
   void start(std::function<void(IoThread&)> body, std::function<void()> on_fault = {});
 
   // On the I/O thread: waits up to timeout_ms (-1: until something happens,
-  // 0: only looks). EINTR is retried. A stop request wins over ready sources.
+  // 0: only looks). EINTR is retried. A stop request wins over a pause
+  // request, and both over ready sources (those stay ready and are reported
+  // by a later wait()).
   Wake wait(int timeout_ms = -1);
   std::span<const Ready> ready() const { return ready_; }
 
