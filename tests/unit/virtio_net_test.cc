@@ -91,6 +91,9 @@ struct Device {
   explicit Device(NetOffloads offloads = NetOffloads::kOn)
       : backend(new SocketBackend(tap.device.get())),
         net(std::unique_ptr<NetBackend>(backend), {{0x52, 0x54, 0, 1, 2, 3}, offloads, 7}) {}
+  // The I/O thread goes before the queues and notify eventfds declared
+  // after the device, which it would otherwise still be using.
+  ~Device() { net.reset(); }
 
   void activate(uint64_t features) {
     VirtioActivation activation;
