@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <future>
 #include <system_error>
@@ -16,8 +17,11 @@ namespace kvmm {
 
 namespace {
 
-// The stop eventfd's epoll source; devices number theirs from 0.
+// The stop and pause eventfds' epoll sources; devices number theirs from 0.
 constexpr uint64_t kStopSource = UINT64_MAX;
+constexpr uint64_t kPauseSource = UINT64_MAX - 1;
+// How often pause() says what it still waits for.
+constexpr auto kPauseLogInterval = std::chrono::seconds(5);
 
 }  // namespace
 
@@ -27,10 +31,18 @@ IoThread::IoThread(std::string name, std::optional<ThreadRole> role)
   if (!control(EPOLL_CTL_ADD, stop_.get(), EPOLLIN, kStopSource)) {
     throw_errno(name_ + ": cannot watch its stop eventfd");
   }
+  if (!control(EPOLL_CTL_ADD, pause_.get(), EPOLLIN, kPauseSource)) {
+    throw_errno(name_ + ": cannot watch its pause eventfd");
+  }
 }
 
 IoThread::~IoThread() {
   if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(pause_mutex_);
+    stopping_ = true;  // Wakes park(): stop wins over a pause.
+  }
+  pause_changed_.notify_all();
   stop_.signal();
   thread_.join();
 }
@@ -94,13 +106,31 @@ void IoThread::start(std::function<void(IoThread&)> body, std::function<void()> 
   // there as soon as it returns (`ps -T`, tests). At most 15 characters.
   std::promise<void> confined;
   std::future<void> ready = confined.get_future();
+  // A pause() before start() parks the thread before its body; one after
+  // start() returns reaches the body through wait(), as any later one.
+  bool park_first;
+  {
+    std::lock_guard lock(pause_mutex_);
+    park_first = pause_requested_;
+  }
   try {
-    thread_ = std::thread([this, confined = std::move(confined), body = std::move(body),
+    thread_ = std::thread([this, park_first, confined = std::move(confined), body = std::move(body),
                            on_fault = std::move(on_fault)]() mutable {
       ::pthread_setname_np(::pthread_self(), name_.substr(0, 15).c_str());
       if (role_) on_thread_start(*role_);
       confined.set_value();
-      run_body(body, on_fault);
+      bool run = true;
+      if (park_first) {
+        // Started while the VM is paused: nothing may run until resume().
+        std::unique_lock lock(pause_mutex_);
+        run = park_locked(lock) != Wake::kStop;
+      }
+      if (run) run_body(body, on_fault);
+      {
+        std::lock_guard lock(pause_mutex_);
+        ended_ = true;  // A pause() waiting for a body that ended returns.
+      }
+      pause_changed_.notify_all();
     });
   } catch (const std::system_error& e) {
     started_ = false;
@@ -122,11 +152,65 @@ IoThread::Wake IoThread::wait(int timeout_ms) {
     log_line(name_ + ": epoll_wait failed: " + std::strerror(errno) + "; the device stops");
     return Wake::kFailed;
   }
+  bool pause = false;
   for (int i = 0; i < n; ++i) {
     if (events_[i].data.u64 == kStopSource) return Wake::kStop;
+    if (events_[i].data.u64 == kPauseSource) {
+      // Drained before the request is read: a pause() after this check
+      // signals again and wakes the next wait(). A signal whose pause was
+      // already withdrawn by resume() is dropped here.
+      drain(pause_.get());
+      pause = pause_requested();
+      continue;
+    }
     ready_.push_back({events_[i].data.u64, events_[i].events});
   }
+  if (pause) {
+    // The ready sources stay ready (level-triggered): the first wait()
+    // after resume reports them again.
+    ready_.clear();
+    return Wake::kPause;
+  }
   return Wake::kReady;
+}
+
+bool IoThread::pause_requested() {
+  std::lock_guard lock(pause_mutex_);
+  return pause_requested_;
+}
+
+void IoThread::pause() {
+  std::unique_lock lock(pause_mutex_);
+  pause_requested_ = true;
+  if (!thread_.joinable()) return;  // Not started: it parks before its body (start()).
+  pause_.signal();
+  while (!pause_changed_.wait_for(lock, kPauseLogInterval, [this] { return parked_ || ended_; })) {
+    log_line(name_ + ": pause still waits for the I/O thread to finish its work in flight");
+  }
+}
+
+void IoThread::resume() {
+  {
+    std::lock_guard lock(pause_mutex_);
+    pause_requested_ = false;
+  }
+  pause_changed_.notify_all();
+}
+
+IoThread::Wake IoThread::park() {
+  std::unique_lock lock(pause_mutex_);
+  return park_locked(lock);
+}
+
+IoThread::Wake IoThread::park_locked(std::unique_lock<std::mutex>& lock) {
+  ready_.clear();
+  if (stopping_) return Wake::kStop;
+  if (!pause_requested_) return Wake::kReady;
+  parked_ = true;
+  pause_changed_.notify_all();
+  pause_changed_.wait(lock, [this] { return !pause_requested_ || stopping_; });
+  parked_ = false;
+  return stopping_ ? Wake::kStop : Wake::kReady;
 }
 
 void IoThread::drain(int eventfd) {

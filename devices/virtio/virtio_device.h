@@ -7,6 +7,8 @@
 // reached the transport), one at a time — the transport serialises them. A
 // device does its queue work on its own I/O thread, started by activate() and
 // stopped by reset(); between the two the transport never touches the queues.
+// pause() and resume() come from the thread pausing the VM (the main
+// thread), also through the transport and so also one at a time with the rest.
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -71,6 +73,18 @@ class VirtioDevice {
   // thread, finish or abandon in-flight host I/O, forget the queues. After it
   // returns nothing may touch guest memory on the device's behalf.
   virtual void reset() = 0;
+
+  // The VM is pausing: when pause() returns, nothing may write guest memory
+  // or the device's backend (disk image, tap) on the device's behalf until
+  // resume(). Work already handed to the host finishes first (a disk's reads
+  // and writes in flight complete and are returned used); nothing new is
+  // taken from the queues, and notifications or frames that arrive
+  // meanwhile are handled after resume(). A device remembers the pause
+  // across reset() and activate(): activated while paused, it starts parked.
+  // reset() and destruction work while paused. The defaults suit a device
+  // without an I/O thread.
+  virtual void pause() {}
+  virtual void resume() {}
 };
 
 }  // namespace kvmm

@@ -59,6 +59,16 @@ void VirtioMmio::shutdown() {
   reset_locked();
 }
 
+void VirtioMmio::pause() {
+  std::lock_guard lock(mutex_);
+  device_->pause();
+}
+
+void VirtioMmio::resume() {
+  std::lock_guard lock(mutex_);
+  device_->resume();
+}
+
 void VirtioMmio::guest_error(const std::string& what) {
   // A driver bug or a hostile guest: rate-limited, so it cannot flood the host's log.
   guest_log_.log(what);

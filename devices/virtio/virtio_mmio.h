@@ -13,7 +13,9 @@
 //
 // Threads: register accesses arrive on vCPU threads and are serialised by
 // mutex_; interrupt_status_ and needs_reset_ are atomics because the device's
-// I/O thread sets them.
+// I/O thread sets them. pause(), resume() and shutdown() come from the main
+// thread and take the same mutex, so a reset or DRIVER_OK from a vCPU waits
+// for a pause in progress (and the reverse).
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -98,6 +100,13 @@ class VirtioMmio : public BusDevice {
 
   // Stops the device's I/O (as a driver reset would); for machine shutdown.
   void shutdown();
+
+  // For a VM pause (VirtioDevice::pause()): returns once the device has
+  // finished its work in flight and writes neither guest memory nor its
+  // backend. Forwarded whether or not the driver has activated the device:
+  // the device remembers it, so a DRIVER_OK while paused starts it parked.
+  void pause();
+  void resume();
 
   const VirtioDevice& device() const { return *device_; }
 

@@ -10,19 +10,27 @@ using namespace kvmm;
 
 namespace {
 
-// Only what the transport asks of a device: an ID, no features, one queue.
+// Only what the transport asks of a device: an ID, no features, one queue;
+// it counts pauses and resumes into `paused` when given.
 class StubDevice : public VirtioDevice {
  public:
-  explicit StubDevice(uint32_t id) : id_(id) {}
+  explicit StubDevice(uint32_t id, int* paused = nullptr) : id_(id), paused_(paused) {}
   uint32_t device_id() const override { return id_; }
   uint64_t device_features() const override { return 0; }
   std::vector<uint16_t> queue_max_sizes() const override { return {8}; }
   void read_config(uint64_t, std::span<uint8_t>) const override {}
   void activate(VirtioActivation) override {}
   void reset() override {}
+  void pause() override {
+    if (paused_) ++*paused_;
+  }
+  void resume() override {
+    if (paused_) --*paused_;
+  }
 
  private:
   uint32_t id_;
+  int* paused_;
 };
 
 uint32_t read_register(const Bus& mmio, uint64_t address) {
@@ -94,5 +102,22 @@ TEST_CASE("virtio-mmio slots: each opened device's transport answers at its wind
   // Past the 0x200-byte transport, before the next window: nothing.
   std::array<uint8_t, 4> bytes{};
   CHECK_FALSE(mmio.read(0xd1000200, bytes));
+  placed.shutdown();
+}
+
+TEST_CASE("virtio-mmio slots: pause_all and resume_all reach every device") {
+  GuestMemory memory = make_guest_memory(2 * kMiB);
+  Bus mmio(Bus::Kind::kMmio);
+  int paused[2] = {0, 0};
+  std::vector<VirtioDeviceEntry> devices;
+  devices.push_back({std::make_unique<StubDevice>(2, &paused[0]), "virtio-blk0", nullptr});
+  devices.push_back({std::make_unique<StubDevice>(1, &paused[1]), "virtio-net0", nullptr});
+  VirtioMmioDevices placed = MmioDeviceManager(2).create_transports(memory, mmio, std::move(devices));
+  placed.pause_all();
+  CHECK(paused[0] == 1);
+  CHECK(paused[1] == 1);
+  placed.resume_all();
+  CHECK(paused[0] == 0);
+  CHECK(paused[1] == 0);
   placed.shutdown();
 }

@@ -146,3 +146,25 @@ TEST_CASE("the vCPU filter holds what the device threads it starts need") {
   // ... but the blk-workers are started by the main thread before any filter.
   CHECK_FALSE(has(vcpu.syscalls, static_cast<int>(SYS_pwritev)));
 }
+
+TEST_CASE("a VM pause needs nothing new: device threads park, the main thread pauses them") {
+  // An I/O thread drains its pause eventfd (read), sleeps in park() on a
+  // condition variable (futex), and a disk polls its completions meanwhile.
+  for (ThreadRole role : {ThreadRole::kBlockIo, ThreadRole::kNetIo, ThreadRole::kVhostNetIo}) {
+    const RoleFilter f = kvmm::role_filter(role, {});
+    INFO(kvmm::role_name(role));
+    CHECK(has(f.syscalls, static_cast<int>(SYS_futex)));
+    CHECK(has(f.syscalls, static_cast<int>(SYS_read)));
+    CHECK(has(f.syscalls, static_cast<int>(SYS_poll)));
+  }
+  // The pausing thread signals eventfds (write), waits for the acknowledgement
+  // (futex, clock_gettime) and detaches and re-attaches vhost's backend.
+  for (ThreadRole role : {ThreadRole::kMain, ThreadRole::kVcpu}) {
+    const RoleFilter f = kvmm::role_filter(role, {});
+    INFO(kvmm::role_name(role));
+    CHECK(has(f.syscalls, static_cast<int>(SYS_futex)));
+    CHECK(has(f.syscalls, static_cast<int>(SYS_write)));
+    CHECK(has(f.syscalls, static_cast<int>(SYS_clock_gettime)));
+    CHECK(has(f.ioctls, static_cast<unsigned long>(kvmm::vhost_abi::kNetSetBackend)));
+  }
+}

@@ -18,6 +18,8 @@ class FakeDevice : public VirtioDevice {
   struct Log {
     int activations = 0;
     int resets = 0;
+    int pauses = 0;
+    int resumes = 0;
     uint64_t features = 0;
     size_t queues = 0;
     uint64_t desc_table = 0;
@@ -41,6 +43,8 @@ class FakeDevice : public VirtioDevice {
     log_.interrupt = activation.interrupt;
   }
   void reset() override { ++log_.resets; }
+  void pause() override { ++log_.pauses; }
+  void resume() override { ++log_.resumes; }
 
  private:
   Log& log_;
@@ -210,4 +214,23 @@ TEST_CASE("virtio-mmio ignores status writes that clear bits without a reset") {
   f.negotiate(kVirtioFVersion1);
   f.write(kStatus, kAcknowledge);
   CHECK(f.read(kStatus) == (kAcknowledge | kDriver | kFeaturesOk));
+}
+
+TEST_CASE("virtio-mmio forwards pause and resume to its device, activated or not") {
+  Fixture f;
+  // Before DRIVER_OK too: the device remembers it and would start parked.
+  f.transport.pause();
+  CHECK(f.log.pauses == 1);
+  f.negotiate(kVirtioFVersion1);
+  f.set_up_queue(0, 16, 0x10000, 0x11000, 0x12000);
+  f.write(kStatus, kRunning);
+  CHECK(f.log.activations == 1);
+  f.transport.resume();
+  CHECK(f.log.resumes == 1);
+  f.transport.pause();
+  f.transport.resume();
+  CHECK(f.log.pauses == 2);
+  CHECK(f.log.resumes == 2);
+  CHECK(f.log.resets == 0);  // A pause is not a reset: the driver sees nothing.
+  CHECK(f.read(kStatus) == kRunning);
 }

@@ -69,6 +69,14 @@ void VirtioMmioDevices::register_eventfds(KvmVm& vm) const {
   }
 }
 
+void VirtioMmioDevices::pause_all() {
+  for (Placed& device : devices_) device.transport->pause();
+}
+
+void VirtioMmioDevices::resume_all() {
+  for (Placed& device : devices_) device.transport->resume();
+}
+
 void VirtioMmioDevices::shutdown() {
   // Before guest memory goes away: each device joins its I/O thread.
   for (Placed& device : devices_) device.transport->shutdown();

@@ -88,6 +88,13 @@ class VirtioMmioDevices {
   // touches guest memory), then logs what each reports.
   void shutdown();
 
+  // For a VM pause, on the thread pausing it (the vCPUs parked first):
+  // pauses every device in slot order; when it returns no device writes
+  // guest memory, a disk image or a tap until resume_all(). Each device
+  // first finishes the host I/O it has in flight.
+  void pause_all();
+  void resume_all();
+
   size_t size() const { return devices_.size(); }
 
  private:

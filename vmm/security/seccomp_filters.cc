@@ -16,7 +16,9 @@ namespace {
 
 // Every thread: memory (malloc, thread stacks), locks, time, logging to stderr
 // (write), closing what it owns, the way out (exit, exit_group: also the
-// SIGSYS handler's), abort(3) (tgkill, getpid, gettid).
+// SIGSYS handler's), abort(3) (tgkill, getpid, gettid). A VM pause needs
+// nothing more: a device thread parks on a condition variable (futex) and
+// the pausing thread signals its pause eventfd (write).
 constexpr std::initializer_list<int> kCommon = {
     SYS_brk, SYS_mmap, SYS_munmap, SYS_mremap, SYS_mprotect, SYS_madvise,
     SYS_futex, SYS_clock_gettime, SYS_clock_nanosleep, SYS_nanosleep, SYS_sched_yield,

@@ -90,6 +90,7 @@ void VirtioBlock::activate(VirtioActivation activation) {
   thread->watch(activation.queues[0].notify_fd, EPOLLIN, kNotifySource);
   thread->watch(io_->completion_fd(), EPOLLIN, kCompletionSource);
   std::shared_ptr<VirtioInterrupt> interrupt = activation.interrupt;
+  if (paused_) thread->pause();  // Starts parked: the VM is paused.
   thread->start(
       [this, activation = std::move(activation)](IoThread& self) mutable {
         run(self, std::move(activation));
@@ -99,7 +100,17 @@ void VirtioBlock::activate(VirtioActivation activation) {
 }
 
 void VirtioBlock::reset() {
-  thread_.reset();  // Stops and joins the I/O thread.
+  thread_.reset();  // Stops and joins the I/O thread, parked or not.
+}
+
+void VirtioBlock::pause() {
+  paused_ = true;
+  if (thread_) thread_->pause();
+}
+
+void VirtioBlock::resume() {
+  paused_ = false;
+  if (thread_) thread_->resume();
 }
 
 void VirtioBlock::run(IoThread& thread, VirtioActivation activation) {
@@ -121,6 +132,26 @@ void VirtioBlock::run(IoThread& thread, VirtioActivation activation) {
     if (broken) return;
     if (!queue.add_used(done.head, done.used_len)) break_queue("used ring outside guest memory");
   };
+  // Before parking for a pause: every request started (held FLUSHes and
+  // requests waiting for bounce space too: each reap() submits what it
+  // frees) runs to completion and is returned used, so the driver's view is
+  // whole and nothing is in flight while the VM is paused. No new request is
+  // popped. Bounded by the host's storage, as reset's wait below is.
+  constexpr int kSlowMs = 5000;
+  auto finish_in_flight = [&] {
+    bool used = false;
+    while (requests.in_flight() > 0) {
+      pollfd done{io_->completion_fd(), POLLIN, 0};
+      if (::poll(&done, 1, kSlowMs) == 0) {
+        log.log("pause still waits for " + std::to_string(requests.in_flight()) + " requests");
+      }
+      for (const BlockCompletion& completion : requests.reap()) {
+        complete(completion);
+        used = true;
+      }
+    }
+    if (used && !broken && queue.needs_notification()) interrupt.signal_used();
+  };
 
   while (true) {
     bool used = false;
@@ -139,7 +170,11 @@ void VirtioBlock::run(IoThread& thread, VirtioActivation activation) {
     }
     if (used && !broken && queue.needs_notification()) interrupt.signal_used();
 
-    const IoThread::Wake wake = thread.wait();
+    IoThread::Wake wake = thread.wait();
+    if (wake == IoThread::Wake::kPause) {
+      finish_in_flight();
+      wake = thread.park();
+    }
     if (wake == IoThread::Wake::kStop) break;
     if (wake == IoThread::Wake::kFailed) {
       // Logged; the device cannot wait for work any more. In-flight I/O is
@@ -155,7 +190,6 @@ void VirtioBlock::run(IoThread& thread, VirtioActivation activation) {
   // hand nothing to the queue. There is at most one operation per queue
   // entry, each bounded by the host's storage; a slow one is logged.
   requests.abandon_unsubmitted();
-  constexpr int kSlowMs = 5000;
   while (requests.submitted() > 0) {
     pollfd done{io_->completion_fd(), POLLIN, 0};
     if (::poll(&done, 1, kSlowMs) == 0) {

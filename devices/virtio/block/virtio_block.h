@@ -12,8 +12,10 @@
 // It sleeps in epoll on the queue's notify eventfd, the engine's completion
 // eventfd and a stop eventfd. reset() waits for host I/O still in flight
 // (a read lands in guest memory) and drops its results, so nothing touches
-// guest memory after it returns. The image and the I/O engine live as long as
-// the device.
+// guest memory after it returns. pause() parks the I/O thread once every
+// request handed to the engine has completed and been returned used; it
+// takes nothing from the queue while paused. The image and the I/O engine
+// live as long as the device.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -79,6 +81,8 @@ class VirtioBlock final : public VirtioDevice {
   void read_config(uint64_t offset, std::span<uint8_t> data) const override;
   void activate(VirtioActivation activation) override;
   void reset() override;
+  void pause() override;
+  void resume() override;
 
   const DiskImage& image() const { return image_; }
   const BlockDiskInfo& info() const { return info_; }
@@ -97,6 +101,7 @@ class VirtioBlock final : public VirtioDevice {
   VirtioBlkConfig config_{};
   std::unique_ptr<BlockIo> io_;
   std::unique_ptr<IoThread> thread_;  // From activate() to reset().
+  bool paused_ = false;  // Between pause() and resume(), across activations.
   // For the device's whole life, not per activation: a driver that resets
   // and re-activates the device gets no fresh budget of lines. Used by the
   // I/O thread only (and by the destructor, after the thread is gone).

@@ -96,24 +96,52 @@ void VhostNet::start(const GuestMemory& memory, uint64_t features, std::span<con
     const VringFile call{i, ring.call_fd};
     vhost_ioctl(fd, kSetVringCall, &call, "VHOST_SET_VRING_CALL");
   }
-  for (unsigned i = 0; i < rings.size(); ++i) {
-    try {
-      set_backend(i, tap_fd);
-    } catch (const Error&) {
-      stop();
-      throw;
-    }
-    started_rings_ = i + 1;
+  rings_ = static_cast<unsigned>(rings.size());
+  tap_fd_ = tap_fd;
+  if (paused_) return;  // resume() attaches the tap.
+  try {
+    attach();
+  } catch (const Error&) {
+    stop();
+    throw;
   }
 }
 
 void VhostNet::stop() {
+  detach();
+  rings_ = 0;
+  tap_fd_ = -1;
+}
+
+void VhostNet::pause() {
+  paused_ = true;
+  detach();
+}
+
+void VhostNet::resume() {
+  paused_ = false;
+  attach();
+}
+
+void VhostNet::attach() {
+  for (unsigned i = attached_; i < rings_; ++i) {
+    try {
+      set_backend(i, tap_fd_);
+    } catch (const Error&) {
+      detach();
+      throw;
+    }
+    attached_ = i + 1;
+  }
+}
+
+void VhostNet::detach() {
   // Detaching the backend makes vhost finish the frame in hand and stop.
-  for (unsigned i = 0; i < started_rings_; ++i) {
+  for (unsigned i = 0; i < attached_; ++i) {
     const VringFile file{i, -1};
     ::ioctl(fd_.get(), kNetSetBackend, &file);
   }
-  started_rings_ = 0;
+  attached_ = 0;
 }
 
 void VhostNet::set_backend(unsigned ring, int fd) {

@@ -56,13 +56,28 @@ class VhostNet {
   // guest's memory nor the tap. Safe to call when not started.
   void stop();
 
+  // For a VM pause: detaches the tap as stop() does but keeps the rings set
+  // up (VHOST_NET_SET_BACKEND with fd -1 waits for the frame in hand). A
+  // start() while paused sets the rings up and leaves them detached.
+  void pause();
+  // Re-attaches the tap to the rings start() set up. The kernel keeps each
+  // ring's next available index across the detach and re-reads the used
+  // index, so vhost goes on where it stopped. Throws Error when the kernel
+  // refuses (the rings stay detached).
+  void resume();
+
  private:
   explicit VhostNet(UniqueFd fd, uint64_t features) : fd_(std::move(fd)), features_(features) {}
   void set_backend(unsigned ring, int fd);
+  void attach();
+  void detach();
 
   UniqueFd fd_;
   uint64_t features_;
-  unsigned started_rings_ = 0;
+  unsigned rings_ = 0;     // Set up by start(), until stop().
+  unsigned attached_ = 0;  // Rings whose backend is the tap.
+  int tap_fd_ = -1;        // Not owned: the device's backend, which outlives this.
+  bool paused_ = false;
 };
 
 }  // namespace kvmm

@@ -1,6 +1,7 @@
 #include "devices/virtio/net/virtio_net.h"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -69,6 +70,7 @@ void VirtioNet::activate(VirtioActivation activation) {
       rings[i] = {q.size, q.desc_table, q.avail_ring, q.used_ring, activation.queues[i].notify_fd,
                   vhost_call_[i].get()};
     }
+    if (paused_) thread->pause();  // Starts parked: the VM is paused.
     vhost_->start(*activation.memory, activation.features, rings, backend_->fd());
     try {
       thread->start([this](IoThread& self) { run_vhost(self); },
@@ -86,6 +88,7 @@ void VirtioNet::activate(VirtioActivation activation) {
   const bool mergeable = (activation.features & kVirtioNetFMrgRxbuf) != 0;
   engine_ = std::make_unique<NetEngine>(backend_->fd(), mergeable, *rx_, *tx_, *interrupt_,
                                         counters_, log_, activation.features);
+  if (paused_) thread->pause();  // Starts parked: the VM is paused.
   try {
     thread->start([this](IoThread& self) { run(self); },
                     [interrupt = interrupt_] { interrupt->signal_needs_reset(); });
@@ -105,6 +108,32 @@ void VirtioNet::reset() {
   rx_ = tx_ = nullptr;
   interrupt_.reset();
   rx_notify_ = tx_notify_ = -1;
+}
+
+void VirtioNet::pause() {
+  paused_ = true;
+  // vhost first: its worker writes guest memory and then signals the call
+  // eventfds, which the parked thread relays only after resume().
+  if (vhost_) vhost_->pause();
+  if (thread_) thread_->pause();
+}
+
+void VirtioNet::resume() {
+  paused_ = false;
+  if (thread_) thread_->resume();
+  if (!vhost_) return;
+  try {
+    vhost_->resume();  // Attaches nothing when not activated.
+  } catch (const Error& error) {
+    log_line("virtio-net" + std::to_string(config_.index) + ": " + error.what() +
+             "; the device needs a reset by the guest");
+    if (interrupt_) interrupt_->signal_needs_reset();
+    return;
+  }
+  if (!thread_) return;
+  // vhost consumed the guest's kicks while detached without looking at the
+  // rings: one more kick per queue makes it look now.
+  for (int notify : {rx_notify_, tx_notify_}) (void)::eventfd_write(notify, 1);
 }
 
 std::string VirtioNet::summary() const {
@@ -140,7 +169,11 @@ void VirtioNet::run(IoThread& thread) {
       tap_events = wanted;
     }
 
-    const IoThread::Wake wake = thread.wait((rx_work || tx_work) ? 0 : -1);
+    IoThread::Wake wake = thread.wait((rx_work || tx_work) ? 0 : -1);
+    // process_tx() and process_rx() have returned: what is left is at most
+    // a frame waiting for RX buffers or tap room, which moves only when
+    // this thread runs again, after resume().
+    if (wake == IoThread::Wake::kPause) wake = thread.park();
     if (wake == IoThread::Wake::kStop) return;
     if (wake == IoThread::Wake::kFailed) {
       interrupt_->signal_needs_reset();
@@ -180,7 +213,8 @@ void VirtioNet::run(IoThread& thread) {
 
 void VirtioNet::run_vhost(IoThread& thread) {
   for (;;) {
-    const IoThread::Wake wake = thread.wait();
+    IoThread::Wake wake = thread.wait();
+    if (wake == IoThread::Wake::kPause) wake = thread.park();
     if (wake == IoThread::Wake::kStop) return;
     if (wake == IoThread::Wake::kFailed) {
       interrupt_->signal_needs_reset();

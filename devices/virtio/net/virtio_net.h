@@ -4,6 +4,16 @@
 // "virtio-net<N>", woken by the queues' notify eventfds and by the tap; or,
 // with vhost, in the kernel (VhostNet), and the I/O thread only turns
 // vhost's used-buffer signals into interrupts.
+//
+// Pause: the I/O thread parks between calls into the engine (a frame
+// waiting for RX buffers or tap room stays where it is), so neither the
+// guest's memory nor the tap sees a byte until resume(); frames arriving on
+// the tap meanwhile wait in the tap's queue. With vhost,
+// pause() also detaches the tap from vhost's rings (the kernel worker
+// finishes the frame in hand and stops) and resume() re-attaches it.
+//
+// Threads: the VirtioDevice methods run one at a time (the transport's
+// mutex); the I/O thread owns the engine between activate() and reset().
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -43,6 +53,8 @@ class VirtioNet : public VirtioDevice {
   void read_config(uint64_t offset, std::span<uint8_t> data) const override;
   void activate(VirtioActivation activation) override;
   void reset() override;
+  void pause() override;
+  void resume() override;
 
   const NetCounters& counters() const { return counters_; }
   // "virtio-net0 (tap kvmm-tap0): tx ... frames ...", for kvmm's exit report.
@@ -67,6 +79,7 @@ class VirtioNet : public VirtioDevice {
   int rx_notify_ = -1;
   int tx_notify_ = -1;
   std::unique_ptr<IoThread> thread_;
+  bool paused_ = false;  // Between pause() and resume(), across activations.
 };
 
 }  // namespace kvmm

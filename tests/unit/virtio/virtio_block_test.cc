@@ -1,5 +1,5 @@
 // VirtioBlock end to end without KVM: a fake driver's queue in a GuestMemory,
-// the device's own I/O thread, and a fake interrupt.
+// the device's own I/O thread, and a fake interrupt (block_device_rig.h).
 #include "devices/virtio/block/virtio_block.h"
 
 #include <dirent.h>
@@ -14,42 +14,13 @@
 #include "devices/virtio/virtqueue.h"
 #include "tests/support/test_files.h"
 #include "tests/support/virtio_driver.h"
+#include "tests/unit/virtio/block_device_rig.h"
 #include "tests/unit/virtio/block_test_support.h"
 
 using namespace kvmm;
 using namespace kvmm::testing;
 
 namespace {
-
-class FakeInterrupt : public VirtioInterrupt {
- public:
-  void signal_used() override {
-    std::lock_guard lock(mutex_);
-    ++used_;
-    changed_.notify_all();
-  }
-  void signal_config_change() override {}
-  void signal_needs_reset() override {
-    std::lock_guard lock(mutex_);
-    needs_reset_ = true;
-    changed_.notify_all();
-  }
-  // Waits (bounded, only against a hang) until `done` holds.
-  template <typename Predicate>
-  bool wait(Predicate done) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return done(); });
-  }
-  bool wait_for_needs_reset() {
-    return wait([this] { return needs_reset_; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  unsigned used_ = 0;
-  bool needs_reset_ = false;
-};
 
 bool thread_named(const std::string& name) {
   DIR* dir = ::opendir("/proc/self/task");
@@ -61,49 +32,6 @@ bool thread_named(const std::string& name) {
   }
   ::closedir(dir);
   return found;
-}
-
-// The device, activated on a fake driver's queue.
-struct Rig {
-  GuestMemory memory;
-  FakeDriver driver;
-  Virtqueue queue{VirtioBlock::kQueueSize};
-  EventFd notify;
-  std::shared_ptr<FakeInterrupt> interrupt = std::make_shared<FakeInterrupt>();
-
-  Rig() : memory(make_memory()), driver(memory, 16, GuestAddress{0x1000}, 0x80000) {
-    driver.configure(queue);
-    REQUIRE_FALSE(queue.validate(memory).has_value());
-  }
-  static GuestMemory make_memory() {
-    GuestMemory m;
-    m.add_region(GuestAddress{0}, 1 << 20);
-    return m;
-  }
-  void activate(VirtioBlock& device) {
-    queue.activate(memory, true, false);
-    VirtioActivation activation;
-    activation.memory = &memory;
-    activation.features = device.device_features();
-    activation.queues.push_back(VirtioQueueHandle{&queue, notify.get()});
-    activation.interrupt = interrupt;
-    device.activate(std::move(activation));
-  }
-  // Publishes what was added, kicks the device and waits for `count` used entries.
-  std::vector<UsedElement> kick(size_t count) {
-    driver.publish();
-    notify.signal();
-    std::vector<UsedElement> used;
-    interrupt->wait([&] {
-      while (auto element = driver.next_used()) used.push_back(*element);
-      return used.size() >= count;
-    });
-    return used;
-  }
-};
-
-DiskOptions options_for(const TempImage& file, DiskAccess access = DiskAccess::kReadWrite) {
-  return DiskOptions{file.path, access, "", DiskCache::kWriteback};
 }
 
 }  // namespace
@@ -154,7 +82,7 @@ TEST_CASE("virtio-blk serves requests from its queue on its own thread") {
   const BlockIoEngine engine = KVMM_BLOCK_ENGINES();
   TempImage file(pattern(64 * 512, 4));
   VirtioBlock device(options_for(file), 3, engine);
-  Rig rig;
+  BlockDeviceRig rig;
   rig.activate(device);
   CHECK(thread_named("virtio-blk3"));
 
@@ -208,7 +136,7 @@ TEST_CASE("virtio-blk serves requests from its queue on its own thread") {
 TEST_CASE("virtio-blk asks for a reset when the ring is broken") {
   TempImage file(Bytes(8 * 512, 0));
   VirtioBlock device(options_for(file));
-  Rig rig;
+  BlockDeviceRig rig;
   rig.activate(device);
   // §2.7.6: an available index more than a queue ahead of the device.
   rig.driver.set_avail_idx(100);
@@ -222,7 +150,7 @@ TEST_CASE("virtio-blk reset with requests in flight stops cleanly and the device
   TempImage file(Bytes(256 * 512, 0));
   VirtioBlock device(options_for(file), 0, engine);
   {
-    Rig rig;
+    BlockDeviceRig rig;
     rig.activate(device);
     FakeDriver& driver = rig.driver;
     for (int i = 0; i < 5; ++i) {  // 15 of the 16 descriptors.
@@ -237,7 +165,7 @@ TEST_CASE("virtio-blk reset with requests in flight stops cleanly and the device
     CHECK_FALSE(thread_named("virtio-blk0"));
   }
   // A fresh driver after the reset (§2.1.2 / §3.1.1: the driver sets the device up again).
-  Rig rig;
+  BlockDeviceRig rig;
   rig.activate(device);
   const GuestAddress h = rig.driver.allocate(16), d = rig.driver.allocate(512, 512), s = rig.driver.allocate(1);
   rig.driver.write(h, header(kVirtioBlkTIn, 255));
