@@ -55,8 +55,12 @@ void Machine::pause() {
                 std::to_string(kParkTimeout.count()) + " ms; the VM runs on");
   }
   if (stop_.stop_requested()) throw Error("cannot pause: the VM is stopping");
+  // With every vCPU parked, no new request reaches a device; each finishes
+  // what it has in flight and parks its I/O thread.
+  virtio_.pause_all();
   VmState running = VmState::kRunning;
   if (!state_.compare_exchange_strong(running, VmState::kPaused)) {
+    virtio_.resume_all();
     throw Error("cannot pause: the VM is stopping");
   }
 }
@@ -64,6 +68,7 @@ void Machine::pause() {
 void Machine::resume() {
   std::lock_guard lock(control_mutex_);
   require_state(state(), VmState::kPaused, "resume");
+  virtio_.resume_all();
   VmState paused = VmState::kPaused;
   state_.compare_exchange_strong(paused, VmState::kRunning);
   pause_gate_.resume();
