@@ -91,11 +91,12 @@ kvmm_ensure_packages() {
 
 # Packages needed to configure and build kvmm (compiler, CMake, nasm for the
 # guests, Catch2 for unit tests, the kernel headers for <linux/kvm.h>, liburing
-# for the virtio-blk io_uring engine).
+# for the virtio-blk io_uring engine, cpp-httplib and nlohmann-json for the API).
 # shellcheck disable=SC2034 # used by the scripts that source this file
 kvmm_build_packages=(
     build-essential:g++ make:make cmake:cmake nasm:nasm catch2 linux-libc-dev
     pkg-config:pkg-config liburing-dev libseccomp-dev groff-base:groff nlohmann-json3-dev
+    libcpp-httplib-dev
 )
 
 # ccache makes a rebuild after 'rm -rf build' or a switched branch cost
