@@ -2,9 +2,16 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <functional>
+#include <mutex>
+#include <thread>
 
 #include "tests/support/test_files.h"
+#include "tests/unit/virtio/bounded_task.h"
 
 namespace {
 
@@ -20,6 +27,7 @@ class FakeDevice : public VirtioDevice {
     int resets = 0;
     int pauses = 0;
     int resumes = 0;
+    std::function<void()> while_pausing;  // Runs inside pause().
     uint64_t features = 0;
     size_t queues = 0;
     uint64_t desc_table = 0;
@@ -43,7 +51,10 @@ class FakeDevice : public VirtioDevice {
     log_.interrupt = activation.interrupt;
   }
   void reset() override { ++log_.resets; }
-  void pause() override { ++log_.pauses; }
+  void pause() override {
+    ++log_.pauses;
+    if (log_.while_pausing) log_.while_pausing();
+  }
   void resume() override { ++log_.resumes; }
 
  private:
@@ -233,4 +244,46 @@ TEST_CASE("virtio-mmio forwards pause and resume to its device, activated or not
   CHECK(f.log.resumes == 2);
   CHECK(f.log.resets == 0);  // A pause is not a reset: the driver sees nothing.
   CHECK(f.read(kStatus) == kRunning);
+}
+
+TEST_CASE("virtio-mmio serialises a driver reset with a pause in progress") {
+  Fixture f;
+  f.negotiate(kVirtioFVersion1);
+  f.set_up_queue(0, 16, 0x10000, 0x11000, 0x12000);
+  f.write(kStatus, kRunning);
+
+  // The device's pause blocks until the test lets it finish, as a disk's
+  // does while host I/O is in flight.
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool pausing = false;
+  bool release = false;
+  f.log.while_pausing = [&] {
+    std::unique_lock lock(mutex);
+    pausing = true;
+    changed.notify_all();
+    changed.wait_for(lock, kvmm::testing::kHangBound, [&] { return release; });
+  };
+  kvmm::testing::BoundedTask pause([&] { f.transport.pause(); });
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(changed.wait_for(lock, kvmm::testing::kHangBound, [&] { return pausing; }));
+  }
+  // A vCPU resets the device meanwhile: it waits for the pause to finish.
+  std::atomic<bool> reset_done{false};
+  kvmm::testing::BoundedTask reset([&] {
+    f.write(kStatus, 0);
+    reset_done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // A chance to go wrong; not measured.
+  CHECK_FALSE(reset_done);
+  CHECK(f.log.resets == 0);
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+  }
+  changed.notify_all();
+  REQUIRE(pause.wait());
+  REQUIRE(reset.wait());
+  CHECK(f.log.resets == 1);
 }
