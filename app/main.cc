@@ -1,10 +1,15 @@
 // kvmm's entry point: parse, build, run, and turn every error into one line
 // on stderr and an exit status: 2 for a UsageError, 1 for any other Error.
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
@@ -25,6 +30,8 @@
 #include "app/cli/vm_commands.h"
 #include "base/util/error.h"
 #include "base/util/log.h"
+#include "base/util/output_file.h"
+#include "base/util/unique_fd.h"
 #include "base/util/stop_signals.h"
 #include "vmm/console/terminal.h"
 #include "vmm/machine/machine.h"
@@ -76,13 +83,87 @@ std::optional<ApiListener> open_api_socket(const RunCommand& command, const std:
   }
 }
 
+// `kvmm run --detach`: the parent waits, on a pipe that is the child's
+// stderr until the guest runs, for the child to say it runs; it prints the
+// child's messages and how to reach the VM, then exits 0, or with the
+// child's status if the child failed first. The child goes on alone in a new
+// session, its messages in `log_path`. Call before any thread exists.
+constexpr std::string_view kDetachedMarker = "kvmm: detached\n";
+
+[[noreturn]] void wait_for_detached_child(int pipe_fd, pid_t child, const std::string& name) {
+  std::string said;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(pipe_fd, buffer, sizeof buffer)) != 0) {
+    if (n > 0) said.append(buffer, static_cast<size_t>(n));
+    if (n < 0 && errno != EINTR) break;
+  }
+  const bool running = said.ends_with(kDetachedMarker);
+  if (running) said.resize(said.size() - kDetachedMarker.size());
+  [[maybe_unused]] ssize_t w = ::write(STDERR_FILENO, said.data(), said.size());
+  if (running) {
+    std::cout << "VM '" << name << "' is running (pid " << child << "): kvmm console " << name
+              << " attaches, kvmm destroy " << name << " ends it" << std::endl;
+    std::_Exit(kExitOk);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  std::_Exit(WIFEXITED(status) ? WEXITSTATUS(status) : kExitSetupFailed);
+}
+
+// In the child: returns the fd to write "running" to (its stderr pipe).
+void detach(const std::string& name) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw_errno("cannot detach: pipe failed");
+  const pid_t child = ::fork();
+  if (child < 0) throw_errno("cannot detach: fork failed");
+  if (child > 0) {
+    ::close(pipe_fds[1]);
+    wait_for_detached_child(pipe_fds[0], child, name);
+  }
+  ::close(pipe_fds[0]);
+  ::setsid();
+  const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd >= 0) {
+    ::dup2(null_fd, STDIN_FILENO);
+    ::dup2(null_fd, STDOUT_FILENO);
+    ::close(null_fd);
+  }
+  ::dup2(pipe_fds[1], STDERR_FILENO);
+  ::close(pipe_fds[1]);
+}
+
+// Once the guest runs: the parent hears so, and kvmm's messages go to the log.
+void finish_detach(const std::filesystem::path& log_path) {
+  log_line(std::string("detached; messages go to ") + log_path.string());
+  [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, kDetachedMarker.data(), kDetachedMarker.size());
+  UniqueFd log = open_output_file(log_path.string(), "log", /*append=*/true);
+  ::dup2(log.get(), STDERR_FILENO);  // The pipe's last write end closes: the parent goes.
+}
+
 int run_guest(const RunCommand& command) {
   warn_if_memory_exceeds_host(command.config.memory_bytes);
   const std::string name =
       command.name.empty() ? "kvmm-" + std::to_string(::getpid()) : command.name;
   std::optional<ApiListener> listener = open_api_socket(command, name);
+  const SerialOption serial = command.serial.value_or(
+      command.detach ? SerialOption{.kind = SerialOption::Kind::kSocket, .path = {}}
+                     : SerialOption{});
+  if (serial.kind == SerialOption::Kind::kSocket && !listener) {
+    throw Error("--serial socket needs a directory for its socket: set KVMM_RUN_DIR or give "
+                "--name");
+  }
+  const std::unique_ptr<SerialBackend> console = SerialBackend::open(
+      serial, listener ? console_socket_beside(listener->path()) : std::filesystem::path(),
+      command.console_log);
+  if (!console->where().empty()) log_line("serial console on " + console->where());
+  if (command.detach) detach(name);
+
   VmConfig config = command.config;
   config.api = listener.has_value();
+  config.console_input = console->input_fd();
+  config.console_output = console->output_fd();
   std::unique_ptr<Machine> machine = Machine::build(config);
   // Declared after the machine, so destroyed (the API thread joined) first.
   std::optional<MachineControl> control;
@@ -93,7 +174,14 @@ int run_guest(const RunCommand& command) {
     add_api_routes(router, *control, KVMM_VERSION);
     server.emplace(listener->fd(), router);
   }
-  const RunOutcome outcome = machine->run();
+  console->start();
+  std::function<void()> on_started;
+  if (command.detach) {
+    std::filesystem::path log_path = listener->path();
+    log_path.replace_extension(".log");
+    on_started = [log_path] { finish_detach(log_path); };
+  }
+  const RunOutcome outcome = machine->run(on_started);
   server.reset();
   if (!outcome.message.empty()) log_line(outcome.message);
   return outcome.exit_status;

@@ -25,6 +25,34 @@ char g_socket_path[sizeof(sockaddr_un::sun_path)];
 
 std::string lock_path_of(const std::filesystem::path& socket) { return socket.string() + ".lock"; }
 
+// Locks `lock_path`, creating it. The holder removes it at exit, so a lock
+// taken on a file that was removed meanwhile (opened just before) holds
+// nothing: the file at the path must still be the one locked, else retry.
+UniqueFd claim_lock(const std::string& lock_path, const std::string& socket_path) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!lock.valid()) throw_errno("cannot create the lock file " + lock_path);
+    struct flock claim {};
+    claim.l_type = F_WRLCK;
+    claim.l_whence = SEEK_SET;
+    if (::fcntl(lock.get(), F_OFD_SETLK, &claim) != 0) {
+      if (errno == EAGAIN || errno == EACCES) {
+        throw Error("a running VM already uses the API socket " + socket_path +
+                    ": choose another --name (kvmm list shows the running VMs)");
+      }
+      throw_errno("cannot lock " + lock_path);
+    }
+    struct stat held {};
+    struct stat at_path {};
+    if (::fstat(lock.get(), &held) == 0 && ::stat(lock_path.c_str(), &at_path) == 0 &&
+        held.st_dev == at_path.st_dev && held.st_ino == at_path.st_ino) {
+      return lock;
+    }
+  }
+  throw Error("cannot claim " + lock_path + ": it keeps being replaced; is another kvmm starting "
+              "with the same name in a loop?");
+}
+
 }  // namespace
 
 ApiListener ApiListener::open(const std::filesystem::path& socket_path) {
@@ -39,18 +67,7 @@ ApiListener ApiListener::open(const std::filesystem::path& socket_path) {
   if (socket_path.has_parent_path()) ensure_private_dir(socket_path.parent_path());
 
   const std::string lock_path = lock_path_of(socket_path);
-  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!lock.valid()) throw_errno("cannot create the lock file " + lock_path);
-  struct flock claim {};
-  claim.l_type = F_WRLCK;
-  claim.l_whence = SEEK_SET;
-  if (::fcntl(lock.get(), F_OFD_SETLK, &claim) != 0) {
-    if (errno == EAGAIN || errno == EACCES) {
-      throw Error("a running VM already uses the API socket " + path +
-                  ": choose another --name (kvmm list shows the running VMs)");
-    }
-    throw_errno("cannot lock " + lock_path);
-  }
+  UniqueFd lock = claim_lock(lock_path, path);
   // The lock is ours, so whatever socket is there belongs to a dead VM.
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
     throw_errno("cannot replace the stale API socket " + path);
@@ -81,6 +98,9 @@ ApiListener::ApiListener(ApiListener&& other) noexcept
 ApiListener::~ApiListener() {
   if (path_.empty() || !socket_.valid()) return;
   ::unlink(path_.c_str());
+  // While still locked: a process that opened it meanwhile sees it gone
+  // (claim_lock) and makes its own.
+  ::unlink(lock_path_of(path_).c_str());
   g_socket_path[0] = '\0';
 }
 

@@ -5,10 +5,9 @@
 // life of the process: a second VM with the same name is refused even while
 // the first is still starting, and a socket left by a VM that died (SIGKILL)
 // is replaced, because no live process holds its lock. The socket is 0600 in
-// a 0700 directory; it is removed by the destructor, and by
-// remove_after_crash() from kvmm's fatal-signal handlers. The lock file
-// stays: removing it would let a process that opened it just before the
-// removal and a process that creates it afresh both hold "the" lock.
+// a 0700 directory; it and the lock file are removed by the destructor, the
+// socket also by remove_after_crash() from kvmm's fatal-signal handlers. A
+// lock file left by a crash is harmless: no one holds its lock.
 #include <filesystem>
 
 #include "base/util/unique_fd.h"

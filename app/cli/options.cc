@@ -302,6 +302,29 @@ Verb run_verb(RunState& state) {
              }
              state.run.api_socket = std::string(value);
            }});
+  verb.options.push_back(
+      {.name = "--serial", .placeholder = "BACKEND",
+       .help = "where COM1 goes: stdio (default), file=PATH (output appended), pty (a new "
+               "pseudo-terminal, its path printed), socket (kvmm console NAME attaches; the "
+               "default with --detach) or off",
+       .completion = Completion::kWords,
+       .words = {"stdio", "file=", "pty", "socket", "off"},
+       .set = [&state](std::string_view value) { state.run.serial = parse_serial_option(value); }});
+  verb.options.push_back(
+      {.name = "--console-log", .placeholder = "FILE",
+       .help = "with --serial socket: also append the guest's console output to FILE",
+       .completion = Completion::kFile,
+       .set =
+           [&state](std::string_view value) {
+             if (value.empty()) throw UsageError("--console-log needs a file name");
+             state.run.console_log = std::string(value);
+           }});
+  verb.options.push_back(
+      {.name = "--detach", .placeholder = "",
+       .help = "return once the guest runs, printing its name; the console is then the "
+               "socket backend (kvmm console NAME), kvmm's messages go to RUNDIR/NAME.log",
+       .value = OptionValue::kNone,
+       .set = [&state](std::string_view) { state.run.detach = true; }});
   verb.sections = {
       {"Console",
        "The guest's COM1 is stdin/stdout; on a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends "
@@ -339,6 +362,24 @@ void check_run(const RunState& state) {
   if (config.pin.size() > config.cpus) {
     throw UsageError("--pin lists " + std::to_string(config.pin.size()) + " host CPUs for " +
                      std::to_string(config.cpus) + " vCPUs: give at most one per vCPU");
+  }
+  const RunCommand& run = state.run;
+  if (run.detach && run.api_socket == "none") {
+    throw UsageError("--detach needs the API (kvmm list, console, destroy manage a detached VM): "
+                     "drop --api-socket none");
+  }
+  const auto serial = run.serial.value_or(SerialOption{});
+  if (run.detach && run.serial && serial.kind == SerialOption::Kind::kStdio) {
+    throw UsageError("a detached VM has no terminal: use --serial socket (the default with "
+                     "--detach), file=PATH, pty or off");
+  }
+  const bool socket = run.serial ? serial.kind == SerialOption::Kind::kSocket : run.detach;
+  if (socket && run.api_socket == "none") {
+    throw UsageError("--serial socket listens beside the API socket: drop --api-socket none");
+  }
+  if (run.console_log && !socket) {
+    throw UsageError("--console-log is for --serial socket (and --detach): with another "
+                     "backend, log with --serial file=PATH");
   }
 }
 
@@ -473,7 +514,7 @@ constexpr ManageCommand::Action kManageActions[] = {
     ManageCommand::Action::kList,     ManageCommand::Action::kInfo,
     ManageCommand::Action::kPause,    ManageCommand::Action::kResume,
     ManageCommand::Action::kShutdown, ManageCommand::Action::kDestroy,
-    ManageCommand::Action::kStats};
+    ManageCommand::Action::kStats,    ManageCommand::Action::kConsole};
 
 std::string_view manage_verb_name(ManageCommand::Action action) {
   switch (action) {
@@ -484,6 +525,7 @@ std::string_view manage_verb_name(ManageCommand::Action action) {
     case ManageCommand::Action::kShutdown: return "shutdown";
     case ManageCommand::Action::kDestroy: return "destroy";
     case ManageCommand::Action::kStats: return "stats";
+    case ManageCommand::Action::kConsole: return "console";
   }
   return "";
 }
@@ -565,6 +607,14 @@ Verb manage_verb(ManageCommand& command, ManageCommand::Action action) {
                              command.count = static_cast<uint32_t>(
                                  parse_number("--count", value, 1, 1000000, "samples"));
                            }}}};
+      break;
+    case ManageCommand::Action::kConsole:
+      verb = {.name = "console", .usage = {"console NAME"},
+              .summary = "attach to the serial console of a VM run with --serial socket or "
+                         "--detach (virsh console)",
+              .description = "Shows what the guest wrote while no one was attached (the last "
+                             "64 KiB), then the live console; Ctrl-] detaches and the VM runs on.",
+              .options = {}};
       break;
   }
   verb.name = manage_verb_name(action);

@@ -11,6 +11,7 @@
 
 #include "app/bench/bench_options.h"
 #include "app/bench/sched_bench.h"
+#include "app/cli/serial_backend.h"
 #include "app/options/option_table.h"
 #include "vmm/machine/vm_config.h"
 
@@ -28,11 +29,15 @@ struct RunCommand {
   std::string name;
   // --api-socket: where the API listens; empty: RUNDIR/NAME.sock; "none": off.
   std::string api_socket;
+  // --serial; unset: stdio, or socket with --detach.
+  std::optional<SerialOption> serial;
+  std::optional<std::string> console_log;  // --console-log FILE (socket backend).
+  bool detach = false;                     // --detach
 };
 // kvmm list|info|pause|resume|shutdown|destroy|stats: clients of a running
 // VM's API (app/cli/vm_commands.h).
 struct ManageCommand {
-  enum class Action { kList, kInfo, kPause, kResume, kShutdown, kDestroy, kStats };
+  enum class Action { kList, kInfo, kPause, kResume, kShutdown, kDestroy, kStats, kConsole };
   Action action = Action::kList;
   std::string name;  // The VM; every action but kList.
   bool json = false;

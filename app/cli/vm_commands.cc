@@ -10,6 +10,7 @@
 
 #include "app/api/api_client.h"
 #include "app/api/run_dir.h"
+#include "app/cli/console_command.h"
 #include "base/util/error.h"
 
 namespace kvmm {
@@ -283,6 +284,7 @@ int run_manage_command(const ManageCommand& command, std::ostream& out) {
     case ManageCommand::Action::kList: break;
     case ManageCommand::Action::kInfo: return info(command, socket, out);
     case ManageCommand::Action::kStats: return stats(command, socket, out);
+    case ManageCommand::Action::kConsole: return attach_console(command.name);
     case ManageCommand::Action::kPause:
       put(socket, "vm.pause");
       out << "VM '" << command.name << "' paused\n";

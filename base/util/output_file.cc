@@ -8,8 +8,9 @@
 
 namespace kvmm {
 
-UniqueFd open_output_file(const std::string& path, const std::string& what) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+UniqueFd open_output_file(const std::string& path, const std::string& what, bool append) {
+  const int mode = append ? O_APPEND : O_TRUNC;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | mode | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (fd.valid()) return fd;
   if (errno == ELOOP) {
     throw Error(what + " " + path + " is a symbolic link, which kvmm does not follow for files it "

@@ -12,6 +12,7 @@ namespace kvmm {
 // Opens `path` write-only with O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC
 // (mode 0644 before the umask). Throws Error, one line naming `what` and the
 // path: a symbolic link is refused as such, anything else with the reason.
-UniqueFd open_output_file(const std::string& path, const std::string& what);
+// With `append`, O_APPEND instead of O_TRUNC (a console log kept across runs).
+UniqueFd open_output_file(const std::string& path, const std::string& what, bool append = false);
 
 }  // namespace kvmm

@@ -1,6 +1,7 @@
 // Managing running flat guests through the API (docs/api.md): kvmm list,
 // info, pause, resume, stats and destroy against a real VM on KVM, two VMs
 // at once, a clashing name, and clients that misbehave.
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 
 #include "tests/kvm/guest_runner.h"
 #include "tests/support/background_process.h"
+#include "tests/support/test_files.h"
 #include "tests/support/vm_api.h"
 
 using namespace kvmm::testing;
@@ -200,4 +202,104 @@ TEST_CASE("a flat guest has no power button: kvmm shutdown says so") {
   CHECK(r.err.find("a flat guest has no power button") != std::string::npos);
   CHECK(kvmm_client(dir, {"destroy", "flat"}).exit_status == 0);
   CHECK(vm.process.wait_exit(kBoot) == 0);
+}
+
+namespace {
+
+// Destroys a detached VM at the end of a test, however the test ends.
+struct DestroyAtEnd {
+  const RunDir& dir;
+  std::string name;
+  ~DestroyAtEnd() { kvmm_client(dir, {"destroy", name}); }
+};
+
+}  // namespace
+
+TEST_CASE("serial file= appends the console to a file and off drops it") {
+  TempFile out("earlier line\n");
+  const GuestRun to_file = run_guest("hello_long", "long", {"--serial", "file=" + out.path.string()});
+  CHECK(to_file.result.exit_status == 0);
+  CHECK(to_file.result.out.empty());
+  CHECK(read_text(out.path) == "earlier line\nHello from long mode!\n");
+  const GuestRun off = run_guest("hello_long", "long", {"--serial", "off"});
+  CHECK(off.result.exit_status == 0);
+  CHECK(off.result.out.empty());
+}
+
+TEST_CASE("a detached run returns once the guest runs and kvmm console shows what it wrote") {
+  RunDir dir;
+  TempFile log("");
+  ProcessOptions options;
+  options.environment = dir.environment();
+  const ProcessResult run =
+      run_process({KVMM_BINARY, "run", "--flat", guest_path("spin"), "--mode", "long", "--name",
+                   "away", "--detach", "--console-log", log.path.string()},
+                  options);
+  DestroyAtEnd destroy{dir, "away"};
+  INFO(run.err);
+  REQUIRE(run.exit_status == 0);
+  CHECK(run.out.find("VM 'away' is running") == 0);
+  CHECK(kvmm_client(dir, {"info", "away"}).exit_status == 0);
+  CHECK(eventually([&] { return read_text(log.path) == "spinning\n"; }));
+
+  // The guest printed before anyone attached: the console replays it; Ctrl-]
+  // detaches and the VM runs on.
+  ProcessOptions talk;
+  talk.environment = dir.environment();
+  talk.conversation = {{"spinning\n", "\x1d"}};
+  const ProcessResult console = run_process({KVMM_BINARY, "console", "away"}, talk);
+  CHECK(console.exit_status == 0);
+  CHECK(console.out == "spinning\n");
+  CHECK(console.err.find("detached from VM 'away'") != std::string::npos);
+  CHECK(json::parse(kvmm_client(dir, {"info", "away", "--json"}).out)["state"] == "running");
+
+  CHECK(kvmm_client(dir, {"destroy", "away"}).exit_status == 0);
+  CHECK_FALSE(std::filesystem::exists(dir.path / "away.sock"));
+  CHECK_FALSE(std::filesystem::exists(dir.path / "away.console"));
+  CHECK(read_text(dir.path / "away.log").find("powered off through the API") != std::string::npos);
+}
+
+TEST_CASE("a detached VM that cannot start reports why and the parent fails with it") {
+  RunDir dir;
+  ProcessOptions options;
+  options.environment = dir.environment();
+  const ProcessResult run = run_process(
+      {KVMM_BINARY, "run", "--flat", guest_path("spin"), "--mode", "long", "--mem", "1M",
+       "--cpus", "64", "--name", "doomed", "--detach"},
+      options);
+  CHECK(run.exit_status == 1);
+  CHECK(run.out.empty());
+  CHECK(run.err.find("kvmm: ") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.path / "doomed.sock"));
+}
+
+TEST_CASE("serial pty prints its path and the guest talks there") {
+  RunDir dir;
+  FlatVm vm(dir, "typist", "print_forever");
+  // FlatVm's guest uses stdio; start a second one on a pty.
+  BackgroundProcess pty({KVMM_BINARY, "run", "--flat", guest_path("print_forever"), "--mode",
+                         "long", "--name", "pty", "--serial", "pty"},
+                        dir.environment());
+  std::string path;
+  REQUIRE(eventually([&] {
+    const std::string err = pty.err();
+    const size_t at = err.find("/dev/pts/");
+    if (at == std::string::npos) return false;
+    path = err.substr(at, err.find('\n', at) - at);
+    return true;
+  }));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  std::string seen;
+  char buffer[256];
+  for (int i = 0; i < 100 && seen.find("the guest keeps talking") == std::string::npos; ++i) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n <= 0) break;
+    seen.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  CHECK(seen.find("the guest keeps talking") != std::string::npos);
+  CHECK(kvmm_client(dir, {"destroy", "pty"}).exit_status == 0);
+  CHECK(pty.wait_exit(kBoot) == 0);
+  CHECK(kvmm_client(dir, {"destroy", "typist"}).exit_status == 0);
 }

@@ -196,7 +196,7 @@ PlatformWiring Machine::platform_wiring() {
   return wiring;
 }
 
-RunOutcome Machine::run() {
+RunOutcome Machine::run(const std::function<void()>& on_started) {
   install_vcpu_kick_handler();
   // Stop signals go to a signalfd read by this thread only. main() blocked
   // them before any thread existed (the disks' blk-worker threads start in
@@ -217,9 +217,9 @@ RunOutcome Machine::run() {
   std::optional<RawTerminal> terminal;
   std::optional<ConsoleInput> console;
   if (config_.console) {
-    terminal.emplace(STDIN_FILENO);
+    terminal.emplace(config_.console_input);
     console.emplace(
-        STDIN_FILENO, *platform_.serial, [this] { stop_.request_stop(RunOutcome{kExitOk, ""}); },
+        config_.console_input, *platform_.serial, [this] { stop_.request_stop(RunOutcome{kExitOk, ""}); },
         [this](std::string_view text) { console_output_.append(text); });
   }
 
@@ -247,6 +247,10 @@ RunOutcome Machine::run() {
     });
   }
 
+  mark_running();
+  // Before the main thread's filter: the caller may still rearrange its fds.
+  if (on_started && !stop_.stop_requested()) on_started();
+
   // Last, once every vCPU thread exists (a filter is inherited) and the
   // terminal is in raw mode.
   try {
@@ -255,7 +259,6 @@ RunOutcome Machine::run() {
     stop_.request_stop(RunOutcome{kExitSetupFailed, e.what()});
   }
 
-  mark_running();
 
   enum { kStop, kSignal, kConsoleSpace, kConsoleInput, kOutputWake, kOutput };
   pollfd fds[6] = {{stop_.fd(), POLLIN, 0},

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,7 +44,9 @@ class Machine {
   static std::unique_ptr<Machine> build(const VmConfig& config);
 
   // Runs until the guest stops, crashes, or SIGINT/SIGTERM/SIGHUP arrives.
-  RunOutcome run();
+  // `on_started`, if given, is called on the main thread once every vCPU
+  // thread runs (`kvmm run --detach` then lets its parent go).
+  RunOutcome run(const std::function<void()>& on_started = {});
 
   // For benchmarks, which pass parameters to their guest before run() and
   // read its results after.
@@ -118,8 +121,8 @@ class Machine {
   std::atomic<VmState> state_{VmState::kStarting};
   std::atomic<int64_t> started_ns_{0};  // steady_clock, when run() started the vCPUs.
   mutable std::mutex control_mutex_;    // Serialises the control calls.
-  // COM1 to stdout: vCPUs append, run()'s poll loop writes (console_output.h).
-  ConsoleOutput console_output_{STDOUT_FILENO};
+  // COM1's output: vCPUs append, run()'s poll loop writes (console_output.h).
+  ConsoleOutput console_output_{config_.console_output};
   GuestMemory memory_;
   const MmioDeviceManager virtio_slots_;
   // The kernel, its command line, initrd and boot data, the firmware tables;

@@ -1,5 +1,7 @@
 #pragma once
 // Everything `kvmm run` was asked to do, validated by the CLI.
+#include <unistd.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -45,8 +47,13 @@ struct VmConfig {
   // --device: debug devices for a Linux guest (flat guests always get them).
   DebugDevices debug_devices;
   bool boot_trace = false;
-  // stdin feeds COM1 (a terminal in raw mode); benchmarks turn it off.
+  // console_input feeds COM1 (a terminal in raw mode); benchmarks turn it off.
   bool console = true;
+  // Where COM1's output goes and its input comes from: stdout and stdin, or
+  // the fds of a --serial backend (app/cli/serial_backend.h). Borrowed: the
+  // caller keeps them open until run() returns.
+  int console_input = STDIN_FILENO;
+  int console_output = STDOUT_FILENO;
   std::optional<std::string> exit_log_path;
   std::optional<StatsOutput> stats;  // Unset: no counting, no timing.
   // --seccomp; the CLI's default is on. Off here so that tests and tools
