@@ -184,6 +184,8 @@ int run_guest(const RunCommand& command) {
   const RunOutcome outcome = machine->run(on_started);
   server.reset();
   if (!outcome.message.empty()) log_line(outcome.message);
+  // No one waits for a detached kvmm's status: its log says it.
+  if (command.detach) log_line("VM '" + name + "' ended, exit status " + std::to_string(outcome.exit_status));
   return outcome.exit_status;
 }
 

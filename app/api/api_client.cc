@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <system_error>
@@ -23,15 +24,25 @@ std::string vm_of(const std::filesystem::path& socket) { return socket.stem().st
 
 }  // namespace
 
-bool api_socket_alive(const std::filesystem::path& socket) {
+UniqueFd connect_unix_socket(const std::filesystem::path& socket) {
   const std::string path = socket.string();
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path) return false;
+  if (path.size() >= sizeof address.sun_path) {
+    errno = ENAMETOOLONG;
+    return UniqueFd();
+  }
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  return fd.valid() &&
-         ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  if (!fd.valid() ||
+      ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    return UniqueFd();
+  }
+  return fd;
+}
+
+bool api_socket_alive(const std::filesystem::path& socket) {
+  return connect_unix_socket(socket).valid();
 }
 
 ApiReply api_call(const std::filesystem::path& socket, std::string_view method,

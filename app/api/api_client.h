@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/util/unique_fd.h"
+
 namespace kvmm {
 
 struct ApiReply {
@@ -25,6 +27,9 @@ std::string reply_error(const ApiReply& reply);
 
 // RUNDIR/*.sock, sorted by name.
 std::vector<std::filesystem::path> running_vm_sockets();
+
+// A connected stream socket, or an invalid fd (errno says why).
+UniqueFd connect_unix_socket(const std::filesystem::path& socket);
 
 // Whether anything listens on `socket` (a connect succeeds).
 bool api_socket_alive(const std::filesystem::path& socket);

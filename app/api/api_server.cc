@@ -12,6 +12,7 @@
 #include <system_error>
 #include <vector>
 
+#include "app/api/peer_credentials.h"
 #include "base/util/error.h"
 #include "base/util/thread_role.h"
 #include "base/util/unique_fd.h"
@@ -37,15 +38,6 @@ struct Client {
   size_t written = 0;
   bool done = false;  // Close it.
 };
-
-bool peer_allowed(int fd, int& pid, uid_t& uid) {
-  ucred cred{};
-  socklen_t size = sizeof cred;
-  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &size) != 0) return false;
-  pid = cred.pid;
-  uid = cred.uid;
-  return cred.uid == ::geteuid() || cred.uid == 0;
-}
 
 // Best effort, never blocking: a refusal the client may or may not read.
 void send_and_forget(int fd, const std::string& response) {
@@ -153,11 +145,10 @@ void ApiServer::serve() noexcept {
       for (;;) {
         UniqueFd fd(::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd.valid()) break;  // EAGAIN: taken them all; anything else: next round.
-        int pid = 0;
-        uid_t uid = 0;
-        if (!peer_allowed(fd.get(), pid, uid)) {
-          log_.log("refused a client of uid " + std::to_string(uid) + " (pid " +
-                   std::to_string(pid) + "): only the VM's owner and root are served");
+        const Peer peer = peer_of(fd.get());
+        if (!peer.allowed) {
+          log_.log("refused a client of uid " + std::to_string(peer.uid) + " (pid " +
+                   std::to_string(peer.pid) + "): only the VM's owner and root are served");
           send_and_forget(fd.get(), canned_error_response(403, "Forbidden",
                                                           "only the VM's owner may use its API"));
           continue;
@@ -169,7 +160,7 @@ void ApiServer::serve() noexcept {
         }
         Client client;
         client.fd = std::move(fd);
-        client.pid = pid;
+        client.pid = peer.pid;
         client.deadline = after + limits_.deadline;
         clients.push_back(std::move(client));
       }

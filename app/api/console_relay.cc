@@ -11,6 +11,7 @@
 #include <string>
 #include <system_error>
 
+#include "app/api/peer_credentials.h"
 #include "base/util/error.h"
 #include "base/util/log.h"
 #include "base/util/output_file.h"
@@ -19,13 +20,6 @@
 namespace kvmm {
 
 namespace {
-
-bool peer_is_owner(int fd) {
-  ucred cred{};
-  socklen_t size = sizeof cred;
-  return ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &size) == 0 &&
-         (cred.uid == ::geteuid() || cred.uid == 0);
-}
 
 void say_and_close(UniqueFd fd, const char* line) {
   [[maybe_unused]] ssize_t n = ::send(fd.get(), line, std::strlen(line), MSG_NOSIGNAL);
@@ -133,7 +127,7 @@ void ConsoleRelay::serve() noexcept {
       if ((fds[1].revents & POLLIN) != 0) {
         UniqueFd fd(::accept4(listener_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd.valid()) continue;
-        if (!peer_is_owner(fd.get())) {
+        if (!peer_of(fd.get()).allowed) {
           say_and_close(std::move(fd), "kvmm: only the VM's owner may use its console\r\n");
         } else if (client.valid()) {
           say_and_close(std::move(fd), "kvmm: another client is attached to this console\r\n");

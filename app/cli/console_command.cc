@@ -1,8 +1,6 @@
 #include "app/cli/console_command.h"
 
 #include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "app/api/api_client.h"
 #include "app/api/run_dir.h"
 #include "app/cli/serial_backend.h"
 #include "base/util/error.h"
@@ -36,20 +35,13 @@ bool write_all(int fd, const char* data, size_t size) {
 
 UniqueFd connect_console(const std::string& name) {
   const std::filesystem::path path = console_socket_beside(socket_path_for(name));
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.string().size() >= sizeof address.sun_path) throw Error("console path too long: " + path.string());
-  std::memcpy(address.sun_path, path.c_str(), path.string().size() + 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) throw_errno("cannot create a socket");
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-    if (!std::filesystem::exists(socket_path_for(name))) {
-      throw Error("no VM named '" + name + "' is running: kvmm list shows the running VMs");
-    }
-    throw Error("VM '" + name + "' has no console socket (" + path.string() +
-                "): its console is elsewhere; run it with --serial socket or --detach");
+  UniqueFd fd = connect_unix_socket(path);
+  if (fd.valid()) return fd;
+  if (!std::filesystem::exists(socket_path_for(name))) {
+    throw Error("no VM named '" + name + "' is running: kvmm list shows the running VMs");
   }
-  return fd;
+  throw Error("VM '" + name + "' has no console socket (" + path.string() +
+              "): its console is elsewhere; run it with --serial socket or --detach");
 }
 
 }  // namespace

@@ -177,6 +177,17 @@ std::string words_of(const std::vector<std::string_view>& words) {
   return out;
 }
 
+// Every refusal of a value is a usage error.
+void call_setter(const std::function<void(std::string_view)>& set, std::string_view value) {
+  try {
+    set(value);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+}
+
 }  // namespace
 
 ParseResult parse_options(const Verb& verb, std::span<const std::string_view> args) {
@@ -188,13 +199,7 @@ ParseResult parse_options(const Verb& verb, std::span<const std::string_view> ar
       have_operand = true;
       const std::string_view operand = reader.peek();
       reader.skip();
-      try {
-        verb.set_operand(operand);
-      } catch (const UsageError&) {
-        throw;
-      } catch (const Error& e) {
-        throw UsageError(e.what());
-      }
+      call_setter(verb.set_operand, operand);
       continue;
     }
     const std::string_view option_name = reader.next_option();
@@ -211,13 +216,7 @@ ParseResult parse_options(const Verb& verb, std::span<const std::string_view> ar
         value = reader.optional_value().value_or(option.implicit_value);
         break;
     }
-    try {
-      option.set(value);
-    } catch (const UsageError&) {
-      throw;
-    } catch (const Error& e) {
-      throw UsageError(e.what());
-    }
+    call_setter(option.set, value);
   }
   if (verb.set_operand && !have_operand) {
     throw UsageError("kvmm " + std::string(verb.name) + " needs a " + std::string(verb.operand) +

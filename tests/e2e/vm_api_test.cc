@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/support/background_process.h"
+#include "tests/support/refusal.h"
 #include "tests/support/test_files.h"
 #include "tests/support/vm_api.h"
 
@@ -62,6 +63,16 @@ TEST_CASE("a paused Linux guest runs and writes nothing, and resumes without a s
   vm.send("i=0; while true; do echo \"beat $i\"; i=$((i+1)); usleep 100000; done &\n");
   vm.send("while true; do date > /dev/vda; sync; usleep 50000; done &\n");
   REQUIRE(vm.wait_for_output("beat 5", kBoot));
+  // The counters grow while the guest works.
+  const auto exits = [&] {
+    const ProcessResult r = kvmm_client(dir, {"stats", "heart", "--json"});
+    const nlohmann::json stats = nlohmann::json::parse(r.out);
+    uint64_t sum = 0;
+    for (const auto& vcpu : stats["vcpus"]) sum += vcpu["kernel_stats"]["counters"].value("exits", 0ull);
+    return sum;
+  };
+  const uint64_t exits_before = exits();
+  CHECK(eventually([&] { return exits() > exits_before; }, 100, 100));
 
   REQUIRE(kvmm_client(dir, {"pause", "heart"}).exit_status == 0);
   // Output still buffered in kvmm drains; then nothing more comes.
@@ -110,4 +121,35 @@ TEST_CASE("kvmm destroy keeps what the guest had synced to its disk") {
   CHECK(kvmm_client(dir, {"destroy", "abrupt"}).exit_status == 0);
   CHECK(vm.wait_exit(std::chrono::seconds(60)) == 0);
   CHECK(file_bytes(disk.path.string()).substr(512 * 100, 9) == "SYNCED-42");
+}
+
+TEST_CASE("a detached Linux guest is reached with kvmm console and shut down") {
+  RunDir dir;
+  ProcessOptions options;
+  options.environment = dir.environment();
+  options.timeout = kBoot;
+  std::vector<std::string> args = boot_args("remote", "");
+  args.resize(args.size() - 2);  // No disk.
+  args.push_back("--detach");
+  const ProcessResult run = run_process(args, options);
+  INFO(run.err);
+  REQUIRE(run.exit_status == 0);
+  CHECK(run.out.find("VM 'remote' is running") == 0);
+
+  ProcessOptions talk = options;
+  talk.conversation = {{kPrompt, "echo \"sum=$((6*7))\"\n"}, {"sum=42", "\x1d"}};
+  const ProcessResult console = run_process({KVMM_BINARY, "console", "remote"}, talk);
+  INFO(console.out << console.err);
+  CHECK(console.exit_status == 0);
+  CHECK(console.out.find("sum=42") != std::string::npos);
+
+  const ProcessResult list = kvmm_client(dir, {"list"});
+  CHECK(list.out.find("remote") != std::string::npos);
+  const ProcessResult shutdown = kvmm_client(dir, {"shutdown", "remote", "--timeout", "120"});
+  INFO(shutdown.err);
+  CHECK(shutdown.out == "VM 'remote' shut down\n");
+  CHECK(eventually([&] {
+    return read_text((dir.path / "remote.log").string()).find("VM 'remote' ended, exit status 0") !=
+           std::string::npos;
+  }));
 }

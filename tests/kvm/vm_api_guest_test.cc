@@ -256,7 +256,11 @@ TEST_CASE("a detached run returns once the guest runs and kvmm console shows wha
   CHECK(kvmm_client(dir, {"destroy", "away"}).exit_status == 0);
   CHECK_FALSE(std::filesystem::exists(dir.path / "away.sock"));
   CHECK_FALSE(std::filesystem::exists(dir.path / "away.console"));
-  CHECK(read_text(dir.path / "away.log").find("powered off through the API") != std::string::npos);
+  CHECK(eventually([&] {
+    const std::string messages = read_text(dir.path / "away.log");
+    return messages.find("powered off through the API") != std::string::npos &&
+           messages.find("VM 'away' ended, exit status 0") != std::string::npos;
+  }));
 }
 
 TEST_CASE("a detached VM that cannot start reports why and the parent fails with it") {
