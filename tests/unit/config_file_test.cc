@@ -184,3 +184,12 @@ TEST_CASE("vm.info's config reads back to the same VM") {
     }
   }
 }
+
+TEST_CASE("kvmm info NAME --config asks for the config alone, not with --json") {
+  const auto info = std::get<ManageCommand>(parse_command_line({{"info", "web", "--config"}}));
+  CHECK(info.action == ManageCommand::Action::kInfo);
+  CHECK(info.config);
+  CHECK_FALSE(info.json);
+  CHECK_THROWS_WITH(parse_command_line({{"info", "web", "--json", "--config"}}),
+                    Catch::StartsWith("--json and --config both given"));
+}
