@@ -134,7 +134,9 @@ Verb run_verb(RunState& state) {
            .completion = Completion::kFile,
            .set =
                [&state](std::string_view path) {
-                 if (path.empty()) throw UsageError("--config needs a file: give e.g. --config vm.json");
+                 if (path.empty()) {
+                   throw UsageError("--config needs a file: give e.g. --config vm.json");
+                 }
                  state.config_file = std::filesystem::path(path);
                }},
           {.name = "--kernel", .placeholder = "FILE",

@@ -94,9 +94,8 @@ Json read_json(const std::filesystem::path& file) {
   } catch (const Json::parse_error& e) {
     // what() is "[json.exception.parse_error.101] parse error at line L, column C: ...".
     std::string what = e.what();
-    if (const size_t bracket = what.find("] "); what.starts_with("[") && bracket != std::string::npos) {
-      what.erase(0, bracket + 2);
-    }
+    const size_t bracket = what.find("] ");
+    if (what.starts_with("[") && bracket != std::string::npos) what.erase(0, bracket + 2);
     throw UsageError(file.string() + ": not JSON: " + what);
   }
 }

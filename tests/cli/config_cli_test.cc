@@ -45,7 +45,8 @@ TEST_CASE("a config file's unknown key and malformed JSON are usage errors") {
   check_usage_error({"run", "--config", unknown.path.string()},
                     unknown.path.string() + ": \"turbo\": unknown key");
   const ConfigFile malformed("{\"flat\": \"g.bin\"");
-  check_usage_error({"run", "--config", malformed.path.string()}, "not JSON: parse error at line 1");
+  check_usage_error({"run", "--config", malformed.path.string()},
+                    "not JSON: parse error at line 1");
   check_usage_error({"run", "--config", "/nonexistent/vm.json"},
                     "/nonexistent/vm.json: cannot read the config file");
 }

@@ -30,7 +30,8 @@ class FakeVm : public kvmm::VmControl {
     config.nets.push_back(net);
     config.debug_devices.test_device = true;
     config.pin = {1, 0};
-    config.vcpu_sched = kvmm::VcpuSchedPolicy{.kind = kvmm::VcpuSchedPolicy::Kind::kFifo, .priority = 5};
+    config.vcpu_sched =
+        kvmm::VcpuSchedPolicy{.kind = kvmm::VcpuSchedPolicy::Kind::kFifo, .priority = 5};
     config.halt_poll_ns = 0;
     config.stats.emplace().to_stderr = kvmm::StatsOutput::Format::kJson;
   }
@@ -124,7 +125,8 @@ TEST_CASE("vm.info reports state, config and each vCPU thread") {
   CHECK(info["config"]["name"] == "vm1");
   CHECK(info["config"]["cmdline"] == kvmm::kDefaultCmdline);
   CHECK(info["config"]["disk"] == json::array({"/tmp/disk.img,ro,cache=none"}));
-  CHECK(info["config"]["net"] == json::array({"tap=kvmm-tap0,mac=52:54:00:12:34:56,vlan=7,vhost=on"}));
+  CHECK(info["config"]["net"] ==
+        json::array({"tap=kvmm-tap0,mac=52:54:00:12:34:56,vlan=7,vhost=on"}));
   CHECK(info["config"]["device"] == json::array({"testdev"}));
   CHECK(info["config"]["pin"] == "1,0");
   CHECK(info["config"]["vcpu-sched"] == "fifo:5");
