@@ -1,23 +1,27 @@
 #include "app/api/api_json.h"
 
+#include <cstdint>
+#include <string>
+
 #include "base/util/json_writer.h"
+#include "devices/virtio/block/disk_options.h"
+#include "devices/virtio/net/net_options.h"
+#include "vmm/cpu/cpu_mode.h"
+#include "vmm/cpu/vcpu_sched.h"
+#include "vmm/security/seccomp.h"
 
 namespace kvmm {
 
 namespace {
 
-const char* mode_name(CpuMode mode) {
-  switch (mode) {
-    case CpuMode::kReal: return "real";
-    case CpuMode::kProtected: return "protected";
-    case CpuMode::kLong: return "long";
-  }
-  return "real";
-}
-
-// Keys are `kvmm run`'s option names, so that a reader maps them at sight.
-void config_json(JsonWriter& json, const VmConfig& config) {
+// The options that shaped the VM, as `kvmm run --config FILE` reads them
+// (docs/api.md, "Config files"): each key is a `kvmm run` option's name and
+// each value what follows the option, so the object recreates the VM.
+// Defaults that the option cannot spell (no --pin, no --vcpu-sched) are left
+// out.
+void config_json(JsonWriter& json, const VmConfig& config, std::string_view name) {
   json.begin_object();
+  json.member("name", name);
   if (config.kernel) {
     json.member("kernel", config.kernel->string());
     if (config.initrd) json.member("initrd", config.initrd->string());
@@ -25,34 +29,37 @@ void config_json(JsonWriter& json, const VmConfig& config) {
   }
   if (config.flat_image) {
     json.member("flat", config.flat_image->string());
-    json.member("mode", mode_name(config.mode));
+    json.member("mode", cpu_mode_name(config.mode));
   }
   json.member("cpus", config.cpus);
-  json.member("mem", std::to_string(config.memory_bytes >> 20) + "M");
-  json.key("pin").begin_array(JsonWriter::Layout::kInline);
-  for (int cpu : config.pin) json.value(int64_t{cpu});
-  json.end_array();
-  json.key("disk").begin_array();
-  for (const DiskOptions& disk : config.disks) {
-    json.begin_object(JsonWriter::Layout::kInline)
-        .member("path", disk.path)
-        .member("readonly", disk.access == DiskAccess::kReadOnly)
-        .member("cache", disk.cache == DiskCache::kNone ? "none" : "writeback")
-        .end_object();
+  // --mem takes K, M, G; the largest unit that divides the size keeps it exact.
+  const uint64_t mem = config.memory_bytes;
+  json.member("mem", mem % (1ull << 20) == 0 ? std::to_string(mem >> 20) + "M"
+                                              : std::to_string(mem >> 10) + "K");
+  if (!config.pin.empty()) {
+    std::string pin;
+    for (int cpu : config.pin) pin += (pin.empty() ? "" : ",") + std::to_string(cpu);
+    json.member("pin", pin);
   }
+  if (config.vcpu_sched) json.member("vcpu-sched", vcpu_sched_name(*config.vcpu_sched));
+  if (config.halt_poll_ns) json.member("halt-poll-ns", *config.halt_poll_ns);
+  json.key("disk").begin_array();
+  for (const DiskOptions& disk : config.disks) json.value(format_disk_options(disk));
   json.end_array();
   json.key("net").begin_array();
-  for (const NetOptions& net : config.nets) {
-    json.begin_object(JsonWriter::Layout::kInline);
-    if (net.tap.empty()) {
-      json.member("fd", int64_t{net.fd});
-    } else {
-      json.member("tap", net.tap);
-    }
-    json.member("mac", format_mac(net.mac)).member("vhost", net.vhost).end_object();
-  }
+  for (const NetOptions& net : config.nets) json.value(format_net_options(net));
   json.end_array();
-  json.member("stats", config.stats.has_value());
+  json.key("device").begin_array(JsonWriter::Layout::kInline);
+  if (config.debug_devices.debug_exit) json.value("debug-exit");
+  if (config.debug_devices.test_device) json.value("testdev");
+  json.end_array();
+  json.member("seccomp", seccomp_mode_name(config.seccomp));
+  if (config.boot_trace) json.member("boot-trace", true);
+  if (config.exit_log_path) json.member("exit-log", *config.exit_log_path);
+  if (config.stats && config.stats->to_stderr) {
+    json.member("stats", config.stats->to_stderr == StatsOutput::Format::kJson ? "json" : "text");
+  }
+  if (config.stats && config.stats->json_path) json.member("stats-file", *config.stats->json_path);
   json.end_object();
 }
 
@@ -67,7 +74,7 @@ std::string format_vm_info(const VmStatus& status) {
   json.member("uptime_s", JsonWriter::Fixed{status.uptime_seconds, 3});
   json.member("api_socket", status.api_socket);
   json.key("config");
-  config_json(json, *status.config);
+  config_json(json, *status.config, status.name);
   json.key("vcpus").begin_array();
   for (const VcpuThreadInfo& vcpu : status.vcpus) {
     json.begin_object(JsonWriter::Layout::kInline);

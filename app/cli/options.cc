@@ -1,6 +1,7 @@
 #include "app/cli/options.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <utility>
@@ -9,6 +10,7 @@
 #include "app/api/run_dir.h"
 #include "app/cli/device_options.h"
 #include "app/cli/size.h"
+#include "app/options/config_file.h"
 #include "base/util/error.h"
 #include "base/util/parse.h"
 
@@ -110,6 +112,7 @@ struct RunState {
   RunCommand run;
   bool have_mode = false;
   bool have_cmdline = false;
+  std::optional<std::filesystem::path> config_file;  // --config
 };
 
 Verb run_verb(RunState& state) {
@@ -122,6 +125,20 @@ Verb run_verb(RunState& state) {
       .description = "The guest's COM1 is stdin and stdout. A Linux guest: see docs/linux-guests.md; "
                      "a flat binary: see docs/flat-guests.md.",
       .options = {
+          {.name = "--config", .placeholder = "FILE",
+           .help = "read options from FILE, a JSON object whose keys are these options' names "
+                   "without -- and whose values are what follows each (a list for --disk, --net "
+                   "and --device; true for a flag), e.g. {\"kernel\": \"bzImage\", \"cpus\": 2}; "
+                   "an option also on the command line replaces the file's. kvmm info NAME "
+                   "--config writes one. See docs/api.md",
+           .completion = Completion::kFile,
+           .set =
+               [&state](std::string_view path) {
+                 if (path.empty()) {
+                   throw UsageError("--config needs a file: give e.g. --config vm.json");
+                 }
+                 state.config_file = std::filesystem::path(path);
+               }},
           {.name = "--kernel", .placeholder = "FILE",
            .help = "Linux bzImage (64-bit boot protocol 2.12+), or an ELF vmlinux with a PVH "
                    "entry note (entered in 32-bit protected mode)",
@@ -187,6 +204,7 @@ Verb run_verb(RunState& state) {
                "page cache (O_DIRECT). The image is locked: one writer, or any number of "
                "read-only users. See docs/disks.md",
        .completion = Completion::kFile,
+       .repeatable = true,
        .set = [&config](std::string_view value) { config.disks.push_back(parse_disk_options(value)); }},
       {.name = "--device", .placeholder = "NAME",
        .help = "attach a debug device to a Linux guest (repeatable; flat guests always have "
@@ -195,6 +213,7 @@ Verb run_verb(RunState& state) {
                "Without it a Linux guest cannot choose kvmm's exit status",
        .completion = Completion::kWords,
        .words = {"debug-exit", "testdev"},
+       .repeatable = true,
        .set =
            [&config](std::string_view name) {
              if (name == "debug-exit") {
@@ -216,6 +235,7 @@ Verb run_verb(RunState& state) {
                "the frames in the kernel (/dev/vhost-net). See docs/networking.md",
        .completion = Completion::kWords,
        .words = {"tap=", "fd="},
+       .repeatable = true,
        .set =
            [&config](std::string_view value) {
              const auto index = static_cast<unsigned>(config.nets.size());
@@ -550,11 +570,16 @@ Verb manage_verb(ManageCommand& command, ManageCommand::Action action) {
               .options = {json}};
       break;
     case ManageCommand::Action::kInfo:
-      verb = {.name = "info", .usage = {"info NAME [--json]"},
+      verb = {.name = "info", .usage = {"info NAME [--json | --config]"},
               .summary = "show a VM's state, configuration and vCPU threads (virsh dominfo)",
               .description = "Each vCPU's host thread id (as in /proc/PID/task), the host CPU it "
                              "last ran on, its affinity and scheduling policy.",
-              .options = {json}};
+              .options = {json,
+                          {.name = "--config", .placeholder = "",
+                           .help = "print only the VM's config, as JSON that kvmm run --config "
+                                   "FILE reads to start the same VM",
+                           .value = OptionValue::kNone,
+                           .set = [&command](std::string_view) { command.config = true; }}}};
       break;
     case ManageCommand::Action::kPause:
       verb = {.name = "pause", .usage = {"pause NAME"},
@@ -761,17 +786,32 @@ Command parse(std::span<const std::string_view> args) {
   }
   if (command == "run") {
     RunState state;
-    if (parse_options(run_verb(state), rest) == ParseResult::kHelp) {
-      return HelpCommand{verb_help("run")};
+    GivenOptions given;
+    Verb verb = run_verb(state);
+    record_given_options(verb, given);
+    if (parse_options(verb, rest) == ParseResult::kHelp) return HelpCommand{verb_help("run")};
+    if (!state.config_file) {
+      check_run(state);
+      return std::move(state.run);
     }
-    check_run(state);
-    return std::move(state.run);
+    // The file first, then the command line again over it: an option given
+    // on both takes the command line's value (apply_config_file skips it).
+    RunState merged;
+    const Verb merged_verb = run_verb(merged);
+    apply_config_file(merged_verb, *state.config_file, given, "--config");
+    (void)parse_options(merged_verb, rest);
+    check_run(merged);
+    return std::move(merged.run);
   }
   for (ManageCommand::Action action : kManageActions) {
     if (command != manage_verb_name(action)) continue;
     ManageCommand manage;
     if (parse_options(manage_verb(manage, action), rest) == ParseResult::kHelp) {
       return HelpCommand{verb_help(command)};
+    }
+    if (manage.json && manage.config) {
+      throw UsageError("--json and --config both given: --json prints all of vm.info, --config "
+                       "only its config; give one");
     }
     if (manage.count && !manage.watch_s) {
       throw UsageError("--count is for --watch: give --watch S --count N");

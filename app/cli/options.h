@@ -41,6 +41,7 @@ struct ManageCommand {
   Action action = Action::kList;
   std::string name;  // The VM; every action but kList.
   bool json = false;
+  bool config = false;             // info --config: the config object alone.
   uint32_t timeout_s = 30;         // shutdown: then destroy.
   std::optional<double> watch_s;   // stats: a sample every watch_s seconds.
   std::optional<uint32_t> count;   // stats --watch: this many samples, then stop.

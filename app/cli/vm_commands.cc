@@ -121,6 +121,17 @@ int info(const ManageCommand& command, const std::filesystem::path& socket, std:
     out << reply.body;
     return 0;
   }
+  if (command.config) {
+    // ordered_json keeps the VM's order of keys: the file reads like the
+    // command line that made the VM.
+    const nlohmann::ordered_json body = nlohmann::ordered_json::parse(reply.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object() || !body.contains("config") ||
+        !body["config"].is_object()) {
+      throw Error("vm.info answered without a config object: is the socket a kvmm VM's?");
+    }
+    out << body["config"].dump(2) << '\n';
+    return 0;
+  }
   const json info = parse_body(reply, "vm.info");
   const json config = info.value("config", json::object());
   const auto field = [&out](const char* name, const std::string& value) {

@@ -31,6 +31,9 @@ struct Option {
   std::string_view implicit_value = {};  // kOptional given without "=VALUE".
   Completion completion = Completion::kNothing;
   std::vector<std::string_view> words = {};  // kWords: the fixed values.
+  // Given more than once, each value adds one more (--disk): a config file
+  // may give a list (app/cli/config_file.h).
+  bool repeatable = false;
   // Called with the value ("" for a flag). Throws Error for a bad value; the
   // parser turns it into a UsageError.
   std::function<void(std::string_view)> set = {};

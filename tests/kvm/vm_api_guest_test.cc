@@ -8,7 +8,10 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -306,4 +309,32 @@ TEST_CASE("serial pty prints its path and the guest talks there") {
   CHECK(kvmm_client(dir, {"destroy", "pty"}).exit_status == 0);
   CHECK(pty.wait_exit(kBoot) == 0);
   CHECK(kvmm_client(dir, {"destroy", "typist"}).exit_status == 0);
+}
+
+TEST_CASE("kvmm info NAME --config writes a file that kvmm run --config starts again") {
+  RunDir dir;
+  std::optional<FlatVm> vm;
+  vm.emplace(dir, "again", "print_forever", 2);
+  REQUIRE(vm->process.wait_for_output("the guest keeps talking", kBoot));
+  const ProcessResult config = kvmm_client(dir, {"info", "again", "--config"});
+  INFO(config.err);
+  REQUIRE(config.exit_status == 0);
+  const json saved = json::parse(config.out);
+  CHECK(saved["name"] == "again");
+  CHECK(saved["cpus"] == 2);
+  CHECK(saved["mode"] == "long");
+  const std::filesystem::path file = dir.path / "again.json";
+  std::ofstream(file) << config.out;
+  REQUIRE(kvmm_client(dir, {"destroy", "again"}).exit_status == 0);
+  CHECK(vm->process.wait_exit(kBoot) == 0);
+  vm.reset();
+
+  BackgroundProcess recreated({KVMM_BINARY, "run", "--config", file.string()}, dir.environment());
+  REQUIRE(recreated.wait_for_output("the guest keeps talking", kBoot));
+  const json info = info_of(dir, "again");
+  CHECK(info["pid"] == recreated.pid());
+  CHECK(info["config"] == saved);
+  CHECK(info["vcpus"].size() == 2);
+  CHECK(kvmm_client(dir, {"destroy", "again"}).exit_status == 0);
+  CHECK(recreated.wait_exit(kBoot) == 0);
 }

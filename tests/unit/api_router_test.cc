@@ -19,7 +19,21 @@ class FakeVm : public kvmm::VmControl {
     config.kernel = "/boot/vmlinuz";
     kvmm::DiskOptions disk;
     disk.path = "/tmp/disk.img";
+    disk.access = kvmm::DiskAccess::kReadOnly;
+    disk.cache = kvmm::DiskCache::kNone;
     config.disks.push_back(disk);
+    kvmm::NetOptions net;
+    net.tap = "kvmm-tap0";
+    net.mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+    net.vlan = 7;
+    net.vhost = true;
+    config.nets.push_back(net);
+    config.debug_devices.test_device = true;
+    config.pin = {1, 0};
+    config.vcpu_sched =
+        kvmm::VcpuSchedPolicy{.kind = kvmm::VcpuSchedPolicy::Kind::kFifo, .priority = 5};
+    config.halt_poll_ns = 0;
+    config.stats.emplace().to_stderr = kvmm::StatsOutput::Format::kJson;
   }
   kvmm::VmStatus status() const override {
     kvmm::VmStatus s;
@@ -108,8 +122,19 @@ TEST_CASE("vm.info reports state, config and each vCPU thread") {
   CHECK(info["config"]["cpus"] == 2);
   CHECK(info["config"]["mem"] == "512M");
   CHECK(info["config"]["kernel"] == "/boot/vmlinuz");
-  CHECK(info["config"]["disk"][0]["path"] == "/tmp/disk.img");
-  CHECK(info["config"]["disk"][0]["readonly"] == false);
+  CHECK(info["config"]["name"] == "vm1");
+  CHECK(info["config"]["cmdline"] == kvmm::kDefaultCmdline);
+  CHECK(info["config"]["disk"] == json::array({"/tmp/disk.img,ro,cache=none"}));
+  CHECK(info["config"]["net"] ==
+        json::array({"tap=kvmm-tap0,mac=52:54:00:12:34:56,vlan=7,vhost=on"}));
+  CHECK(info["config"]["device"] == json::array({"testdev"}));
+  CHECK(info["config"]["pin"] == "1,0");
+  CHECK(info["config"]["vcpu-sched"] == "fifo:5");
+  CHECK(info["config"]["halt-poll-ns"] == 0);
+  CHECK(info["config"]["seccomp"] == "off");
+  CHECK(info["config"]["stats"] == "json");
+  CHECK_FALSE(info["config"].contains("boot-trace"));
+  CHECK_FALSE(info["config"].contains("flat"));
   REQUIRE(info["vcpus"].size() == 2);
   CHECK(info["vcpus"][0]["tid"] == 101);
   CHECK(info["vcpus"][0]["last_cpu"] == 1);

@@ -1,11 +1,21 @@
 #include "devices/virtio/net/net_options.h"
 
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "base/util/parse.h"
 
 namespace kvmm {
+
+std::string format_net_options(const NetOptions& net) {
+  std::string text = net.tap.empty() ? "fd=" + std::to_string(net.fd) : "tap=" + net.tap;
+  text += ",mac=" + format_mac(net.mac);
+  if (net.vlan) text += ",vlan=" + std::to_string(*net.vlan);
+  if (net.offloads == NetOffloads::kOff) text += ",offload=off";
+  if (net.vhost) text += ",vhost=on";
+  return text;
+}
 
 std::optional<MacAddress> parse_mac(std::string_view text) {
   const std::vector<std::string_view> parts = split(text, ':');

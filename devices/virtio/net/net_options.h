@@ -1,7 +1,8 @@
 #pragma once
 // What `--net tap=NAME[,mac=MAC][,vlan=ID][,offload=on|off][,vhost=on|off]`
 // or `--net fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]` asks for (parsed
-// in app/cli/device_options.cc), and the MAC address helpers.
+// in app/cli/device_options.cc), that text again (for vm.info's config), and
+// the MAC address helpers.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,6 +25,10 @@ struct NetOptions {
   // vhost=on: the kernel's vhost-net moves the frames (/dev/vhost-net).
   bool vhost = false;
 };
+
+// The --net value that parses back to `net`: the backend and the MAC, then
+// only what differs from the defaults.
+std::string format_net_options(const NetOptions& net);
 
 // "52:54:00:12:34:56" (hex, ':'-separated). nullopt for anything else.
 std::optional<MacAddress> parse_mac(std::string_view text);
