@@ -728,6 +728,11 @@ Program make_program(RunState& run, CheckCommand& check, SchedState& sched,
            "thread or io_uring: the disk I/O engine of --disk (default io_uring, worker threads "
            "where io_uring is unavailable)",
            {"run"}},
+          {"KVMM_TEST_IO_THREAD_FAULT",
+           "virtio-blk0, virtio-net0, …: the first I/O thread of that name throws as it "
+           "starts, to show that the device stops and asks for a reset while kvmm runs on "
+           "(docs/security.md)",
+           {"run"}},
           {"KVMM_TEST_SECCOMP_VIOLATION",
            "main, vcpu, virtio-blk, blk-worker, virtio-net or vhost-net: that thread makes a "
            "call outside its seccomp filter right after loading it, to show what a violation "

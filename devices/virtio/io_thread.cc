@@ -6,7 +6,10 @@
 
 #include <cerrno>
 #include <chrono>
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <future>
 #include <system_error>
 
@@ -76,12 +79,24 @@ bool IoThread::unwatch(int fd) {
   return false;
 }
 
+void IoThread::inject_test_fault() const {
+  // KVMM_TEST_IO_THREAD_FAULT=NAME: the first I/O thread of that name throws
+  // as its body starts, once per process, so a test can show what a bug in
+  // a device thread costs (that device, not kvmm) and that a reset by the
+  // guest brings the device back.
+  static std::atomic<bool> fired{false};
+  const char* name = std::getenv("KVMM_TEST_IO_THREAD_FAULT");
+  if (name == nullptr || name_ != name || fired.exchange(true)) return;
+  throw std::runtime_error("fault injected by KVMM_TEST_IO_THREAD_FAULT");
+}
+
 void IoThread::run_body(const std::function<void(IoThread&)>& body,
                         const std::function<void()>& on_fault) noexcept {
   // The top of the thread: nothing may escape to std::terminate, which
   // would take the whole VM (and the user's terminal mode) down with it.
   std::string what;
   try {
+    inject_test_fault();
     body(*this);
     return;
   } catch (const std::exception& e) {

@@ -105,6 +105,7 @@ class IoThread {
 
  private:
   bool control(int op, int fd, uint32_t events, uint64_t source);
+  void inject_test_fault() const;
   void run_body(const std::function<void(IoThread&)>& body,
                 const std::function<void()>& on_fault) noexcept;
   Wake park_locked(std::unique_lock<std::mutex>& lock);

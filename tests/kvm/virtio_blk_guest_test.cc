@@ -41,3 +41,22 @@ TEST_CASE("a hostile virtio-blk driver cannot crash kvmm or write outside valid 
   // ... and nothing else changed.
   CHECK(std::equal(after.begin() + 512, after.end(), original.begin() + 512));
 }
+
+TEST_CASE("an exception in the disk's I/O thread stops that device, not kvmm") {
+  TempFile image(std::vector<uint8_t>(1 << 20, 0x5a));
+  ProcessOptions options;
+  options.environment = {{"KVMM_TEST_IO_THREAD_FAULT", "virtio-blk0"}};
+  const auto run = run_guest("virtio_blk_fault", "long", {"--mem", "64M", "--disk", image.path},
+                             options);
+  INFO("stdout:\n" << run.result.out << "\nstderr:\n" << run.result.err);
+  CHECK(run.result.exit_status == 0);
+  CHECK(run.result.out ==
+        "virtio-blk: the device asked for a reset after its thread's fault, and works again\n");
+  CHECK(run.result.err.find("virtio-blk0: internal error on the I/O thread: fault injected by "
+                            "KVMM_TEST_IO_THREAD_FAULT; the device stops and needs a reset by the "
+                            "guest") != std::string::npos);
+  std::ifstream in(image.path, std::ios::binary);
+  std::string sector(512, '\0');
+  in.read(sector.data(), 512);
+  CHECK(sector.substr(0, 8) == "FIXDFIXD");
+}
