@@ -55,9 +55,29 @@ class ReceivedStream : public httplib::Stream {
   std::string output_;
 };
 
+// An origin-form request target (RFC 9112 section 3.2.1: "/path[?query]")
+// holds only visible ASCII (RFC 3986's characters are a subset). httplib
+// splits the request line on spaces alone and trims tabs from what it routes,
+// so "PUT /api/v1/vm.pause\t? HTTP/1.1" would otherwise reach vm.pause.
+bool origin_form(std::string_view target) {
+  if (!target.starts_with('/')) return false;
+  return std::all_of(target.begin(), target.end(),
+                     [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
 }  // namespace
 
 ApiRouter::ApiRouter() {
+  // A malformed target is 400 before any route sees it (RFC 9112 section 3.2:
+  // an invalid request line should be answered 400).
+  set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (origin_form(req.target)) return HandlerResponse::Unhandled;
+    res.status = 400;
+    res.set_content(error_body("malformed request target: it must be a path such as "
+                               "/api/v1/vm.info, without spaces or control characters"),
+                    "application/json");
+    return HandlerResponse::Handled;
+  });
   // Every error httplib itself answers (400 for a malformed request, 404,
   // 413 for a body over set_payload_max_length) carries a JSON body too.
   set_error_handler([](const httplib::Request&, httplib::Response& res) {
