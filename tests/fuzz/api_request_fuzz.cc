@@ -17,9 +17,11 @@
 // request. Seeds in corpus/api_request/.
 // Built by tests/fuzz/CMakeLists.txt's kvmm_fuzz_target(api_request LINK kvmm_app).
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -118,8 +120,8 @@ std::string decoded_path(std::string_view target) {
 }
 
 // Is `request` a whole PUT to `endpoint`'s path: a request line of three
-// words ending in CRLF, its target in origin form ("/path[?query]", visible
-// ASCII only), and a blank line ending the headers? Words may be parted by runs of spaces and
+// words ending in CRLF, its target in origin form ("/path[?query]" of RFC
+// 3986's characters, a fragment aside), and a blank line ending the headers? Words may be parted by runs of spaces and
 // tabs: RFC 9112 section 3 lets a server parse on whitespace boundaries.
 bool whole_put_to(std::string_view request, const char* endpoint) {
   const size_t line_end = request.find("\r\n");
@@ -135,9 +137,15 @@ bool whole_put_to(std::string_view request, const char* endpoint) {
     line.remove_prefix(end);
   }
   if (words.size() != 3 || words[0] != "PUT" || !words[2].starts_with("HTTP/1.")) return false;
-  const auto visible = [](char c) { return c > 0x20 && c < 0x7f; };
-  if (!words[1].starts_with('/') || !std::all_of(words[1].begin(), words[1].end(), visible) ||
-      decoded_path(words[1]) != std::string(kApiPrefix) + endpoint) {
+  // httplib drops a "#fragment" (names nothing on the server) unseen.
+  const std::string_view target = words[1].substr(0, words[1].find('#'));
+  // RFC 3986 appendix A: pchar, "/" and "?" (no fragment in a request).
+  const auto uri_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+           (c != '\0' && std::strchr("-._~%!$&'()*+,;=:@/?", c) != nullptr);
+  };
+  if (!target.starts_with('/') || !std::all_of(target.begin(), target.end(), uri_char) ||
+      decoded_path(target) != std::string(kApiPrefix) + endpoint) {
     return false;
   }
   const std::string_view rest = request.substr(line_end + 2);
