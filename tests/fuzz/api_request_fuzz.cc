@@ -126,7 +126,13 @@ std::string decoded_path(std::string_view target) {
 bool whole_put_to(std::string_view request, const char* endpoint) {
   const size_t line_end = request.find("\r\n");
   if (line_end == std::string_view::npos) return false;
-  std::string_view line = request.substr(0, line_end);
+  // httplib drops a "#fragment" unseen, up to the space that ends the
+  // target, whatever it holds: a fragment names nothing on the server.
+  std::string whole_line(request.substr(0, line_end));
+  if (const size_t hash = whole_line.find('#'); hash != std::string::npos) {
+    whole_line.erase(hash, whole_line.find(' ', hash) - hash);
+  }
+  std::string_view line = whole_line;
   std::vector<std::string_view> words;
   while (!line.empty()) {
     const size_t start = line.find_first_not_of(" \t");
@@ -137,8 +143,7 @@ bool whole_put_to(std::string_view request, const char* endpoint) {
     line.remove_prefix(end);
   }
   if (words.size() != 3 || words[0] != "PUT" || !words[2].starts_with("HTTP/1.")) return false;
-  // httplib drops a "#fragment" (names nothing on the server) unseen.
-  const std::string_view target = words[1].substr(0, words[1].find('#'));
+  const std::string_view target = words[1];
   // RFC 3986 appendix A: pchar, "/" and "?" (no fragment in a request).
   const auto uri_char = [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
