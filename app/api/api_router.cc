@@ -55,9 +55,34 @@ class ReceivedStream : public httplib::Stream {
   std::string output_;
 };
 
+// An origin-form request target (RFC 9112 section 3.2.1: absolute-path
+// ["?" query]) holds only RFC 3986's path and query characters: unreserved,
+// percent-encoded, sub-delims, ":", "@", "/" and "?". httplib is laxer: it
+// splits the request line on spaces alone and trims tabs from what it routes,
+// so "PUT /api/v1/vm.pause\t? HTTP/1.1" would otherwise reach vm.pause. (It
+// also drops a "#fragment" before `target` is seen here; a fragment names
+// nothing on the server, so ignoring it is harmless.)
+bool origin_form(std::string_view target) {
+  if (!target.starts_with('/')) return false;
+  return std::all_of(target.begin(), target.end(), [](char c) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    return alnum || std::string_view("-._~%!$&'()*+,;=:@/?").find(c) != std::string_view::npos;
+  });
+}
+
 }  // namespace
 
 ApiRouter::ApiRouter() {
+  // A malformed target is 400 before any route sees it (RFC 9112 section 3.2:
+  // an invalid request line should be answered 400).
+  set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (origin_form(req.target)) return HandlerResponse::Unhandled;
+    res.status = 400;
+    res.set_content(error_body("malformed request target: it must be a path such as "
+                               "/api/v1/vm.info, of RFC 3986 characters"),
+                    "application/json");
+    return HandlerResponse::Handled;
+  });
   // Every error httplib itself answers (400 for a malformed request, 404,
   // 413 for a body over set_payload_max_length) carries a JSON body too.
   set_error_handler([](const httplib::Request&, httplib::Response& res) {
