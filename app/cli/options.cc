@@ -729,7 +729,7 @@ Program make_program(RunState& run, CheckCommand& check, SchedState& sched,
            "where io_uring is unavailable)",
            {"run"}},
           {"KVMM_TEST_IO_THREAD_FAULT",
-           "virtio-blk0, virtio-net0, …: the first I/O thread of that name throws as it "
+           "virtio-blk0, virtio-net0, ...: the first I/O thread of that name throws as it "
            "starts, to show that the device stops and asks for a reset while kvmm runs on "
            "(docs/security.md)",
            {"run"}},
