@@ -145,6 +145,13 @@ TEST_CASE("a detached Linux guest is reached with kvmm console and shut down") {
 
   const ProcessResult list = kvmm_client(dir, {"list"});
   CHECK(list.out.find("remote") != std::string::npos);
+  // Each vCPU thread kvmm info names is that vCPU's thread in /proc.
+  const nlohmann::json info = nlohmann::json::parse(kvmm_client(dir, {"info", "remote", "--json"}).out);
+  REQUIRE(info["vcpus"].size() == 2);
+  for (int i = 0; i < 2; ++i) {
+    CHECK(thread_name(info["pid"].get<int>(), info["vcpus"][i]["tid"].get<int>()) ==
+          "vcpu" + std::to_string(i));
+  }
   const ProcessResult shutdown = kvmm_client(dir, {"shutdown", "remote", "--timeout", "120"});
   INFO(shutdown.err);
   CHECK(shutdown.out == "VM 'remote' shut down\n");
