@@ -43,3 +43,33 @@ write('uart', {
     + uw(SCR, 0x5a) + ur(SCR),
     'no_fifo': uw(IER, 0x03) + uw(MCR, 0x08) + urx(b'ab') + ur(IIR) + ur(RBR) + ur(IIR) + bytes([3 | 4 << 2 | 16, 7]),
 })
+
+# ---- net_rx: chains, then packets ----
+
+
+def chain(buffers):
+    out = bytes([len(buffers)])
+    for writable, gpa, length in buffers:
+        out += bytes([1 if writable else 0]) + gpa.to_bytes(3, 'big') + length.to_bytes(3, 'big')
+    return out
+
+
+def net_rx(mergeable, chains, lengths, payload):
+    out = bytes([1 if mergeable else 0, len(chains) - 1])
+    for buffers in chains:
+        out += chain(buffers)
+    out += bytes([len(lengths) - 1])
+    for length in lengths:
+        out += length.to_bytes(3, 'big')
+    return out + payload
+
+
+FRAME = bytes(12) + bytes.fromhex('ffffffffffff525400123456' '0800') + bytes(range(64))
+write('net_rx', {
+    'one_frame': net_rx(False, [[(True, 0x1000, 2048)]], [len(FRAME)], FRAME),
+    'several': net_rx(False, [[(True, 0x1000 + 0x800 * i, 0x800)] for i in range(4)], [90, 1526, 60, 300], FRAME),
+    'split_chain': net_rx(False, [[(True, 0x1000, 12), (True, 0x2000, 100), (True, 0x3000, 0x10000)]],
+                          [1600], FRAME),
+    'mergeable': net_rx(True, [[(True, 0x1000 + 0x100 * i, 0x100)] for i in range(8)], [1000, 100], FRAME),
+    'too_small': net_rx(False, [[(True, 0x1000, 40)], [(False, 0x2000, 64)]], [1000, 70], FRAME),
+})
