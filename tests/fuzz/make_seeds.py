@@ -124,3 +124,87 @@ write('kernel_loader', {
     'pvh_initrd_8byte_note': bytes([1 | 4]) + pvh_elf(note_size=8),
     'neither': bytes([0]) + b'MZ' + bytes(600),
 })
+
+# ---- virtio_mmio: memory image, then register operations ----
+STATUS, QUEUE_SEL, QUEUE_NUM, QUEUE_READY, QUEUE_NOTIFY = 0x70, 0x30, 0x38, 0x44, 0x50
+DRIVER_FEATURES, DRIVER_FEATURES_SEL, INTERRUPT_STATUS, INTERRUPT_ACK = 0x20, 0x24, 0x60, 0x64
+DESC_LOW, DRIVER_LOW, DEVICE_LOW = 0x80, 0x90, 0xa0
+NEXT, WRITE = 1, 2
+QSIZE, DESC, AVAIL, USED = 8, 0x0, 0x1000, 0x2000
+
+
+def mmio_read(offset):
+    return bytes([0, offset // 4])
+
+
+def mmio_write(offset, value):
+    return bytes([1, offset // 4]) + struct.pack('<I', value)
+
+
+def mmio_wait():
+    return bytes([3 | 4])
+
+
+def mmio_config_read(offset, size_code):
+    return bytes([2 | size_code << 2, offset])
+
+
+def blk_memory(requests):
+    """Rings of QSIZE at DESC/AVAIL/USED; each request (type, sector, data
+    length, data pattern) as a header, data and status chain."""
+    memory = bytearray(0x6000)
+    desc = 0
+    heads = []
+    data_at = 0x3000
+    for kind, sector, length, fill in requests:
+        header = data_at
+        struct.pack_into('<IIQ', memory, header, kind, 0, sector)
+        data = header + 16
+        memory[data:data + length] = bytes([fill]) * length
+        status = data + length
+        write_flag = WRITE if kind == 0 else 0
+        struct.pack_into('<QIHH', memory, DESC + 16 * desc, header, 16, NEXT, desc + 1)
+        struct.pack_into('<QIHH', memory, DESC + 16 * (desc + 1), data, length, NEXT | write_flag, desc + 2)
+        struct.pack_into('<QIHH', memory, DESC + 16 * (desc + 2), status, 1, WRITE, 0)
+        heads.append(desc)
+        desc += 3
+        data_at = (status + 1 + 15) // 16 * 16
+    struct.pack_into('<HH', memory, AVAIL, 0, len(heads))
+    for i, head in enumerate(heads):
+        struct.pack_into('<H', memory, AVAIL + 4 + 2 * i, head)
+    return bytes(memory)
+
+
+def driver_init(queue_ready=True, desc=DESC, features_low=0):
+    ops = mmio_write(STATUS, 0) + mmio_write(STATUS, 1) + mmio_write(STATUS, 3)
+    ops += mmio_write(DRIVER_FEATURES_SEL, 1) + mmio_write(DRIVER_FEATURES, 1)
+    ops += mmio_write(DRIVER_FEATURES_SEL, 0) + mmio_write(DRIVER_FEATURES, features_low)
+    ops += mmio_write(STATUS, 0xb) + mmio_read(STATUS)
+    ops += mmio_write(QUEUE_SEL, 0) + mmio_read(0x34) + mmio_write(QUEUE_NUM, QSIZE)
+    ops += mmio_write(DESC_LOW, desc) + mmio_write(DRIVER_LOW, AVAIL) + mmio_write(DEVICE_LOW, USED)
+    if queue_ready:
+        ops += mmio_write(QUEUE_READY, 1)
+    return ops + mmio_write(STATUS, 0xf)
+
+
+def with_memory(memory, ops):
+    return struct.pack('<H', len(memory)) + memory + ops
+
+
+def complete():
+    return mmio_write(QUEUE_NOTIFY, 0) + mmio_wait() * 5 + mmio_read(INTERRUPT_STATUS) + \
+        mmio_write(INTERRUPT_ACK, 1)
+
+
+write('virtio_mmio', {
+    'identify': with_memory(b'', b''.join(mmio_read(o) for o in (0, 4, 8, 0xc, 0x10, 0x34, 0x70, 0xfc))
+                            + mmio_config_read(0, 3) + mmio_config_read(0x14, 2)),
+    'read_request': with_memory(blk_memory([(0, 0, 512, 0)]), driver_init() + complete()),
+    'write_flush': with_memory(blk_memory([(1, 2, 1024, 0x5a), (4, 0, 0, 0)]), driver_init() + complete()
+                               + mmio_write(STATUS, 0) + mmio_read(STATUS)),
+    # Indirect descriptors and event index offered (bits 28, 29).
+    'features': with_memory(blk_memory([(8, 0, 20, 0)]), driver_init(features_low=0x30000000) + complete()),
+    # DRIVER_OK with the descriptor table outside RAM: DEVICE_NEEDS_RESET.
+    'bad_ring': with_memory(b'', driver_init(desc=0xfff000) + mmio_read(STATUS) + mmio_write(STATUS, 0)),
+    'wrong_sizes': with_memory(b'', bytes([3, 0x70, 3 | 8, 0x70, 3 | 0x18, 0x72, 3 | 0x20, 0x70, 1])),
+})
