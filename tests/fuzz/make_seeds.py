@@ -208,3 +208,25 @@ write('virtio_mmio', {
     'bad_ring': with_memory(b'', driver_init(desc=0xfff000) + mmio_read(STATUS) + mmio_write(STATUS, 0)),
     'wrong_sizes': with_memory(b'', bytes([3, 0x70, 3 | 8, 0x70, 3 | 0x18, 0x72, 3 | 0x20, 0x70, 1])),
 })
+
+# ---- cli: argument words separated by NUL bytes ----
+
+
+def argv(*words):
+    return '\0'.join(words).encode()
+
+
+write('cli', {
+    'run_linux': argv('run', '--kernel', 'vmlinuz', '--initrd', 'initrd.img', '--mem', '512M', '--cpus', '2',
+                      '--cmdline', 'console=ttyS0 quiet'),
+    'run_devices': argv('run', '--kernel', 'bzImage', '--disk', 'disk.img,ro,serial=abc', '--net', 'tap=tap0',
+                        '--serial', 'socket', '--detach', '--name', 'vm1', '--seccomp=off'),
+    'run_flat': argv('run', '--flat', 'guest.bin', '--mode', 'long', '--stats', '--timeout', '10'),
+    'bench': argv('bench', 'exits', '--kind', 'pio', '--iterations', '1000', '--json'),
+    'bench_sched': argv('bench', 'sched', '--cpus', '4', '--duration-ms', '100', '--ipi'),
+    'manage': argv('stats', 'vm1', '--watch', '0.5', '--count', '3'),
+    'info': argv('info', 'vm1', '--config'),
+    'help': argv('run', '--help'),
+    'completion': argv('--completion', 'bash'),
+    'check': argv('check', '--linux', '--quiet'),
+})
