@@ -6,8 +6,9 @@
 //   kind % 4 == 0: read  register (kind >> 2) % 8
 //   kind % 4 == 1: write register (kind >> 2) % 8, value = next byte
 //   kind % 4 == 2: host receive() of the next (kind >> 2) % 32 + 1 bytes
-//   kind % 4 == 3: an access of the size (kind >> 2) % 4 (0 to 3 bytes) at
-//                  register 0, to reach the zero-length and wide paths
+//   kind % 4 == 3: a value byte, then an access of (kind >> 2) % 4 bytes
+//                  (0 to 3) at register 0, a write when bit 4 is set, to
+//                  reach the zero-length and wide paths
 //
 // Beyond the sanitizers, it checks what the header and the unit tests pin:
 // - the line callback is only called with a changed level;
