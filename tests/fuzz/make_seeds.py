@@ -123,6 +123,8 @@ write('kernel_loader', {
     'pvh': bytes([0]) + pvh_elf(),
     'pvh_initrd_8byte_note': bytes([1 | 4]) + pvh_elf(note_size=8),
     'neither': bytes([0]) + b'MZ' + bytes(600),
+    # Shorter than the 64-bit entry offset: refused (a bug this target found).
+    'bzimage_short_payload': bytes([2]) + bzimage(payload=0xe0, init_size=0x100),
 })
 
 # ---- virtio_mmio: memory image, then register operations ----
