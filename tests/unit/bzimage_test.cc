@@ -283,6 +283,16 @@ TEST_CASE("bzImage: header errors name the file and the fix") {
     CHECK_THROWS_WITH(load_bzimage(memory, request_for(kernel, 8 * kMiB)),
                       Catch::Contains("too small to hold a bzImage setup header"));
   }
+  SECTION("a payload too short to hold the 64-bit entry point") {
+    // Found by tests/fuzz/kernel_loader_fuzz.cc: the entry at 0x200 lay
+    // beyond kernel_end, in memory the kernel never owned.
+    fake.payload_size = 0x200;
+    fake.init_size = 0x100;
+    TempFile kernel(fake.bytes());
+    CHECK_THROWS_WITH(load_bzimage(memory, request_for(kernel, 8 * kMiB)),
+                      Catch::Contains("has only 512 bytes of kernel after its setup code, too few to "
+                                      "hold the 64-bit entry point at 0x200: the file is corrupt"));
+  }
   SECTION("no boot flag") {
     fake.boot_flag = 0;
     TempFile kernel(fake.bytes());

@@ -91,6 +91,13 @@ BzImage parse_bzimage(const ImageFile& file, const std::filesystem::path& path) 
                 "-byte setup code, the file has " + std::to_string(image.payload_size) +
                 ": copy the kernel again");
   }
+  // RIP starts this far into the payload: a shorter one would have the vCPU
+  // run whatever lies beyond the kernel.
+  if (image.payload_size <= kBzImage64BitEntryOffset) {
+    throw Error(name + " has only " + std::to_string(image.payload_size) +
+                " bytes of kernel after its setup code, too few to hold the 64-bit entry point at " +
+                hex(kBzImage64BitEntryOffset) + ": the file is corrupt");
+  }
 
   const uint64_t pref_address = header.pref_address;
   image.load_address = pref_address;
