@@ -72,7 +72,12 @@ std::unique_ptr<BlockIo> make_thread_block_io(int fd);
 // Whether this process may use io_uring (it may be compiled out of the
 // kernel, disabled by sysctl, or blocked by seccomp, as in many containers).
 bool io_uring_supported();
-// Throws Error when io_uring_queue_init fails.
-std::unique_ptr<BlockIo> make_io_uring_block_io(int fd, unsigned depth);
+// Whether the io_uring engine locks its ring down (io_uring_ring.h): kSkip is
+// for tests of the unrestricted path, the one older kernels take.
+enum class RingLockdown { kRestrict, kSkip };
+// Throws Error when the ring cannot be set up. The ring is restricted to `fd`
+// and the engine's opcodes where the kernel can.
+std::unique_ptr<BlockIo> make_io_uring_block_io(int fd, unsigned depth,
+                                                RingLockdown lockdown = RingLockdown::kRestrict);
 
 }  // namespace kvmm

@@ -1,6 +1,7 @@
 // The io_uring engine: up to `depth` operations in the kernel at once, a
 // backlog beyond that, completions announced through an eventfd registered
-// with the ring (io_uring_register_eventfd).
+// with the ring (io_uring_register_eventfd). The ring is locked down to the
+// disk and the engine's opcodes (io_uring_ring.h).
 #include <liburing.h>
 #include <poll.h>
 
@@ -8,12 +9,15 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <mutex>
 #include <unordered_map>
 
 #include "base/util/error.h"
 #include "base/util/event_fd.h"
+#include "base/util/log.h"
 #include "devices/virtio/block/block_io.h"
 #include "devices/virtio/block/block_io_operation.h"
+#include "devices/virtio/block/io_uring_ring.h"
 
 namespace kvmm {
 
@@ -21,12 +25,15 @@ namespace {
 
 class IoUringBlockIo final : public BlockIo {
  public:
-  IoUringBlockIo(int fd, unsigned depth) : fd_(fd), depth_(depth) {
-    const int err = io_uring_queue_init(depth, &ring_, 0);
-    if (err < 0) throw Error(std::string("io_uring_queue_init failed: ") + std::strerror(-err));
-    if (const int e = io_uring_register_eventfd(&ring_, done_fd_.get()); e < 0) {
-      io_uring_queue_exit(&ring_);
-      throw Error(std::string("io_uring_register_eventfd failed: ") + std::strerror(-e));
+  IoUringBlockIo(int fd, unsigned depth, RingLockdown lockdown) : depth_(depth) {
+    if (open_disk_ring(ring_, fd, depth, done_fd_.get(), lockdown) == RingRestrictions::kUnavailable &&
+        lockdown == RingLockdown::kRestrict) {
+      static std::once_flag said;
+      std::call_once(said, [] {
+        log_line(
+            "virtio-blk: this kernel has no io_uring restrictions (IORING_REGISTER_RESTRICTIONS, "
+            "Linux 5.10); disk rings run unrestricted");
+      });
     }
   }
 
@@ -126,19 +133,25 @@ class IoUringBlockIo final : public BlockIo {
     using Call = BlockIoOperation::Step::Call;
     switch (step.call) {
       case Call::kPreadv:
-        io_uring_prep_readv(sqe, fd_, step.iov, static_cast<unsigned>(step.iov_count), step.offset);
+        io_uring_prep_readv(sqe, kDiskFile, step.iov, static_cast<unsigned>(step.iov_count),
+                            step.offset);
         break;
       case Call::kPwritev:
-        io_uring_prep_writev(sqe, fd_, step.iov, static_cast<unsigned>(step.iov_count), step.offset);
+        io_uring_prep_writev(sqe, kDiskFile, step.iov, static_cast<unsigned>(step.iov_count),
+                             step.offset);
         break;
-      case Call::kFdatasync: io_uring_prep_fsync(sqe, fd_, IORING_FSYNC_DATASYNC); break;
+      case Call::kFdatasync: io_uring_prep_fsync(sqe, kDiskFile, IORING_FSYNC_DATASYNC); break;
       case Call::kFallocate:
-        io_uring_prep_fallocate(sqe, fd_, step.mode, step.offset, step.length);
+        io_uring_prep_fallocate(sqe, kDiskFile, step.mode, step.offset, step.length);
         break;
     }
+    // The disk is fixed file 0 (io_uring_ring.h); a restricted ring refuses
+    // any other file.
+    sqe->flags |= IOSQE_FIXED_FILE;
   }
 
-  const int fd_;
+  // The disk's index among the ring's fixed files.
+  static constexpr int kDiskFile = 0;
   const unsigned depth_;
   io_uring ring_{};
   EventFd done_fd_;
@@ -159,8 +172,8 @@ bool io_uring_supported() {
   return true;
 }
 
-std::unique_ptr<BlockIo> make_io_uring_block_io(int fd, unsigned depth) {
-  return std::make_unique<IoUringBlockIo>(fd, depth);
+std::unique_ptr<BlockIo> make_io_uring_block_io(int fd, unsigned depth, RingLockdown lockdown) {
+  return std::make_unique<IoUringBlockIo>(fd, depth, lockdown);
 }
 
 }  // namespace kvmm
