@@ -22,6 +22,7 @@
 #include "base/memory/guest_memory.h"
 #include "devices/virtio/net/net_engine.h"
 #include "devices/virtio/net/net_frames.h"
+#include "tests/fuzz/fuzz_input.h"
 #include "tests/support/virtio_driver.h"
 
 using namespace kvmm;
@@ -45,20 +46,7 @@ struct Interrupt : VirtioInterrupt {
   void signal_needs_reset() override {}
 };
 
-struct Input {
-  const uint8_t* data;
-  size_t size;
-  uint8_t byte() {
-    if (size == 0) return 0;
-    --size;
-    return *data++;
-  }
-  uint32_t number(int bytes) {
-    uint32_t value = 0;
-    for (int i = 0; i < bytes; ++i) value = value << 8 | byte();
-    return value;
-  }
-};
+using Input = kvmm::fuzz::Input;
 
 std::vector<Buffer> buffers_from(Input& in) {
   std::vector<Buffer> buffers;

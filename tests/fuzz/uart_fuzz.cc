@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "devices/serial/uart8250.h"
+#include "tests/fuzz/fuzz_input.h"
 
 namespace {
 
@@ -47,16 +48,7 @@ constexpr uint8_t kMcrOut2 = 0x08;
 constexpr uint8_t kMcrLoop = 0x10;
 constexpr uint8_t kIirFifosEnabled = 0xc0;
 
-struct Input {
-  const uint8_t* data;
-  size_t size;
-  bool empty() const { return size == 0; }
-  uint8_t byte() {
-    if (size == 0) return 0;
-    --size;
-    return *data++;
-  }
-};
+using Input = kvmm::fuzz::Input;
 
 struct Line {
   bool level = false;

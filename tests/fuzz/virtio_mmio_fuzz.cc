@@ -42,6 +42,7 @@
 #include "base/memory/guest_memory.h"
 #include "devices/virtio/block/virtio_block.h"
 #include "devices/virtio/virtio_mmio.h"
+#include "tests/fuzz/fuzz_input.h"
 
 using namespace kvmm;
 using namespace kvmm::virtio_mmio;
@@ -56,21 +57,7 @@ void expect(bool condition) {
   if (!condition) __builtin_trap();
 }
 
-struct Input {
-  const uint8_t* data;
-  size_t size;
-  bool empty() const { return size == 0; }
-  uint8_t byte() {
-    if (size == 0) return 0;
-    --size;
-    return *data++;
-  }
-  uint32_t le32() {
-    uint32_t value = 0;
-    for (int i = 0; i < 4; ++i) value |= static_cast<uint32_t>(byte()) << (8 * i);
-    return value;
-  }
-};
+using Input = kvmm::fuzz::Input;
 
 struct World {
   GuestMemory memory;
