@@ -1,6 +1,7 @@
-// libFuzzer target for the Linux loaders (vmm/boot/linux/): the input is a
-// kernel image file, which load_linux() sends to the bzImage loader (HdrS
-// magic) or the PVH loader (ELF magic), or refuses.
+// libFuzzer target for the kernel loaders (vmm/boot/linux/,
+// vmm/boot/multiboot/): the input is a kernel image file, which load_linux()
+// sends to the bzImage loader (HdrS magic) or the PVH loader (ELF magic), or
+// refuses; the same file then goes through load_multiboot().
 //
 // Input: byte 0 picks the RAM size (bits 0-1: 2, 4, 8 or 16 MiB) and
 // whether an 8 KiB initrd is given (bit 2); the rest is the kernel file,
@@ -9,8 +10,10 @@
 // Invariant: load_linux() either throws Error with a non-empty one-line
 // message, or returns a load that lies in guest RAM: the entry point, the
 // boot data (zero page or hvm_start_info), the kernel's whole extent
-// [kernel_load, kernel_end) and the initrd. Any other exception, a crash or
-// a sanitizer report is a bug.
+// [kernel_load, kernel_end) and the initrd. load_multiboot() likewise
+// throws Error or returns an entry inside [load_start, load_end), an Info
+// past load_end, and a module (the same 8 KiB file) past the Info, all in
+// RAM. Any other exception, a crash or a sanitizer report is a bug.
 //
 // Build and run: tools/fuzz kernel_loader --seconds 60 (seeds in
 // tests/fuzz/corpus/kernel_loader, written by tests/fuzz/make_seeds.py).
@@ -31,6 +34,7 @@
 #include "vmm/boot/linux/boot_params.h"
 #include "vmm/boot/linux/hvm_start_info.h"
 #include "vmm/boot/linux/linux_boot.h"
+#include "vmm/boot/multiboot/multiboot.h"
 
 namespace {
 
@@ -51,6 +55,19 @@ int memfd(const char* name) {
 }
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+// A broken promise crashes; a refusal must be an Error of one line.
+template <typename Load>
+void expect_load_or_error(Load load) {
+  try {
+    load();
+  } catch (const Error& error) {
+    const std::string_view message = error.what();
+    expect(!message.empty() && message.find('\n') == std::string_view::npos);
+  } catch (...) {
+    expect(false);  // Neither a load nor an Error.
+  }
+}
 
 // Whether [start, start + length) is RAM (length 0: the byte at start).
 bool in_ram(const GuestMemory& memory, uint64_t start, uint64_t length) {
@@ -85,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (with_initrd) request.initrd = fd_path(initrd_fd);
   request.cmdline = KernelCmdline("console=ttyS0 reboot=k panic=1");
   request.ram_bytes = kRamSizes[ram_index];
-  try {
+  expect_load_or_error([&] {
     const LinuxBootInfo info = load_linux(memory, request);
     expect(in_ram(memory, info.entry.value, 1));
     const uint64_t boot_data_size = info.protocol == LinuxBootInfo::Protocol::kPvh
@@ -104,11 +121,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } else {
       expect(info.initrd_size == 0);
     }
-  } catch (const Error& error) {
-    const std::string_view message = error.what();
-    expect(!message.empty() && message.find('\n') == std::string_view::npos);
-  } catch (...) {
-    expect(false);  // Neither a load nor an Error.
-  }
+  });
+
+  MultibootRequest multiboot;
+  multiboot.kernel = request.kernel;
+  multiboot.module = request.initrd;
+  multiboot.cmdline = "arg";
+  multiboot.ram_bytes = request.ram_bytes;
+  expect_load_or_error([&] {
+    const MultibootBootInfo info = load_multiboot(memory, multiboot);
+    expect(info.load_start < info.load_end);
+    expect(in_ram(memory, info.load_start, info.load_end - info.load_start));
+    expect(info.entry.value >= info.load_start && info.entry.value < info.load_end);
+    expect(info.info.value >= info.load_end);
+    expect(in_ram(memory, info.info.value, sizeof(multiboot_abi::Info)));
+    if (with_initrd) {
+      expect(info.module_size == kInitrdBytes);
+      expect(info.module_address > info.info.value);
+      expect(in_ram(memory, info.module_address, info.module_size));
+    } else {
+      expect(info.module_size == 0);
+    }
+  });
   return 0;
 }

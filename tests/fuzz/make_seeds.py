@@ -114,6 +114,19 @@ def pvh_elf(paddr=0x100000, entry=0x100010, code=0x200, note_size=4):
     return bytes(file) + bytes((i * 9) & 0xff for i in range(code))
 
 
+def multiboot_elf(paddr=0x200000, entry=0x200010, code=0x200, bss=0x1000, flags=0):
+    ehdr_size, phdr_size = 52, 32
+    code_offset = 0x60
+    ehdr = b'\x7fELF' + bytes([1, 1, 1, 0]) + bytes(8)
+    ehdr += struct.pack('<HHIIIIIHHHHHH', 2, 3, 1, entry, ehdr_size, 0, 0, ehdr_size, phdr_size, 1, 40, 0, 0)
+    load = struct.pack('<IIIIIIII', 1, code_offset, paddr, paddr, code, code + bss, 7, 0x1000)
+    file = bytearray(ehdr + load)
+    file += bytes(code_offset - len(file))
+    magic = 0x1badb002
+    header = struct.pack('<III', magic, flags, (-(magic + flags)) & 0xffffffff)
+    return bytes(file) + header + bytes((i * 9) & 0xff for i in range(code - len(header)))
+
+
 write('kernel_loader', {
     'bzimage': bytes([2]) + bzimage(),
     'bzimage_initrd': bytes([2 | 4]) + bzimage(),
@@ -123,6 +136,8 @@ write('kernel_loader', {
     'pvh': bytes([0]) + pvh_elf(),
     'pvh_initrd_8byte_note': bytes([1 | 4]) + pvh_elf(note_size=8),
     'neither': bytes([0]) + b'MZ' + bytes(600),
+    'multiboot': bytes([1]) + multiboot_elf(),
+    'multiboot_module_low': bytes([0 | 4]) + multiboot_elf(paddr=0x8000, entry=0x8000, flags=3),
     # Shorter than the 64-bit entry offset: refused (a bug this target found).
     'bzimage_short_payload': bytes([2]) + bzimage(payload=0xe0, init_size=0x100),
 })

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/memory/guest_memory.h"
+#include "vmm/boot/elf_load_segment.h"
 #include "vmm/boot/image_file.h"
 #include "vmm/boot/linux/cmdline_initrd.h"
 #include "vmm/boot/linux/linux_boot.h"
@@ -19,13 +20,6 @@ namespace kvmm {
 inline constexpr uint64_t kPvhMaxCmdline = 2047;
 // PT_NOTE segments larger than this are refused rather than read whole.
 inline constexpr uint64_t kMaxElfNoteBytes = 1 << 20;
-
-struct ElfLoadSegment {
-  uint64_t file_offset = 0;
-  uint64_t file_size = 0;
-  uint64_t physical_address = 0;
-  uint64_t memory_size = 0;
-};
 
 // An ELF vmlinux whose headers kvmm has checked.
 struct PvhKernel {
