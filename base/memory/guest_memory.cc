@@ -1,6 +1,10 @@
 #include "base/memory/guest_memory.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 
 #include "base/util/error.h"
 #include "base/util/format.h"
@@ -41,6 +45,22 @@ std::optional<std::span<uint8_t>> GuestMemory::slice(GuestAddress gpa, uint64_t 
     return std::span<uint8_t>(r.mapping.data() + offset, static_cast<size_t>(len));
   }
   return std::nullopt;
+}
+
+bool GuestMemory::flush_page(GuestAddress gpa) const {
+  if (gpa.value % kFlushPageSize != 0) return false;
+  auto host = slice(gpa, kFlushPageSize);
+  if (!host) return false;
+  // mprotect works on whole host pages: a region whose host mapping does not
+  // line up with 4 KiB guest pages cannot be flushed page by page.
+  const auto host_page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto address = reinterpret_cast<uintptr_t>(host->data());
+  if (host_page == 0 || host_page > kFlushPageSize || address % host_page != 0) return false;
+  if (mprotect(host->data(), host->size(), PROT_NONE) != 0) return false;
+  // Restoring access cannot fail where revoking it succeeded; if it did, the
+  // next host access to the page would crash, so treat it as the VMM bug it is.
+  if (mprotect(host->data(), host->size(), PROT_READ | PROT_WRITE) != 0) std::abort();
+  return true;
 }
 
 bool GuestMemory::read(GuestAddress gpa, std::span<uint8_t> out) const {

@@ -45,6 +45,15 @@ class GuestMemory {
   // region, so empty buffers need no special casing by callers.
   std::optional<std::span<uint8_t>> slice(GuestAddress gpa, uint64_t len) const;
 
+  // Drops the host's page-table entries for the 4 KiB page at `gpa` (which
+  // must be page aligned) and keeps its contents: mprotect(PROT_NONE), then
+  // back to read/write. The kernel's MMU notifiers make KVM drop its own
+  // mapping of the page as well, so the guest's next access to it faults
+  // into KVM (QEMU's pc-testdev flush-page port asks for this). False when
+  // the page is not wholly inside one region or mprotect fails.
+  static constexpr uint64_t kFlushPageSize = 4096;
+  [[nodiscard]] bool flush_page(GuestAddress gpa) const;
+
   [[nodiscard]] bool read(GuestAddress gpa, std::span<uint8_t> out) const;
   [[nodiscard]] bool write(GuestAddress gpa, std::span<const uint8_t> in) const;
 

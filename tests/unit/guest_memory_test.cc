@@ -87,3 +87,23 @@ TEST_CASE("GuestMemory rejects bad regions at setup") {
   memory.add_region(GuestAddress{0}, 0x1000);  // Touching is not overlapping.
   CHECK(memory.total_size() == 0x3000);
 }
+
+TEST_CASE("GuestMemory flushes a page of RAM and keeps its contents") {
+  GuestMemory memory = two_regions();
+  const std::array<uint8_t, 4> data{1, 2, 3, 4};
+  REQUIRE(memory.write(GuestAddress{0x1ffe}, data));  // Across two pages.
+  CHECK(memory.flush_page(GuestAddress{0x1000}));
+  CHECK(memory.flush_page(GuestAddress{0x20000}));
+  std::array<uint8_t, 4> read{};
+  REQUIRE(memory.read(GuestAddress{0x1ffe}, read));  // Still readable ...
+  CHECK(read == data);
+  REQUIRE(memory.write(GuestAddress{0x1000}, data));  // ... and writable.
+}
+
+TEST_CASE("GuestMemory refuses to flush an unaligned page or one outside RAM") {
+  GuestMemory memory = two_regions();
+  CHECK_FALSE(memory.flush_page(GuestAddress{0x1001}));
+  CHECK_FALSE(memory.flush_page(GuestAddress{0x10000}));  // The gap.
+  CHECK_FALSE(memory.flush_page(GuestAddress{0x21000}));  // Past the end.
+  CHECK_FALSE(memory.flush_page(GuestAddress{0xffff'ffff'ffff'f000}));
+}
