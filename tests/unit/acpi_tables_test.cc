@@ -237,6 +237,35 @@ TEST_CASE("The FADT declares a hardware-reduced platform with I/O sleep and rese
   CHECK(kAcpiResetPort == 0x3c2);
 }
 
+TEST_CASE("The FADT names the PM timer's port only when asked to") {
+  GuestMemory memory = first_mib();
+  AcpiConfig config = two_virtio_devices(1);
+  const Bytes without = find_tables(memory, write_acpi_tables(memory, config)).fadt;
+  CHECK(field<uint32_t>(without, 76) == 0);  // PM_TMR_BLK
+  CHECK(field<uint8_t>(without, 91) == 0);   // PM_TMR_LEN
+  CHECK(std::all_of(without.begin() + 208, without.begin() + 220, [](uint8_t b) { return b == 0; }));
+
+  config.pm_timer_port = 0x608;
+  const Bytes with = find_tables(memory, write_acpi_tables(memory, config)).fadt;
+  REQUIRE(with.size() == without.size());
+  CHECK(sum(with, with.size()) == 0);
+  CHECK(field<uint32_t>(with, 76) == 0x608);
+  CHECK(field<uint8_t>(with, 91) == 4);
+  CHECK(field<uint8_t>(with, 208) == 1);   // X_PM_TMR_BLK: system I/O,
+  CHECK(field<uint8_t>(with, 209) == 32);  // 32 bits wide,
+  CHECK(field<uint8_t>(with, 210) == 0);   // from bit 0,
+  CHECK(field<uint8_t>(with, 211) == 3);   // dword access,
+  CHECK(field<uint64_t>(with, 212) == 0x608);
+  CHECK((field<uint32_t>(with, 112) & (1u << 8)) == 0);  // TMR_VAL_EXT clear: 24 bits.
+  // Nothing else moves.
+  for (size_t i = 0; i < with.size(); ++i) {
+    const bool timer_field = (i >= 76 && i < 80) || i == 91 || (i >= 208 && i < 220) || i == 9;
+    if (timer_field) continue;
+    INFO("byte " << i);
+    CHECK(with[i] == without[i]);
+  }
+}
+
 TEST_CASE("The MADT has one enabled local APIC per vCPU, the IOAPIC and no timer override") {
   const uint32_t cpus = GENERATE(1u, 4u);
   GuestMemory memory = first_mib();
@@ -423,6 +452,12 @@ TEST_CASE("iasl disassembles and recompiles every table without complaint") {
   check_same_table(tables.xsdt, xsdt_recompiled);
   const auto [fadt, fadt_recompiled] = check_round_trip("facp", tables.fadt);
   check_same_table(tables.fadt, fadt_recompiled);
+  AcpiConfig with_timer = two_virtio_devices(1);
+  with_timer.pm_timer_port = 0x608;
+  const Bytes timer_fadt = find_tables(memory, write_acpi_tables(memory, with_timer)).fadt;
+  const auto [timer_facp, timer_recompiled] = check_round_trip("facp", timer_fadt);
+  check_same_table(timer_fadt, timer_recompiled);
+  CHECK_THAT(timer_facp, Catch::Contains("PM Timer Block Address : 00000608"));
   const auto [madt, madt_recompiled] = check_round_trip("apic", tables.madt);
   check_same_table(tables.madt, madt_recompiled);
   // The recompiled DSDT differs where iasl drops the root prefix of names

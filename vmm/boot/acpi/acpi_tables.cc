@@ -76,9 +76,14 @@ struct Gas {
 static_assert(sizeof(Gas) == 12);
 
 // FADT (§5.2.9, Table 5.9) after its header. A hardware-reduced platform
-// leaves every PC-AT power-management field zero, so those are one block.
+// leaves every PC-AT power-management field zero but the optional PM timer,
+// so the others are blocks around it.
 struct FadtBody {
-  uint8_t pc_at_fields[73];  // FIRMWARE_CTRL (offset 36) to CENTURY (108).
+  uint8_t pc_at_fields_before_timer[40];  // FIRMWARE_CTRL (offset 36) to PM2_CNT_BLK (72).
+  uint32_t pm_tmr_blk;
+  uint8_t pc_at_fields_block_lengths[11];  // GPE0_BLK (80) to PM2_CNT_LEN (90).
+  uint8_t pm_tmr_len;
+  uint8_t pc_at_fields_after_timer[17];  // GPE0_BLK_LEN (92) to CENTURY (108).
   uint16_t iapc_boot_arch;
   uint8_t reserved;
   uint32_t flags;
@@ -88,17 +93,22 @@ struct FadtBody {
   uint8_t minor_version;
   uint64_t x_firmware_ctrl;
   uint64_t x_dsdt;
-  Gas x_pm_blocks[8];  // X_PM1a_EVT_BLK to X_GPE1_BLK.
+  Gas x_pm_blocks[5];  // X_PM1a_EVT_BLK to X_PM2_CNT_BLK.
+  Gas x_pm_tmr_blk;
+  Gas x_gpe_blocks[2];  // X_GPE0_BLK, X_GPE1_BLK.
   Gas sleep_control_reg;
   Gas sleep_status_reg;
   char hypervisor_vendor_identity[8];
 };
 static_assert(sizeof(SdtHeader) + sizeof(FadtBody) == 276);
+static_assert(sizeof(SdtHeader) + offsetof(FadtBody, pm_tmr_blk) == 76);
+static_assert(sizeof(SdtHeader) + offsetof(FadtBody, pm_tmr_len) == 91);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, iapc_boot_arch) == 109);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, flags) == 112);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, reset_reg) == 116);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, minor_version) == 131);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, x_dsdt) == 140);
+static_assert(sizeof(SdtHeader) + offsetof(FadtBody, x_pm_tmr_blk) == 208);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, sleep_control_reg) == 244);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, hypervisor_vendor_identity) == 268);
 
@@ -161,6 +171,10 @@ constexpr uint16_t kBootArchCmosRtcNotPresent = 1u << 5;
 // GAS address space and access size (Table 5.1).
 constexpr uint8_t kGasSystemIo = 1;
 constexpr uint8_t kGasByteAccess = 1;
+constexpr uint8_t kGasDwordAccess = 3;
+
+// PM_TMR_LEN (Table 5.9): the timer block is always 4 bytes.
+constexpr uint8_t kPmTimerLength = 4;
 
 // MADT flags (Table 5.20): PCAT_COMPAT is set because KVM's in-kernel
 // irqchip does emulate the dual 8259 and feeds ISA IRQs to it as well as to
@@ -224,8 +238,15 @@ Gas io_port_register(uint16_t port) {
   return Gas{kGasSystemIo, 8, 0, kGasByteAccess, port};
 }
 
-Bytes fadt_body(GuestAddress dsdt) {
+Bytes fadt_body(GuestAddress dsdt, const AcpiConfig& config) {
   FadtBody fadt{};
+  if (config.pm_timer_port) {
+    // Both forms: ACPICA prefers X_PM_TMR_BLK, simpler guests read
+    // PM_TMR_BLK. TMR_VAL_EXT stays clear in the flags: 24 bits.
+    fadt.pm_tmr_blk = *config.pm_timer_port;
+    fadt.pm_tmr_len = kPmTimerLength;
+    fadt.x_pm_tmr_blk = Gas{kGasSystemIo, 32, 0, kGasDwordAccess, *config.pm_timer_port};
+  }
   fadt.iapc_boot_arch = kBootArchVgaNotPresent | kBootArchCmosRtcNotPresent;
   fadt.flags = kFadtHardwareReducedAcpi | kFadtResetRegSupported;
   fadt.reset_reg = io_port_register(kAcpiResetPort);
@@ -431,7 +452,7 @@ GuestAddress write_acpi_tables(const GuestMemory& memory, const AcpiConfig& conf
   append_obj(xsdt_entries, fadt_address.value);
   append_obj(xsdt_entries, madt_address.value);
   const Bytes xsdt = sdt("XSDT", kXsdtRevision, xsdt_entries);
-  const Bytes fadt = sdt("FACP", kFadtRevision, fadt_body(dsdt_address));
+  const Bytes fadt = sdt("FACP", kFadtRevision, fadt_body(dsdt_address, config));
 
   // RsdtAddress stays 0: an ACPI 2.0+ OS uses the XSDT (§5.2.5.3).
   Rsdp rsdp{};

@@ -33,6 +33,7 @@
 // routing wires the in-kernel PIT (as Firecracker and kvmtool describe it) —
 // and level-triggered virtio IRQs below 16 get their own override.
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "base/memory/guest_address.h"
@@ -72,6 +73,12 @@ struct AcpiConfig {
   std::vector<VirtioMmioDevice> virtio_devices;  // Named VR00, VR01, ... in order.
   bool serial = true;                            // COM1 at 0x3f8, IRQ 4.
   bool power_button = true;                      // The GED and PWRB (above).
+  // The ACPI PM timer's 4-byte I/O block (§4.8.3.3), in PM_TMR_BLK and
+  // X_PM_TMR_BLK; unset, both stay zero and the tables a Linux guest sees
+  // do not change. The spec has an OS ignore these fields on a hardware-
+  // reduced platform (§5.2.9); guests that read the FADT themselves, such as
+  // kvm-unit-tests' vmexit, time I/O exits against the port.
+  std::optional<uint16_t> pm_timer_port;
 };
 
 // True when `value`, written to kAcpiSleepControlPort, asks for S5.
