@@ -1,6 +1,7 @@
 #include "app/api/api_json.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "base/util/json_writer.h"
@@ -52,6 +53,13 @@ void config_json(JsonWriter& json, const VmConfig& config, std::string_view name
   json.key("device").begin_array(JsonWriter::Layout::kInline);
   if (config.debug_devices.debug_exit) json.value("debug-exit");
   if (config.debug_devices.test_device) json.value("testdev");
+  if (const auto& ports = config.debug_devices.isa_debug_exit) {
+    char text[64];
+    std::snprintf(text, sizeof text, "isa-debug-exit,iobase=0x%x,iosize=%u", ports->iobase,
+                  unsigned{ports->iosize});
+    json.value(text);
+  }
+  if (config.debug_devices.pc_testdev) json.value("pc-testdev");
   json.end_array();
   json.member("seccomp", seccomp_mode_name(config.seccomp));
   if (config.boot_trace) json.member("boot-trace", true);

@@ -163,4 +163,66 @@ NetOptions parse_net_options(std::string_view text, unsigned index) {
   return options;
 }
 
+namespace {
+
+constexpr const char* kDeviceForms =
+    "use debug-exit, testdev, isa-debug-exit[,iobase=N][,iosize=1|2|4] or pc-testdev";
+
+[[noreturn]] void refuse_device(const std::string& what) {
+  throw Error("--device " + what + ": " + kDeviceForms);
+}
+
+// A port number: decimal, or hexadecimal after 0x (QEMU's iobase=0xf4).
+std::optional<uint16_t> parse_port(std::string_view text) {
+  if (text.starts_with("0x") || text.starts_with("0X")) return parse_integer<uint16_t>(text.substr(2), 16);
+  return parse_integer<uint16_t>(text);
+}
+
+IsaDebugExitPorts parse_isa_debug_exit(const std::vector<KeyValue>& fields) {
+  IsaDebugExitPorts ports;
+  for (size_t i = 1; i < fields.size(); ++i) {
+    const KeyValue& field = fields[i];
+    const std::string given(field.field);
+    if (field.key == "iobase" && field.value) {
+      const std::optional<uint16_t> port = parse_port(*field.value);
+      if (!port) refuse_device("isa-debug-exit: iobase '" + std::string(*field.value) + "' is not a port number (0-0xffff)");
+      ports.iobase = *port;
+    } else if (field.key == "iosize" && field.value) {
+      const std::optional<uint8_t> size = parse_integer<uint8_t>(*field.value);
+      if (!size || (*size != 1 && *size != 2 && *size != 4)) {
+        refuse_device("isa-debug-exit: iosize must be 1, 2 or 4 (got '" + std::string(*field.value) + "')");
+      }
+      ports.iosize = *size;
+    } else {
+      refuse_device("isa-debug-exit: unknown option '" + given + "'");
+    }
+  }
+  if (uint32_t{ports.iobase} + ports.iosize > 0x10000) {
+    refuse_device("isa-debug-exit: iobase " + std::to_string(ports.iobase) + " with iosize " +
+                  std::to_string(ports.iosize) + " runs past port 0xffff");
+  }
+  return ports;
+}
+
+}  // namespace
+
+void parse_device_option(std::string_view text, DebugDevices& devices) {
+  const std::vector<KeyValue> fields = split_key_values(text);
+  const std::string_view name = fields[0].field;
+  if (name == "isa-debug-exit") {
+    devices.isa_debug_exit = parse_isa_debug_exit(fields);
+    return;
+  }
+  if (fields.size() > 1) refuse_device(std::string(text) + " takes no options");
+  if (name == "debug-exit") {
+    devices.debug_exit = true;
+  } else if (name == "testdev") {
+    devices.test_device = true;
+  } else if (name == "pc-testdev") {
+    devices.pc_testdev = true;
+  } else {
+    throw Error("--device " + std::string(name) + " is not a device: " + kDeviceForms);
+  }
+}
+
 }  // namespace kvmm

@@ -5,6 +5,7 @@
 
 #include "devices/virtio/block/disk_options.h"
 #include "devices/virtio/net/net_options.h"
+#include "vmm/machine/platform_devices.h"
 
 namespace kvmm {
 
@@ -17,6 +18,11 @@ DiskOptions parse_disk_options(std::string_view text);
 // (0 for the first --net) picks the default MAC. Throws Error naming the bad
 // field and the accepted forms.
 NetOptions parse_net_options(std::string_view text, unsigned index);
+
+// One --device: debug-exit, testdev, isa-debug-exit[,iobase=N][,iosize=1|2|4]
+// (N decimal or 0x-hex) or pc-testdev, added to `devices`. Throws Error
+// naming the bad field and the accepted forms.
+void parse_device_option(std::string_view text, DebugDevices& devices);
 
 // What the kernel's dev_valid_name() accepts: 1 to 15 characters, no '/',
 // ':' or whitespace, not "." or "..".

@@ -153,6 +153,7 @@ Verb run_verb(RunState& state) {
            .set =
                [&state](std::string_view value) {
                  state.run.config.cmdline = std::string(value);
+                 state.run.config.cmdline_given = true;
                  state.have_cmdline = true;
                }},
           {.name = "--flat", .placeholder = "FILE",
@@ -206,25 +207,18 @@ Verb run_verb(RunState& state) {
        .completion = Completion::kFile,
        .repeatable = true,
        .set = [&config](std::string_view value) { config.disks.push_back(parse_disk_options(value)); }},
-      {.name = "--device", .placeholder = "NAME",
-       .help = "attach a debug device to a Linux guest (repeatable; flat guests always have "
-               "both): debug-exit, the port 0x501 whose byte ends the run with that exit "
-               "status; testdev, the test device at ports 0x520-0x52f and MMIO 0xd0000000. "
-               "Without it a Linux guest cannot choose kvmm's exit status",
+      {.name = "--device", .placeholder = "NAME[,OPTIONS]",
+       .help = "attach a debug device (repeatable): debug-exit, the port 0x501 whose byte "
+               "ends the run with that exit status; testdev, the test device at ports "
+               "0x520-0x52f and MMIO 0xd0000000 (flat guests always have both); and for "
+               "guests written for QEMU (kvm-unit-tests) QEMU's "
+               "isa-debug-exit[,iobase=N][,iosize=1|2|4] (a write of V ends the run with "
+               "status (V << 1) | 1) and pc-testdev. Without them a kernel cannot choose "
+               "kvmm's exit status",
        .completion = Completion::kWords,
-       .words = {"debug-exit", "testdev"},
+       .words = {"debug-exit", "testdev", "isa-debug-exit", "pc-testdev"},
        .repeatable = true,
-       .set =
-           [&config](std::string_view name) {
-             if (name == "debug-exit") {
-               config.debug_devices.debug_exit = true;
-             } else if (name == "testdev") {
-               config.debug_devices.test_device = true;
-             } else {
-               throw UsageError("--device " + std::string(name) +
-                                " is not a device: use debug-exit or testdev");
-             }
-           }},
+       .set = [&config](std::string_view value) { parse_device_option(value, config.debug_devices); }},
       {.name = "--net",
        .placeholder = "tap=NAME|fd=N[,mac=MAC][,vlan=ID][,offload=on|off][,vhost=on|off]",
        .help = "a virtio-net interface (repeatable: eth0, eth1, ...) on the TAP NAME (opened, or "

@@ -55,9 +55,12 @@ class IrqLinePorts : public BusDevice {
       : set_irq_(std::move(set_irq)) {}
   void read(uint64_t, std::span<uint8_t>) override {}  // Write-only; reads as zero.
   void write(uint64_t offset, std::span<const uint8_t> data) override {
-    // QEMU accepts only byte writes here, one port per line.
-    if (data.size() != 1 || offset >= PcTestdev::kIrqLines) return;
-    set_irq_(static_cast<unsigned>(offset), data[0] != 0);  // Guest-controlled level.
+    // One port per line; QEMU splits a wider write into byte writes, so an
+    // outl to line n sets n from its low byte and clears n+1..n+3
+    // (realmode.flat raises IRQ 11 with an outl).
+    for (size_t i = 0; i < data.size() && offset + i < PcTestdev::kIrqLines; ++i) {
+      set_irq_(static_cast<unsigned>(offset + i), data[i] != 0);  // Guest-controlled level.
+    }
   }
 
  private:

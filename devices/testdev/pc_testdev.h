@@ -13,9 +13,10 @@
 //   kScratchBytePort (4 ports): the same register as kScratchPort; QEMU
 //     splits accesses here into single bytes, which reads and writes the
 //     same bytes.
-//   kIrqPort (kIrqLines ports): a byte write of v to kIrqPort + n sets
+//   kIrqPort (kIrqLines ports): each byte v written at kIrqPort + n sets
 //     interrupt line n (an ISA IRQ / IOAPIC pin) to level v != 0
-//     (ioapic.flat's set_irq_line()). Other widths are ignored, reads are 0.
+//     (ioapic.flat's set_irq_line()); a wider write sets the next lines from
+//     its next bytes, as QEMU's byte-wide port does. Reads are 0.
 //   kIomemAddress (MMIO, kIomemSize bytes): scratch memory that reads back
 //     what was written (emulator.flat and lam.flat map it to exercise MMIO
 //     emulation of their instructions).

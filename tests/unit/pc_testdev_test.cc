@@ -62,7 +62,7 @@ TEST_CASE("pc-testdev flushes the page of an address written with outl to 0xe4")
   CHECK(testdev.flushed.size() == 1);
 }
 
-TEST_CASE("pc-testdev sets interrupt line n on a byte write to 0x2000 + n") {
+TEST_CASE("pc-testdev sets interrupt line n from each byte written at 0x2000 + n") {
   PcTestdevOnBuses testdev;
   const std::array<uint8_t, 1> high{1};
   const std::array<uint8_t, 1> also_high{0x80};
@@ -70,10 +70,16 @@ TEST_CASE("pc-testdev sets interrupt line n on a byte write to 0x2000 + n") {
   CHECK(testdev.pio.write(PcTestdev::kIrqPort + 0x0e, high));
   CHECK(testdev.pio.write(PcTestdev::kIrqPort + 0x0e, low));
   CHECK(testdev.pio.write(PcTestdev::kIrqPort + 23, also_high));
-  const std::array<uint8_t, 2> word{1, 0};
-  CHECK(testdev.pio.write(PcTestdev::kIrqPort + 4, word));  // Not a byte: ignored.
-  CHECK(testdev.lines ==
-        std::vector<std::pair<unsigned, bool>>{{0x0e, true}, {0x0e, false}, {23, true}});
+  // realmode.flat's outl to 0x200b: line 11 from the low byte, 12-14 from the others.
+  const std::array<uint8_t, 4> dword{1, 0, 0, 0};
+  CHECK(testdev.pio.write(PcTestdev::kIrqPort + 11, dword));
+  CHECK(testdev.lines == std::vector<std::pair<unsigned, bool>>{{0x0e, true},
+                                                                {0x0e, false},
+                                                                {23, true},
+                                                                {11, true},
+                                                                {12, false},
+                                                                {13, false},
+                                                                {14, false}});
   std::array<uint8_t, 1> read{0xff};
   CHECK(testdev.pio.read(PcTestdev::kIrqPort + 0x0e, read));
   CHECK(read[0] == 0);

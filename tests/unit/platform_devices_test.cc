@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "devices/debug/debug_exit.h"
+#include "devices/firmware/fw_cfg.h"
 #include "vmm/arch/x86/layout.h"
 
 using namespace kvmm;
@@ -98,10 +99,11 @@ TEST_CASE("Platform devices: a Linux guest's power button goes through the GED o
 
 TEST_CASE("Platform devices: a Linux guest has no debug exit or test device unless asked") {
   CHECK(debug_devices_for(GuestKind::kFlat, {}) ==
-        DebugDevices{.debug_exit = true, .test_device = true});
+        DebugDevices{.debug_exit = true, .test_device = true, .isa_debug_exit = {}, .pc_testdev = false});
   CHECK(debug_devices_for(GuestKind::kLinux, {}) == DebugDevices{});
-  CHECK(debug_devices_for(GuestKind::kLinux, {.debug_exit = true}) ==
-        DebugDevices{.debug_exit = true, .test_device = false});
+  CHECK(debug_devices_for(GuestKind::kLinux, {.debug_exit = true, .test_device = false,
+                                             .isa_debug_exit = {}, .pc_testdev = false}) ==
+        DebugDevices{.debug_exit = true, .test_device = false, .isa_debug_exit = {}, .pc_testdev = false});
 
   auto buses_for = [](DebugDevices asked, int& status) {
     auto pio = std::make_unique<Bus>(Bus::Kind::kPio);
@@ -130,9 +132,63 @@ TEST_CASE("Platform devices: a Linux guest has no debug exit or test device unle
   CHECK(pio->write(0x64, std::array<uint8_t, 1>{0xfe}));  // The Linux devices are there.
 
   // --device debug-exit, --device testdev.
-  auto [asked_pio, asked_mmio] = buses_for({.debug_exit = true, .test_device = true}, status);
+  auto [asked_pio, asked_mmio] = buses_for(
+      {.debug_exit = true, .test_device = true, .isa_debug_exit = {}, .pc_testdev = false}, status);
   CHECK(asked_pio->write(DebugExit::kPort, code));
   CHECK(status == 7);
   CHECK(asked_pio->read(TestDevice::kPort, byte));
   CHECK(asked_mmio->read(kTestDeviceMmioAddress.value, byte));
+}
+
+TEST_CASE("Platform devices: QEMU's isa-debug-exit, pc-testdev and a multiboot guest's firmware") {
+  int status = -1;
+  std::vector<std::pair<unsigned, bool>> lines;
+  auto pio = std::make_unique<Bus>(Bus::Kind::kPio);
+  auto mmio = std::make_unique<Bus>(Bus::Kind::kMmio);
+  PlatformWiring wiring;
+  wiring.serial_output = [](uint8_t) {};
+  wiring.debug_exit = [&status](uint8_t value) { status = value; };
+  DebugDevices asked;
+  asked.isa_debug_exit = IsaDebugExitPorts{.iobase = 0xf4, .iosize = 4};
+  asked.pc_testdev = true;
+  wiring.debug = debug_devices_for(GuestKind::kLinux, asked);
+  wiring.pc_testdev.flush_page = [](uint64_t) {};
+  wiring.pc_testdev.set_irq = [&lines](unsigned line, bool level) { lines.emplace_back(line, level); };
+  wiring.firmware = PlatformWiring::Firmware{.cpus = 3, .ram_bytes = 256 << 20};
+  add_platform_devices(*pio, *mmio, std::move(wiring));
+
+  // kvm-unit-tests' exit(0) and exit(1): statuses 1 and 3.
+  CHECK(pio->write(0xf4, std::array<uint8_t, 4>{0, 0, 0, 0}));
+  CHECK(status == 1);
+  CHECK(pio->write(0xf4, std::array<uint8_t, 4>{1, 0, 0, 0}));
+  CHECK(status == 3);
+  CHECK_FALSE(pio->write(DebugExit::kPort, std::array<uint8_t, 1>{7}));  // Not asked for.
+
+  CHECK(pio->write(PcTestdev::kIrqPort + 5, std::array<uint8_t, 1>{1}));
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == std::pair<unsigned, bool>{5, true});
+
+  // fw_cfg: the CPU count the suite's BSP waits for.
+  CHECK(pio->write(FwCfg::kPort, std::array<uint8_t, 2>{FwCfg::kNbCpusKey, 0}));
+  std::array<uint8_t, 1> byte{};
+  CHECK(pio->read(FwCfg::kPort + 1, byte));
+  CHECK(byte[0] == 3);
+  std::array<uint8_t, 4> timer{};
+  CHECK(pio->read(kPmTimerPort, timer));
+  CHECK(timer[3] == 0);  // 24 bits.
+}
+
+TEST_CASE("Platform devices: an isa-debug-exit on a taken port is refused with the fix") {
+  Bus pio(Bus::Kind::kPio);
+  Bus mmio(Bus::Kind::kMmio);
+  PlatformWiring wiring;
+  wiring.serial_output = [](uint8_t) {};
+  wiring.debug_exit = [](uint8_t) {};
+  DebugDevices asked;
+  asked.isa_debug_exit = IsaDebugExitPorts{.iobase = 0x3fa, .iosize = 1};
+  wiring.debug = debug_devices_for(GuestKind::kLinux, asked);
+  CHECK_THROWS_WITH(add_platform_devices(pio, mmio, std::move(wiring)),
+                    Catch::Contains("--device isa-debug-exit: device isa-debug-exit at 0x3fa overlaps "
+                                    "device serial COM1") &&
+                        Catch::Contains("choose another iobase"));
 }

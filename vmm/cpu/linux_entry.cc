@@ -34,4 +34,10 @@ void set_pvh_entry(const GuestMemory& memory, GuestAddress entry, GuestAddress s
   regs.rbx = start_info.value;
 }
 
+void set_multiboot_entry(const GuestMemory& memory, GuestAddress entry, GuestAddress info,
+                         uint32_t magic, kvm_sregs& sregs, kvm_regs& regs) {
+  set_pvh_entry(memory, entry, info, sregs, regs);
+  regs.rax = magic;
+}
+
 }  // namespace kvmm

@@ -1,6 +1,8 @@
 #pragma once
-// CPU state at a Linux kernel's entry point, for each boot protocol kvmm uses.
+// CPU state at a kernel's entry point, for each boot protocol kvmm uses.
 #include <linux/kvm.h>
+
+#include <cstdint>
 
 #include "base/memory/guest_address.h"
 #include "base/memory/guest_memory.h"
@@ -18,5 +20,10 @@ void set_linux64_entry(const GuestMemory& memory, GuestAddress entry, GuestAddre
 // paging off, flat CS/DS/ES/SS, EBX = the hvm_start_info. Writes the GDT.
 void set_pvh_entry(const GuestMemory& memory, GuestAddress entry, GuestAddress start_info,
                    kvm_sregs& sregs, kvm_regs& regs);
+
+// Multiboot v1 (section 3.2, "Machine state"): as PVH, with EAX = `magic`
+// (0x2BADB002) and EBX = the multiboot information structure.
+void set_multiboot_entry(const GuestMemory& memory, GuestAddress entry, GuestAddress info,
+                         uint32_t magic, kvm_sregs& sregs, kvm_regs& regs);
 
 }  // namespace kvmm

@@ -21,6 +21,8 @@
 #include "vmm/boot/acpi/acpi_tables.h"
 #include "vmm/boot/acpi/mp_table.h"
 #include "vmm/boot/flat_loader.h"
+#include "vmm/boot/image_file.h"
+#include "vmm/boot/multiboot/multiboot.h"
 #include "vmm/boot/reset_vector.h"
 #include "vmm/console/console_input.h"
 #include "vmm/console/terminal.h"
@@ -71,10 +73,14 @@ std::optional<LinuxBootInfo> Machine::load_guest() {
     }
     return std::nullopt;
   }
+  const bool multiboot = has_multiboot_header(ImageFile::open(*config_.kernel, "kernel"));
   // Firmware tables first: the loader records the RSDP in the boot data.
   AcpiConfig acpi;
   acpi.cpus = config_.cpus;
   acpi.virtio_devices = virtio_slots_.acpi_devices();
+  // Tests written for PCs read the PM timer (kvm-unit-tests' vmexit);
+  // Linux, on hardware-reduced ACPI, does not look for it.
+  if (multiboot) acpi.pm_timer_port = kPmTimerPort;
   if (config_.cpus > kMaxFirmwareTableCpus) {
     throw Error("--cpus " + std::to_string(config_.cpus) + " is more than kvmm can describe to a "
                 "guest (" + std::to_string(kMaxFirmwareTableCpus) + "): use fewer vCPUs");
@@ -82,6 +88,26 @@ std::optional<LinuxBootInfo> Machine::load_guest() {
   const GuestAddress rsdp = write_acpi_tables(memory_, acpi);
   write_mp_table(memory_, config_.cpus);  // For acpi=off and kernels without ACPI.
   write_reset_vector_stub(memory_);
+  if (multiboot) {
+    MultibootRequest request;
+    request.kernel = *config_.kernel;
+    request.module = config_.initrd;
+    // kvmm's default Linux command line would be the test's argv: a
+    // multiboot kernel gets only what --cmdline says.
+    request.cmdline = config_.cmdline_given ? config_.cmdline : "";
+    request.ram_bytes = config_.memory_bytes;
+    const MultibootBootInfo loaded = load_multiboot(memory_, request);
+    trace_.mark("kernel loaded");
+    LinuxBootInfo info;
+    info.protocol = LinuxBootInfo::Protocol::kMultiboot;
+    info.entry = loaded.entry;
+    info.boot_data = loaded.info;
+    info.kernel_load = loaded.load_start;
+    info.kernel_end = loaded.load_end;
+    info.initrd_address = loaded.module_address;
+    info.initrd_size = loaded.module_size;
+    return info;
+  }
 
   LinuxBootRequest request;
   request.kernel = *config_.kernel;
@@ -173,6 +199,18 @@ PlatformWiring Machine::platform_wiring() {
   wiring.debug_exit = [this](uint8_t status) { stop_.request_stop(RunOutcome{status, ""}); };
   wiring.debug = debug_devices_for(is_linux() ? GuestKind::kLinux : GuestKind::kFlat,
                                    config_.debug_devices);
+  // Guest-controlled: an address outside RAM flushes nothing.
+  wiring.pc_testdev.flush_page = [this](uint64_t gpa) {
+    static_cast<void>(memory_.flush_page(GuestAddress{gpa}));
+  };
+  // Only a kernel's VM is sure to have the in-kernel interrupt controllers.
+  wiring.pc_testdev.set_irq = [this](unsigned line, bool level) {
+    if (is_linux()) vm_.set_irq_line(line, level);
+  };
+  if (is_multiboot()) {
+    wiring.firmware = PlatformWiring::Firmware{.cpus = static_cast<uint16_t>(config_.cpus),
+                                               .ram_bytes = config_.memory_bytes};
+  }
   if (!is_linux()) return wiring;
   wiring.serial_interrupt = [this](bool asserted) { vm_.set_irq_line(kCom1Irq, asserted); };
   PlatformWiring::Linux& linux_devices = wiring.linux_devices.emplace();

@@ -86,6 +86,11 @@ class Machine {
   explicit Machine(const VmConfig& config);
   bool is_linux() const { return linux_.has_value(); }
   bool is_flat_smp() const { return !is_linux() && config_.cpus > 1; }
+  // A multiboot kernel (kvm-unit-tests): booted like Linux, with the PC
+  // firmware interfaces tests written for QEMU expect.
+  bool is_multiboot() const {
+    return linux_ && linux_->protocol == LinuxBootInfo::Protocol::kMultiboot;
+  }
 
   // Each builds one part from the members declared before it.
   // machine.cc

@@ -4,6 +4,7 @@
 
 #include "base/util/error.h"
 #include "vmm/cpu/cpuid.h"
+#include "vmm/boot/multiboot/multiboot.h"
 #include "vmm/cpu/linux_entry.h"
 #include "vmm/cpu/x86_defaults.h"
 #include "vmm/machine/machine.h"
@@ -62,6 +63,9 @@ void Machine::set_boot_state(KvmVcpu& vcpu) const {
     const uint64_t top = low_ram_end(config_.memory_bytes) & ~uint64_t{0xf};
     const GuestAddress stack_top{top - uint64_t{vcpu.index()} * kFlatStackBytes};
     set_entry_state(config_.mode, kFlatLoadAddress, stack_top, sregs, regs);
+  } else if (linux_->protocol == LinuxBootInfo::Protocol::kMultiboot) {
+    set_multiboot_entry(memory_, linux_->entry, linux_->boot_data, kMultibootBootloaderMagic, sregs,
+                        regs);
   } else if (linux_->protocol == LinuxBootInfo::Protocol::kPvh) {
     set_pvh_entry(memory_, linux_->entry, linux_->boot_data, sregs, regs);
   } else {

@@ -1,10 +1,14 @@
 #include "vmm/machine/platform_devices.h"
 
+#include "base/util/error.h"
 #include "devices/debug/debug_exit.h"
+#include "devices/debug/isa_debug_exit.h"
+#include "devices/firmware/fw_cfg.h"
 #include "devices/legacy/absent_ports.h"
 #include "devices/legacy/boot_marker.h"
 #include "devices/legacy/i8042.h"
 #include "devices/power/acpi_power.h"
+#include "devices/power/pm_timer.h"
 #include "vmm/arch/x86/layout.h"
 #include "vmm/boot/acpi/acpi_tables.h"
 
@@ -62,7 +66,10 @@ std::shared_ptr<GenericEventDevice> add_linux_devices(Bus& pio, Bus& mmio,
 }  // namespace
 
 DebugDevices debug_devices_for(GuestKind guest, DebugDevices asked) {
-  if (guest == GuestKind::kFlat) return DebugDevices{.debug_exit = true, .test_device = true};
+  if (guest == GuestKind::kFlat) {
+    asked.debug_exit = true;
+    asked.test_device = true;
+  }
   return asked;
 }
 
@@ -74,6 +81,23 @@ PlatformDevices add_platform_devices(Bus& pio, Bus& mmio, PlatformWiring wiring)
   if (wiring.debug.debug_exit && wiring.debug_exit) {
     pio.insert(std::make_shared<DebugExit>(std::move(wiring.debug_exit)), DebugExit::kPort, 1,
                "debug-exit");
+  }
+  if (const auto& ports = wiring.debug.isa_debug_exit; ports && wiring.debug_exit) {
+    auto device = std::make_shared<IsaDebugExit>(
+        static_cast<IsaDebugExit::Width>(ports->iosize),
+        [exit = wiring.debug_exit](int status) { exit(static_cast<uint8_t>(status)); });
+    try {
+      pio.insert(device, ports->iobase, device->size(), "isa-debug-exit");
+    } catch (const Error& e) {
+      throw Error(std::string("--device isa-debug-exit: ") + e.what() + ": choose another iobase");
+    }
+  }
+  if (wiring.debug.pc_testdev) PcTestdev(std::move(wiring.pc_testdev)).add_to(pio, mmio);
+  if (wiring.firmware) {
+    pio.insert(std::make_shared<FwCfg>(FwCfg::Config{.cpus = wiring.firmware->cpus,
+                                                     .ram_bytes = wiring.firmware->ram_bytes}),
+               FwCfg::kPort, FwCfg::kSize, "fw_cfg");
+    pio.insert(std::make_shared<PmTimer>(), kPmTimerPort, PmTimer::kSize, "ACPI PM timer");
   }
   if (wiring.debug.test_device) {
     auto test_device = std::make_shared<TestDevice>();

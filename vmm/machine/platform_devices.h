@@ -14,26 +14,41 @@
 #include "base/bus/bus.h"
 #include "devices/power/generic_event_device.h"
 #include "devices/serial/uart8250.h"
+#include "devices/testdev/pc_testdev.h"
 #include "devices/testdev/test_device.h"
 
 namespace kvmm {
 
 inline constexpr uint16_t kCom1Port = 0x3f8;
 inline constexpr uint32_t kCom1Irq = 4;
+// The ACPI PM timer of a multiboot guest, where QEMU's PIIX4 has it
+// (PMBASE 0x600 + 8), named in the FADT.
+inline constexpr uint16_t kPmTimerPort = 0x608;
+
+// QEMU's isa-debug-exit: where it sits and how wide its register is.
+struct IsaDebugExitPorts {
+  uint16_t iobase = 0x501;  // QEMU's defaults.
+  uint8_t iosize = 1;       // 1, 2 or 4.
+  bool operator==(const IsaDebugExitPorts&) const = default;
+};
 
 // The debug devices: the debug-exit port lets the guest choose kvmm's exit
-// status; the test device is 16 scratch bytes for kvmm's own tests.
+// status; the test device is 16 scratch bytes for kvmm's own tests. QEMU's
+// isa-debug-exit and pc-testdev carry QEMU's semantics, for guests written
+// for QEMU (kvm-unit-tests).
 struct DebugDevices {
   bool debug_exit = false;
   bool test_device = false;
+  std::optional<IsaDebugExitPorts> isa_debug_exit;
+  bool pc_testdev = false;
   bool operator==(const DebugDevices&) const = default;
 };
 
 enum class GuestKind { kFlat, kLinux };
 
-// Flat guests get both (their tests end through the debug exit); a Linux
-// guest only those `asked` for (`kvmm run --device`), so by default its root
-// cannot choose kvmm's exit status.
+// Flat guests get debug-exit and testdev (their tests end through the debug
+// exit) besides those asked for; a kernel only those `asked` for (`kvmm run
+// --device`), so by default its root cannot choose kvmm's exit status.
 DebugDevices debug_devices_for(GuestKind guest, DebugDevices asked);
 
 struct PlatformWiring {
@@ -44,8 +59,18 @@ struct PlatformWiring {
   // A write to the debug-exit port: the guest's exit status.
   std::function<void(uint8_t status)> debug_exit;
   // Which debug devices to attach (debug_devices_for); the debug-exit port
-  // only with a debug_exit callback.
-  DebugDevices debug{.debug_exit = true, .test_device = true};
+  // and isa-debug-exit only with a debug_exit callback.
+  DebugDevices debug{.debug_exit = true, .test_device = true, .isa_debug_exit = {}, .pc_testdev = false};
+  // pc-testdev's page flushes and interrupt lines, when debug.pc_testdev.
+  PcTestdev::Callbacks pc_testdev;
+
+  // The PC firmware interfaces of a multiboot guest: fw_cfg (CPU count and
+  // RAM size) and the ACPI PM timer at kPmTimerPort. Unset: none.
+  struct Firmware {
+    uint16_t cpus = 1;
+    uint64_t ram_bytes = 0;
+  };
+  std::optional<Firmware> firmware;
 
   // A Linux guest's firmware-facing devices. Each callback runs on a vCPU thread.
   struct Linux {

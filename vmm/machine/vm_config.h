@@ -36,6 +36,7 @@ struct VmConfig {
   std::optional<std::filesystem::path> kernel;
   std::optional<std::filesystem::path> initrd;
   std::string cmdline = kDefaultCmdline;
+  bool cmdline_given = false;  // --cmdline was given (a multiboot kernel gets only that).
 
   uint64_t memory_bytes = 256 * kMiB;
   uint32_t cpus = 1;

@@ -38,6 +38,9 @@ struct LinuxBootInfo {
     // CS/DS/ES/SS, EIP = entry, EBX = boot_data (hvm_start_info),
     // interrupts off.
     kPvh,
+    // Multiboot v1: as PVH, with EAX = the boot loader magic and EBX =
+    // boot_data (the multiboot information structure).
+    kMultiboot,
   };
   Protocol protocol = Protocol::kBzImage64;
   GuestAddress entry;
