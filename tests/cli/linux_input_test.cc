@@ -105,3 +105,16 @@ TEST_CASE("guest memory too small for the kernel is refused") {
 TEST_CASE("zero vCPUs are refused") {
   check_usage_error({"run", "--kernel", "/nonexistent/vmlinuz", "--cpus", "0"}, "give at least 1");
 }
+
+TEST_CASE("a multiboot kernel asking for what kvmm does not load is refused in one line") {
+  TempDir dir;
+  // Magic, flags (bit 16: the a.out address fields), checksum.
+  const uint32_t magic = 0x1BADB002, flags = 1u << 16, checksum = 0u - magic - flags;
+  std::string header;
+  for (const uint32_t word : {magic, flags, checksum}) {
+    for (int byte = 0; byte < 4; ++byte) header.push_back(static_cast<char>(word >> (8 * byte)));
+  }
+  header.resize(4096, '\0');
+  check_refused({"run", "--kernel", dir.file("aout.flat", header)},
+                "asks for the a.out address fields (flag 16)");
+}

@@ -9,12 +9,14 @@ the devices the suite expects (isa-debug-exit at 0xf4, pc-testdev).
 """
 
 import argparse
+import atexit
 import json
 import os
 import re
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 
 DEFAULT_TIMEOUT_S = 90  # The suite's default (scripts/runtime.bash).
@@ -162,15 +164,20 @@ def run_command(argv, timeout_s, env=None, cwd=None):
     return status, out.decode("utf-8", "replace"), time.monotonic() - start, timed_out
 
 
-def environment_module(path):
-    """The test's environment (the suite passes it as the multiboot module):
-    the host kernel's version, which tests read to decide errata."""
+def environment_module():
+    """A file with the tests' environment (the suite passes it as the
+    multiboot module): the host kernel's version, which tests read to decide
+    errata. Removed when this process exits."""
+    fd, path = tempfile.mkstemp(prefix="kvmm-kut-env.")
+    os.close(fd)
+    atexit.register(os.unlink, path)
     release = os.uname().release
     m = re.match(r"(\d+)\.(\d+)\.?(\d*)", release)
     version, patch, sub = (m.group(1), m.group(2), m.group(3) or "0") if m else ("0", "0", "0")
     with open(path, "w", encoding="utf-8") as f:
         f.write("TARGET=kvmm\nKERNEL_VERSION_STRING=%s\nKERNEL_VERSION=%s\n"
                 "KERNEL_PATCHLEVEL=%s\nKERNEL_SUBLEVEL=%s\n" % (release, version, patch, sub))
+    return path
 
 
 def run_kvmm(opts, test, kargs, env_file):
@@ -252,8 +259,7 @@ def vmexit_rounds(opts):
     alternating which goes first, `opts.rounds` rounds. Returns one dict per
     (round, vmm) with the cycles per exit of each kind."""
     test = {"name": "vmexit", "file": "vmexit.flat", "smp": "2", "timeout": "600"}
-    env_file = os.path.join(opts.suite, "kvmm-env")
-    environment_module(env_file)
+    env_file = environment_module()
     runs = []
     for round_no in range(1, opts.rounds + 1):
         order = ["kvmm", "qemu"] if round_no % 2 else ["qemu", "kvmm"]
@@ -354,12 +360,12 @@ def main():
     if opts.expect:
         with open(opts.expect, encoding="utf-8") as f:
             expected = [l.split("#")[0].strip() for l in f if l.split("#")[0].strip()]
-        if not opts.tests and not opts.group:
-            opts.tests = expected
+    all_selected = not opts.tests and not opts.group
+    if expected and all_selected:
+        opts.tests = expected
 
     tests = selected(opts, parse_config(os.path.join(opts.suite, "x86", "unittests.cfg")))
-    env_file = os.path.join(opts.suite, "kvmm-env")
-    environment_module(env_file)
+    env_file = environment_module()
     rows = []
     for test in tests:
         kargs = KvmmArgs(test)
@@ -390,7 +396,7 @@ def main():
 
     print()
     print_table(rows, opts.compare_qemu)
-    failures = check(rows, expected, opts.compare_qemu)
+    failures = check(rows, expected, opts.compare_qemu, all_selected)
     if opts.json:
         for row in rows:
             for vmm in ("kvmm", "qemu"):
@@ -418,13 +424,15 @@ def print_table(rows, compare):
                                         for k in (PASS, FAIL, SKIP, TIMEOUT))))
 
 
-def check(rows, expected, compare):
+def check(rows, expected, compare, all_selected):
     """What makes the run fail: an expected test that did not pass under kvmm,
     or (with QEMU) a test QEMU passes and kvmm fails."""
     failures = []
     by_name = {row["test"]: row for row in rows}
     for name in expected:
         row = by_name.get(name)
+        if row is None and not all_selected:
+            continue  # Not among the tests asked for.
         if row is None or row["kvmm"]["result"] != PASS:
             failures.append("%s passed before and now: %s" %
                             (name, row["kvmm"]["result"] if row else "not run"))
