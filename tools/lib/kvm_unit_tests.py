@@ -258,7 +258,11 @@ def vmexit_rounds(opts):
     """--vmexit: vmexit.flat (every exit kind, 2 vCPUs) under kvmm and QEMU,
     alternating which goes first, `opts.rounds` rounds. Returns one dict per
     (round, vmm) with the cycles per exit of each kind."""
-    test = {"name": "vmexit", "file": "vmexit.flat", "smp": "2", "timeout": "600"}
+    # One vCPU: the exit costs need no second one, and with two, vmexit's
+    # parallel kinds (run on every vCPU at once) stall or crash under kvmm in
+    # the nested KVM host now and then (docs/kvm-unit-tests.md).
+    test = {"name": "vmexit", "file": "vmexit.flat", "smp": "1", "timeout": "120",
+            "test_args": " ".join(opts.vmexit_kinds)}
     env_file = environment_module()
     runs = []
     for round_no in range(1, opts.rounds + 1):
@@ -344,6 +348,10 @@ def main():
     parser.add_argument("--max-timeout", type=float, default=600)
     parser.add_argument("--vmexit", action="store_true")
     parser.add_argument("--rounds", type=int, default=5)
+    # The exits a VMM takes part in, and the in-kernel ones to subtract.
+    parser.add_argument("--vmexit-kinds", nargs="*", default=[
+        "cpuid", "vmcall", "mov_from_cr8", "mov_to_cr8", "inl_from_pmtimer", "inl_from_qemu",
+        "inl_from_kernel", "outl_to_kernel"])
     parser.add_argument("tests", nargs="*")
     opts = parser.parse_args()
 
