@@ -1,6 +1,6 @@
 #include "devices/testdev/pc_testdev.h"
 
-#include <array>
+#include <vector>
 #include <cstring>
 
 namespace kvmm {
@@ -13,10 +13,12 @@ bool fits(uint64_t offset, size_t size, uint64_t window) {
   return offset <= window && size <= window - offset;
 }
 
-// One 32-bit register, little-endian: an access of n bytes at offset k
-// reads or replaces bytes k..k+n-1 and leaves the others alone.
-class ScratchRegister : public BusDevice {
+// Bytes that read back what was written: an access of n bytes at offset k
+// reads or replaces bytes k..k+n-1 and leaves the others alone. The 32-bit
+// scratch register and the 64 KiB MMIO window are both this.
+class ScratchBytes : public BusDevice {
  public:
+  explicit ScratchBytes(uint64_t size) : bytes_(size) {}
   void read(uint64_t offset, std::span<uint8_t> data) override {
     if (!fits(offset, data.size(), bytes_.size())) return;
     std::lock_guard lock(mutex_);
@@ -30,7 +32,7 @@ class ScratchRegister : public BusDevice {
 
  private:
   std::mutex mutex_;  // Guards bytes_.
-  std::array<uint8_t, PcTestdev::kScratchSize> bytes_{};
+  std::vector<uint8_t> bytes_;
 };
 
 class FlushPagePort : public BusDevice {
@@ -67,32 +69,13 @@ class IrqLinePorts : public BusDevice {
   std::function<void(unsigned, bool)> set_irq_;
 };
 
-class IomemScratch : public BusDevice {
- public:
-  IomemScratch() : bytes_(PcTestdev::kIomemSize) {}
-  void read(uint64_t offset, std::span<uint8_t> data) override {
-    if (!fits(offset, data.size(), bytes_.size())) return;
-    std::lock_guard lock(mutex_);
-    std::memcpy(data.data(), bytes_.data() + offset, data.size());
-  }
-  void write(uint64_t offset, std::span<const uint8_t> data) override {
-    if (!fits(offset, data.size(), bytes_.size())) return;
-    std::lock_guard lock(mutex_);
-    std::memcpy(bytes_.data() + offset, data.data(), data.size());
-  }
-
- private:
-  std::mutex mutex_;  // Guards bytes_.
-  std::vector<uint8_t> bytes_;  // On the heap: 64 KiB.
-};
-
 }  // namespace
 
 PcTestdev::PcTestdev(Callbacks callbacks)
-    : scratch(std::make_shared<ScratchRegister>()),
+    : scratch(std::make_shared<ScratchBytes>(kScratchSize)),
       flush_page(std::make_shared<FlushPagePort>(std::move(callbacks.flush_page))),
       irq_lines(std::make_shared<IrqLinePorts>(std::move(callbacks.set_irq))),
-      iomem(std::make_shared<IomemScratch>()) {}
+      iomem(std::make_shared<ScratchBytes>(kIomemSize)) {}
 
 void PcTestdev::add_to(Bus& pio, Bus& mmio) const {
   pio.insert(scratch, kScratchPort, kScratchSize, "pc-testdev scratch");
