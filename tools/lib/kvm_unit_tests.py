@@ -68,7 +68,7 @@ def memory_megabytes(value):
     m = re.fullmatch(r"(\d+)([mMgG]?)", value)
     if not m:
         return None
-    return int(m.group(1)) * (1024 if m.group(2) in "gG" and m.group(2) else 1)
+    return int(m.group(1)) * (1024 if m.group(2) in ("g", "G") else 1)
 
 
 class KvmmArgs:
@@ -189,8 +189,7 @@ def run_kvmm(opts, test, kargs, env_file):
     return argv, run_command(argv, test_timeout(opts, test))
 
 
-def run_qemu(opts, test, kargs):
-    del kargs
+def run_qemu(opts, test):
     env = dict(os.environ, TESTNAME=test["name"], TIMEOUT="0", ACCEL="kvm")
     argv = ["./x86/run", "x86/" + test["file"], "-smp", test.get("smp", "1")]
     args = shell_words(test.get("test_args", ""))
@@ -219,7 +218,7 @@ def selected(opts, tests):
     return chosen
 
 
-def not_run_reason(opts, test, kargs):
+def not_run_reason(opts, test):
     """Why a test is not run at all (the same for every VMM), or None."""
     groups = test.get("groups", "").split()
     if test.get("arch", "x86_64") != "x86_64":
@@ -271,7 +270,7 @@ def vmexit_rounds(opts):
             if vmm == "kvmm":
                 argv, run = run_kvmm(opts, test, KvmmArgs(test), env_file)
             else:
-                argv, run = run_qemu(opts, test, None)
+                argv, run = run_qemu(opts, test)
             result = vmm_result(vmm, argv, run)
             write_log(opts, "vmexit-round%d" % round_no, vmm, result)
             cycles = {m.group(1): int(m.group(2)) for m in VMEXIT_LINE.finditer(result["output"])}
@@ -378,7 +377,7 @@ def main():
     for test in tests:
         kargs = KvmmArgs(test)
         row = {"test": test["name"], "file": test["file"], "smp": kargs.cpus, "notes": kargs.notes}
-        reason = not_run_reason(opts, test, kargs)
+        reason = not_run_reason(opts, test)
         if reason:
             row["kvmm"] = {"result": SKIP, "reason": reason}
             if opts.compare_qemu:
@@ -391,7 +390,7 @@ def main():
                 row["kvmm"] = vmm_result("kvmm", argv, run)
                 write_log(opts, test["name"], "kvmm", row["kvmm"])
             if opts.compare_qemu:
-                argv, run = run_qemu(opts, test, kargs)
+                argv, run = run_qemu(opts, test)
                 row["qemu"] = vmm_result("qemu", argv, run)
                 write_log(opts, test["name"], "qemu", row["qemu"])
         rows.append(row)
