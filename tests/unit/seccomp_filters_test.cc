@@ -85,6 +85,8 @@ TEST_CASE("only the vCPU filter runs the guest and starts threads") {
                                    vhost::kSetVringAddr, vhost::kSetVringBase, vhost::kSetVringKick,
                                    vhost::kSetVringCall, vhost::kNetSetBackend});
   CHECK(has(vcpu.syscalls, static_cast<int>(SYS_clone3)));
+  // KVM_RUN, once per exit: tested before any other call.
+  CHECK(vcpu.hot_syscall == static_cast<int>(SYS_ioctl));
   for (ThreadRole role : kRoles) {
     if (role == ThreadRole::kVcpu) continue;
     const RoleFilter f = kvmm::role_filter(role, {});

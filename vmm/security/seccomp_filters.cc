@@ -93,6 +93,7 @@ RoleFilter vcpu(const FilterNeeds& needs) {
   // devices on the PIC/IOAPIC (the UART), KVM's stats fd.
   add(f.ioctls, {KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS,
                  KVM_GET_STATS_FD});
+  f.hot_syscall = SYS_ioctl;  // KVM_RUN, once per exit.
   // Parking for a pause: the guest's kvmclock is told it was stopped.
   add(f.ioctls, {KVM_KVMCLOCK_CTRL});
   // DRIVER_OK and reset, written by the guest: start and stop device threads.

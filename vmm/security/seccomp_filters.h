@@ -8,6 +8,7 @@
 // all apply. The virtio I/O threads are started by a vCPU thread when the
 // guest's driver sets DRIVER_OK, so the vCPU filter also holds what those
 // threads need; each I/O thread then narrows itself to its own list.
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -28,6 +29,10 @@ struct RoleFilter {
   std::vector<int> syscalls;              // Allowed with any arguments.
   std::vector<unsigned long> ioctls;      // ioctl(2) allowed with these requests only.
   std::vector<int> prctl_options;         // prctl(2) allowed with these options only.
+  // The call on the thread's hot path (a vCPU's ioctl, for KVM_RUN), which
+  // the filter tests before any other: every exit to kvmm pays for the
+  // comparisons in front of it.
+  std::optional<int> hot_syscall;
 };
 
 RoleFilter role_filter(ThreadRole role, const FilterNeeds& needs);
