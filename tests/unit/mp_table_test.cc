@@ -113,10 +113,10 @@ TEST_CASE("MP tables the area or guest memory cannot hold are refused") {
   CHECK_THROWS_AS(write_mp_table(memory, 255), Error);
   CHECK_NOTHROW(write_mp_table(memory, 254));
   CHECK_THROWS_WITH(write_mp_table(memory, 1, GuestAddress{0xf0008}),
-                    Catch::Contains("16-byte boundary in [0xf0000, 0x100000)"));
+                    Catch::Contains("16-byte boundary in [0xf0000, 0xff000)"));
   CHECK_THROWS_AS(write_mp_table(memory, 1, GuestAddress{0xe0000}), Error);
-  CHECK_THROWS_WITH(write_mp_table(memory, 254, GuestAddress{0xffc00}),
-                    Catch::Contains("runs past 0x100000"));
+  CHECK_THROWS_WITH(write_mp_table(memory, 254, GuestAddress{0xfec00}),
+                    Catch::Contains("runs past 0xff000"));
 
   GuestMemory small;
   small.add_region(GuestAddress{0}, 0x80000);

@@ -44,6 +44,31 @@ void KvmVm::create_pit() {
   if (::ioctl(fd(), KVM_CREATE_PIT2, &config) < 0) throw_errno("KVM_CREATE_PIT2 failed");
 }
 
+kvm_irqchip KvmVm::irqchip(uint32_t chip_id) const {
+  kvm_irqchip chip{};
+  chip.chip_id = chip_id;
+  if (::ioctl(fd(), KVM_GET_IRQCHIP, &chip) < 0) {
+    throw_errno("KVM_GET_IRQCHIP (chip " + std::to_string(chip_id) + ") failed");
+  }
+  return chip;
+}
+
+void KvmVm::set_irqchip(const kvm_irqchip& chip) {
+  if (::ioctl(fd(), KVM_SET_IRQCHIP, &chip) < 0) {
+    throw_errno("KVM_SET_IRQCHIP (chip " + std::to_string(chip.chip_id) + ") failed");
+  }
+}
+
+kvm_pit_state2 KvmVm::pit_state() const {
+  kvm_pit_state2 state{};
+  if (::ioctl(fd(), KVM_GET_PIT2, &state) < 0) throw_errno("KVM_GET_PIT2 failed");
+  return state;
+}
+
+void KvmVm::set_pit_state(const kvm_pit_state2& state) {
+  if (::ioctl(fd(), KVM_SET_PIT2, &state) < 0) throw_errno("KVM_SET_PIT2 failed");
+}
+
 void KvmVm::set_irq_line(uint32_t irq, bool level) {
   kvm_irq_level line{};
   line.irq = irq;

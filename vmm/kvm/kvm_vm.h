@@ -1,5 +1,7 @@
 #pragma once
 // A VM fd: memory slots, VM-wide setup, vCPU creation.
+#include <linux/kvm.h>
+
 #include <cstdint>
 #include <optional>
 
@@ -26,6 +28,13 @@ class KvmVm {
   void create_irqchip();
   // The in-kernel PIT (i8254); port 0x61's speaker bits are emulated as dummies.
   void create_pit();
+  // KVM_GET_IRQCHIP / KVM_SET_IRQCHIP: one in-kernel chip's state
+  // (KVM_IRQCHIP_PIC_MASTER, _PIC_SLAVE or _IOAPIC in chip.chip_id).
+  kvm_irqchip irqchip(uint32_t chip_id) const;
+  void set_irqchip(const kvm_irqchip& chip);
+  // KVM_GET_PIT2 / KVM_SET_PIT2: the in-kernel PIT's channels.
+  kvm_pit_state2 pit_state() const;
+  void set_pit_state(const kvm_pit_state2& state);
   // KVM_IRQ_LINE: drives GSI `irq` of the in-kernel irqchip to `level`.
   void set_irq_line(uint32_t irq, bool level);
 

@@ -22,6 +22,7 @@
 #include "vmm/boot/acpi/mp_table.h"
 #include "vmm/boot/flat_loader.h"
 #include "vmm/boot/image_file.h"
+#include "vmm/boot/multiboot/bios_handoff.h"
 #include "vmm/boot/multiboot/multiboot.h"
 #include "vmm/boot/reset_vector.h"
 #include "vmm/console/console_input.h"
@@ -97,6 +98,9 @@ std::optional<LinuxBootInfo> Machine::load_guest() {
     request.cmdline = config_.cmdline_given ? config_.cmdline : "";
     request.ram_bytes = config_.memory_bytes;
     const MultibootBootInfo loaded = load_multiboot(memory_, request);
+    // Written after the kernel: a kernel loaded over address 0 keeps what
+    // it brought, and the table is then the BIOS's, as under QEMU.
+    write_bios_interrupt_table(memory_);
     trace_.mark("kernel loaded");
     LinuxBootInfo info;
     info.protocol = LinuxBootInfo::Protocol::kMultiboot;
@@ -183,9 +187,21 @@ KvmVm Machine::create_vm() {
     // kvmm, and the vCPUs need the local APICs before they are created.
     vm.create_irqchip();
     vm.create_pit();
+    if (is_multiboot()) set_bios_timer_state(vm);
   }
   virtio_.register_eventfds(vm);
   return vm;
+}
+
+void Machine::set_bios_timer_state(KvmVm& vm) {
+  for (const uint32_t id : {KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE}) {
+    kvm_irqchip chip = vm.irqchip(id);
+    set_bios_pic_state(chip.chip.pic, id == KVM_IRQCHIP_PIC_MASTER);
+    vm.set_irqchip(chip);
+  }
+  kvm_pit_state2 pit = vm.pit_state();
+  set_bios_pit_state(pit);
+  vm.set_pit_state(pit);
 }
 
 PlatformWiring Machine::platform_wiring() {

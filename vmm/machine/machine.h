@@ -98,6 +98,8 @@ class Machine {
   std::vector<VirtioDeviceEntry> open_virtio_devices() const;
   KvmSystem open_kvm() const;
   KvmVm create_vm();
+  // The 8259s and the PIT as a BIOS leaves them (multiboot/bios_handoff.h).
+  static void set_bios_timer_state(KvmVm& vm);
   PlatformWiring platform_wiring();
   // machine_vcpus.cc
   void check_vcpu_limits(const KvmSystem& kvm) const;

@@ -55,9 +55,12 @@ inline constexpr uint64_t kEbdaStart = 0x9fc00;
 inline constexpr GuestAddress kAcpiTablesBase{0xe0000};
 inline constexpr GuestAddress kAcpiTablesEnd{0xf0000};
 // The MP table, where a guest searches the BIOS area for its floating
-// pointer (MP spec 1.4 §4: a 16-byte boundary in [0xf0000, 0x100000)).
+// pointer (MP spec 1.4 §4: a 16-byte boundary in [0xf0000, 0x100000)); the
+// last 4 KiB of that range hold the BIOS's real-mode interrupt handlers.
 inline constexpr GuestAddress kMpTableBase{0xf0000};
-inline constexpr GuestAddress kMpTableEnd{0x100000};
+inline constexpr GuestAddress kMpTableEnd{0xff000};
+// A multiboot guest's real-mode interrupt handlers (multiboot/bios_handoff.h).
+inline constexpr GuestAddress kBiosHandlersAddress{0xff000};
 // The x86 reset vector (F000:FFF0), where Linux may jump to reboot.
 inline constexpr GuestAddress kResetVectorAddress{0xffff0};
 // The end of the legacy hole: kernels load at or above it.
