@@ -9,9 +9,12 @@ namespace kvmm {
 class MmapRegion {
  public:
   MmapRegion() = default;
-  // Anonymous, private, zero-filled memory; pages are allocated on first touch,
-  // so a large --mem costs nothing until the guest uses it.
+  // Anonymous, private, zero-filled memory for guest RAM; pages are
+  // allocated on first touch, so a large --mem costs nothing until the guest
+  // uses it. It starts on a kHugePageSize boundary and is advised for
+  // transparent huge pages (below).
   static MmapRegion anonymous(size_t size);
+  static constexpr size_t kHugePageSize = size_t{2} << 20;
   // A shared mapping of `fd` (e.g. a vCPU's kvm_run page).
   static MmapRegion shared_fd(int fd, size_t size, const char* what);
 

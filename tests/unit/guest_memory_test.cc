@@ -4,6 +4,9 @@
 
 #include <array>
 #include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 #include "base/util/error.h"
 
@@ -106,4 +109,34 @@ TEST_CASE("GuestMemory refuses to flush an unaligned page or one outside RAM") {
   CHECK_FALSE(memory.flush_page(GuestAddress{0x10000}));  // The gap.
   CHECK_FALSE(memory.flush_page(GuestAddress{0x21000}));  // Past the end.
   CHECK_FALSE(memory.flush_page(GuestAddress{0xffff'ffff'ffff'f000}));
+}
+
+namespace {
+// The VmFlags line of /proc/self/smaps for the mapping that starts at `addr`.
+std::string vm_flags_of(const void* addr) {
+  std::ifstream smaps("/proc/self/smaps");
+  std::ostringstream want;
+  want << std::hex << reinterpret_cast<uintptr_t>(addr) << '-';
+  bool in_mapping = false;
+  for (std::string line; std::getline(smaps, line);) {
+    if (line.rfind(want.str(), 0) == 0) in_mapping = true;
+    if (in_mapping && line.rfind("VmFlags:", 0) == 0) return line;
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("guest RAM starts on a 2 MiB host boundary and is advised for huge pages") {
+  for (const uint64_t size : {uint64_t{0x10000}, uint64_t{6} << 20, uint64_t{64} << 20}) {
+    GuestMemory memory;
+    memory.add_region(GuestAddress{0}, size);
+    const uint8_t* host = memory.regions().front().mapping.data();
+    INFO("size " << size);
+    CHECK(reinterpret_cast<uintptr_t>(host) % (uint64_t{2} << 20) == 0);
+    const std::string flags = vm_flags_of(host);
+    CHECK(flags.find(" hg") != std::string::npos);  // MADV_HUGEPAGE
+    CHECK(flags.find(" dd") != std::string::npos);  // MADV_DONTDUMP
+    // Every byte is there, and zero.
+    CHECK(memory.read_obj<uint8_t>(GuestAddress{size - 1}) == uint8_t{0});
+  }
 }
