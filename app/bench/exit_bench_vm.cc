@@ -29,24 +29,6 @@ namespace kvmm {
 
 namespace {
 
-constexpr uint32_t kCpuidTscDeadline = 1U << 24;  // CPUID.01H:ECX[24], SDM §10.5.4.1
-
-// KVM emulates the TSC-deadline timer on every host (KVM_CAP_TSC_DEADLINE_TIMER)
-// but leaves it out of KVM_GET_SUPPORTED_CPUID; the guest must see the bit
-// for KVM to accept IA32_TSC_DEADLINE writes.
-void add_tsc_deadline(std::vector<uint8_t>& cpuid) {
-  KvmCpuid2Header header{};
-  std::memcpy(&header, cpuid.data(), sizeof header);
-  for (uint32_t i = 0; i < header.nent; ++i) {
-    kvm_cpuid_entry2 entry{};
-    uint8_t* at = cpuid.data() + sizeof header + i * sizeof entry;
-    std::memcpy(&entry, at, sizeof entry);
-    if (entry.function != 1) continue;
-    entry.ecx |= kCpuidTscDeadline;
-    std::memcpy(at, &entry, sizeof entry);
-  }
-}
-
 std::string guest_failure(const ExitKindInfo& info, const RunOutcome& outcome) {
   std::string what = "the exit benchmark guest failed for kind " + std::string(info.name) + ": ";
   switch (outcome.exit_status) {

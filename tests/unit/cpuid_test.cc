@@ -71,3 +71,15 @@ TEST_CASE("CPUID for a single vCPU has no topology bits") {
   CHECK((entry(out, 0).edx & (1U << 28)) == 0);
   CHECK(entry(out, 1).eax == 0);
 }
+
+TEST_CASE("the TSC-deadline bit is set in leaf 1 ECX and nowhere else") {
+  kvm_cpuid_entry2 features = leaf(1);
+  features.ecx = 0x80000001;
+  auto cpuid = make_cpuid({features, leaf(7), leaf(0x80000001)});
+  const auto before = cpuid;
+  add_tsc_deadline(cpuid);
+  CHECK(entry(cpuid, 0).ecx == (0x80000001 | (1U << 24)));
+  CHECK(entry(cpuid, 0).ebx == entry(before, 0).ebx);
+  CHECK(entry(cpuid, 1).ecx == entry(before, 1).ecx);
+  CHECK(entry(cpuid, 2).ecx == entry(before, 2).ecx);
+}

@@ -19,6 +19,7 @@ constexpr uint32_t kLeafTopologyV2 = 0x1f;
 constexpr uint32_t kLeafAmdAddressSizes = 0x80000008;
 constexpr uint32_t kEcxHypervisor = 1U << 31;
 constexpr uint32_t kEdxHtt = 1U << 28;
+constexpr uint32_t kEcxTscDeadline = 1U << 24;
 // Leaf 0xB/0x1F ECX[15:8] level types.
 constexpr uint32_t kLevelSmt = 1;
 constexpr uint32_t kLevelCore = 2;
@@ -82,6 +83,19 @@ std::vector<uint8_t> cpuid_for_vcpu(std::span<const uint8_t> supported, uint32_t
     }
   }
   return out;
+}
+
+void add_tsc_deadline(std::vector<uint8_t>& cpuid) {
+  KvmCpuid2Header header{};
+  std::memcpy(&header, cpuid.data(), sizeof header);
+  for (uint32_t i = 0; i < header.nent; ++i) {
+    kvm_cpuid_entry2 entry{};
+    uint8_t* at = cpuid.data() + sizeof header + i * sizeof entry;
+    std::memcpy(&entry, at, sizeof entry);
+    if (entry.function != kLeafFeatures) continue;
+    entry.ecx |= kEcxTscDeadline;
+    std::memcpy(at, &entry, sizeof entry);
+  }
 }
 
 }  // namespace kvmm

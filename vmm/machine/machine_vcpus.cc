@@ -35,7 +35,10 @@ std::vector<std::unique_ptr<Vcpu>> Machine::create_vcpus() {
     KvmVcpu kvm_vcpu = vm_.create_vcpu(index);
     // Before any register: long mode needs CPUID's LM bit in the guest's view
     // before EFER.LME is accepted.
-    kvm_vcpu.set_cpuid(cpuid_for_vcpu(supported, index, config_.cpus));
+    std::vector<uint8_t> cpuid = cpuid_for_vcpu(supported, index, config_.cpus);
+    // The local APICs are KVM's (create_vm()), so is the TSC-deadline timer.
+    if (is_linux()) add_tsc_deadline(cpuid);
+    kvm_vcpu.set_cpuid(cpuid);
     if (is_linux()) {
       kvm_vcpu.set_msrs(boot_msrs());
       kvm_vcpu.set_fpu(boot_fpu());
