@@ -31,7 +31,7 @@ void Bus::insert(std::shared_ptr<BusDevice> device, uint64_t base, uint64_t leng
             [](const Range& a, const Range& b) { return a.base < b.base; });
 }
 
-const Bus::Range* Bus::find(uint64_t addr, uint64_t size) const {
+[[gnu::hot]] const Bus::Range* Bus::find(uint64_t addr, uint64_t size) const {
   // Last range whose base <= addr; ranges never overlap, so only it can hold addr.
   auto it = std::upper_bound(ranges_.begin(), ranges_.end(), addr,
                              [](uint64_t a, const Range& r) { return a < r.base; });
@@ -42,7 +42,7 @@ const Bus::Range* Bus::find(uint64_t addr, uint64_t size) const {
   return &r;
 }
 
-bool Bus::read(uint64_t addr, std::span<uint8_t> data) const {
+[[gnu::hot]] bool Bus::read(uint64_t addr, std::span<uint8_t> data) const {
   std::memset(data.data(), 0, data.size());
   if (const Range* r = find(addr, data.size())) {
     r->device->read(addr - r->base, data);
@@ -53,7 +53,7 @@ bool Bus::read(uint64_t addr, std::span<uint8_t> data) const {
   return false;
 }
 
-bool Bus::write(uint64_t addr, std::span<const uint8_t> data) const {
+[[gnu::hot]] bool Bus::write(uint64_t addr, std::span<const uint8_t> data) const {
   if (const Range* r = find(addr, data.size())) {
     r->device->write(addr - r->base, data);
     return true;
@@ -63,12 +63,18 @@ bool Bus::write(uint64_t addr, std::span<const uint8_t> data) const {
 }
 
 void Bus::report_unhandled(const char* access, uint64_t addr, size_t size) const {
+  std::atomic<uint64_t>& seen = seen_[(addr ^ (addr >> 12)) % kSeenSlots];
+  if (seen.load(std::memory_order_relaxed) == addr + 1) return;
   bool remembered = true;
   {
     std::lock_guard lock(reported_mutex_);
-    if (reported_.count(addr) != 0) return;
+    if (reported_.count(addr) != 0) {
+      seen.store(addr + 1, std::memory_order_relaxed);
+      return;
+    }
     if (reported_.size() < kMaxReportedAddresses) {
       reported_.insert(addr);
+      seen.store(addr + 1, std::memory_order_relaxed);
     } else {
       remembered = false;  // Past the bound: counted, never described.
     }

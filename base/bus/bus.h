@@ -2,6 +2,8 @@
 // An address space (the PIO ports or the MMIO physical addresses) mapped to
 // devices. Built before the vCPUs start and never changed afterwards, so
 // lookups take no lock.
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -45,6 +47,13 @@ class Bus {
 
   Kind kind_;
   std::vector<Range> ranges_;  // Sorted by base.
+
+  // The first look for an address already reported, without the lock: a
+  // direct-mapped cache of such addresses (address + 1; 0 is empty). A guest
+  // that polls a port nobody handles (kvm-unit-tests' vmexit times exactly
+  // that) takes the lock only on a miss.
+  static constexpr size_t kSeenSlots = 64;
+  mutable std::array<std::atomic<uint64_t>, kSeenSlots> seen_{};
 
   // Guards `reported_`: vCPU threads may miss at the same time.
   mutable std::mutex reported_mutex_;

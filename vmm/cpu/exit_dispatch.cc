@@ -31,7 +31,7 @@ void ExitDispatcher::log(const std::string& line) {
   if (wiring_.exit_log) wiring_.exit_log->record(index_, line);
 }
 
-ExitDispatcher::Action ExitDispatcher::dispatch(kvm_run& run, std::span<uint8_t> run_bytes) {
+[[gnu::hot]] ExitDispatcher::Action ExitDispatcher::dispatch(kvm_run& run, std::span<uint8_t> run_bytes) {
   switch (run.exit_reason) {
     case KVM_EXIT_IO:
       return handle_pio(run, run_bytes);
@@ -63,7 +63,7 @@ ExitDispatcher::Action ExitDispatcher::dispatch(kvm_run& run, std::span<uint8_t>
   }
 }
 
-ExitDispatcher::Action ExitDispatcher::handle_pio(kvm_run& run, std::span<uint8_t> area) {
+[[gnu::hot]] ExitDispatcher::Action ExitDispatcher::handle_pio(kvm_run& run, std::span<uint8_t> area) {
   const size_t size = run.io.size;
   const size_t count = run.io.count;
   // KVM's own values, but checked anyway: a bad offset here would let a
@@ -92,7 +92,7 @@ ExitDispatcher::Action ExitDispatcher::handle_pio(kvm_run& run, std::span<uint8_
   return Action::kContinue;
 }
 
-ExitDispatcher::Action ExitDispatcher::handle_mmio(kvm_run& run) {
+[[gnu::hot]] ExitDispatcher::Action ExitDispatcher::handle_mmio(kvm_run& run) {
   const size_t len = run.mmio.len;
   if (len == 0 || len > sizeof(run.mmio.data)) {
     return crash("KVM reported a malformed MMIO exit (length " + std::to_string(len) + ")");

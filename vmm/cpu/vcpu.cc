@@ -113,7 +113,7 @@ void Vcpu::enable_stats() {
   stats_->vcpu = index();
 }
 
-void Vcpu::run_loop() {
+[[gnu::hot]] void Vcpu::run_loop() {
   thread_ = ::pthread_self();
   tid_.store(static_cast<int>(::gettid()), std::memory_order_release);
   thread_started_.store(true, std::memory_order_release);
@@ -227,7 +227,7 @@ void Vcpu::end_stats() {
   publish_stats(0, true);
 }
 
-bool Vcpu::handle_exit() {
+[[gnu::hot]] bool Vcpu::handle_exit() {
   switch (dispatcher_.dispatch(*kvm_.run_area(), kvm_.run_bytes())) {
     case ExitDispatcher::Action::kContinue: return true;
     case ExitDispatcher::Action::kStop: return false;
