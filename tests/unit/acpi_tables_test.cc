@@ -521,6 +521,7 @@ TEST_CASE("PC power management adds the PM1a blocks, a FACS and clears HW_REDUCE
   // the ACPI area and clear of every other table.
   const uint32_t facs_address = field<uint32_t>(fadt, 36);
   CHECK(field<uint64_t>(fadt, 132) == facs_address);
+  CHECK(acpi_facs_address() == GuestAddress{facs_address});
   CHECK(facs_address % 64 == 0);
   CHECK(facs_address >= kAcpiTablesBase.value);
   CHECK(facs_address + 64 <= kAcpiTablesEnd.value);

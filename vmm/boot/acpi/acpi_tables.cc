@@ -495,7 +495,28 @@ void write_bytes(const GuestMemory& memory, GuestAddress address, std::span<cons
   }
 }
 
+constexpr uint64_t kXsdtSize = sizeof(SdtHeader) + 2 * sizeof(uint64_t);
+constexpr uint64_t kFadtSize = sizeof(SdtHeader) + sizeof(FadtBody);
+
+// Where the tables of fixed size go. RSDP first, so a guest scanning the
+// BIOS area finds it at `base`; the FACS, when there is one, between the
+// FADT and the MADT; the DSDT, whose size varies most, last.
+struct FixedLayout {
+  GuestAddress xsdt;
+  GuestAddress fadt;
+  GuestAddress facs;
+};
+
+FixedLayout fixed_layout(GuestAddress base) {
+  const GuestAddress xsdt{align_up(base.value + sizeof(Rsdp))};
+  const GuestAddress fadt{align_up(xsdt.value + kXsdtSize)};
+  const GuestAddress facs{align_up(fadt.value + kFadtSize, kFacsAlignment)};
+  return {xsdt, fadt, facs};
+}
+
 }  // namespace
+
+GuestAddress acpi_facs_address(GuestAddress base) { return fixed_layout(base).facs; }
 
 bool is_s5_request(uint8_t value) {
   return (value & kSleepEnable) != 0 &&
@@ -512,18 +533,14 @@ GuestAddress write_acpi_tables(const GuestMemory& memory, const AcpiConfig& conf
   }
   const Bytes madt = sdt("APIC", kMadtRevision, madt_body(config));
   const Bytes dsdt = sdt("DSDT", kDsdtRevision, dsdt_body(config));
-  constexpr uint64_t kXsdtSize = sizeof(SdtHeader) + 2 * sizeof(uint64_t);
-  constexpr uint64_t kFadtSize = sizeof(SdtHeader) + sizeof(FadtBody);
 
-  // RSDP first, so a guest scanning the BIOS area finds it at `base`; the
-  // DSDT, whose size varies most, last.
-  const GuestAddress xsdt_address{align_up(base.value + sizeof(Rsdp))};
-  const GuestAddress fadt_address{align_up(xsdt_address.value + kXsdtSize)};
-  // The FACS, when there is one, between the FADT and the MADT.
+  const FixedLayout fixed = fixed_layout(base);
+  const GuestAddress xsdt_address = fixed.xsdt;
+  const GuestAddress fadt_address = fixed.fadt;
   std::optional<GuestAddress> facs_address;
   uint64_t after_fadt = fadt_address.value + kFadtSize;
   if (config.pm1) {
-    facs_address = GuestAddress{align_up(after_fadt, kFacsAlignment)};
+    facs_address = fixed.facs;
     after_fadt = facs_address->value + sizeof(Facs);
   }
   const GuestAddress madt_address{align_up(after_fadt)};

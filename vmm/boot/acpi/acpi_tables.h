@@ -123,4 +123,8 @@ bool is_s5_request(uint8_t value);
 GuestAddress write_acpi_tables(const GuestMemory& memory, const AcpiConfig& config,
                                GuestAddress base = kAcpiTablesBase);
 
+// Where write_acpi_tables(memory, config, base) puts the FACS when
+// config.pm1 is set: the machine reads the guest's waking vector there.
+GuestAddress acpi_facs_address(GuestAddress base = kAcpiTablesBase);
+
 }  // namespace kvmm
