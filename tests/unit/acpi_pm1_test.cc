@@ -26,7 +26,7 @@ struct Pm1 {
 
 }  // namespace
 
-TEST_CASE("PM1a: SLP_EN with SLP_TYP asks for that sleep state; SLP_TYP reads back") {
+TEST_CASE("PM1a: SLP_EN with SLP_TYP asks for that sleep state, and SLP_TYP reads back") {
   Pm1 pm1;
   CHECK(pm1.in16(AcpiPm1::kControlOffset) == AcpiPm1::kSciEnable);
   pm1.out16(AcpiPm1::kControlOffset, 0x2400);  // SLP_EN | SLP_TYP 1: kvm-unit-tests' s3.

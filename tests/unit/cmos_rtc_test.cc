@@ -193,7 +193,7 @@ TEST_CASE("CMOS RTC periodic flag follows register A's rate") {
   CHECK_FALSE(rtc.device.next_event_ns().has_value());
 }
 
-TEST_CASE("CMOS RTC time writes move its clock; bad values are ignored") {
+TEST_CASE("CMOS RTC time writes move its clock and bad values are ignored") {
   Rtc rtc;
   rtc.out(CmosRtc::kYear, 0x99);
   rtc.out(CmosRtc::kMonth, 0x02);
@@ -225,7 +225,7 @@ TEST_CASE("CMOS RTC time writes move its clock; bad values are ignored") {
   CHECK(rtc.in(CmosRtc::kMonth) == 0x03);
 }
 
-TEST_CASE("CMOS RTC RAM reads back; C and D ignore writes; wide accesses split") {
+TEST_CASE("CMOS RTC RAM reads back, C and D ignore writes, wide accesses split") {
   Rtc rtc;
   rtc.out(0x7f, 0xa5);
   rtc.out(0x0e, 0x5a);

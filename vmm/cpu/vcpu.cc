@@ -152,7 +152,15 @@ void Vcpu::park() {
   const PauseGate::ParkEnd end = pause_->park();
   // The guest slept and wakes: this vCPU restarts where a waking PC's
   // firmware would start it, not at the instruction after its last exit.
-  if (end == PauseGate::ParkEnd::kWoke && on_wake_) on_wake_(kvm_);
+  if (end == PauseGate::ParkEnd::kWoke && on_wake_) {
+    // First let KVM finish the exit this thread last handled (an MMIO read's
+    // data, a port write's RIP): with immediate_exit set, KVM_RUN completes
+    // it and returns without entering the guest (KVM API, "immediate_exit").
+    // Completing it after the reset would apply it to the new registers.
+    __atomic_store_n(&kvm_.run_area()->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    static_cast<void>(kvm_.run());
+    on_wake_(kvm_);
+  }
   // The kick that brought this thread here set immediate_exit; the next
   // KVM_RUN must enter the guest. (A kick of a stop set it too, and the loop
   // sees that stop before it enters.)
