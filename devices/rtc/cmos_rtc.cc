@@ -231,7 +231,9 @@ void CmosRtc::set_time_field(uint8_t index, uint8_t value, uint64_t now) {
   Civil date = civil_from_days(days);
   // Guest-controlled: out-of-range values are refused, not wrapped.
   const auto decoded = index == kHours ? format.decode_hours(value) : format.decode(value);
-  auto in_range = [&](int64_t low, int64_t high) { return decoded && *decoded >= low && *decoded <= high; };
+  auto in_range = [&](int64_t low, int64_t high) {
+    return decoded && *decoded >= low && *decoded <= high;
+  };
   bool valid = true;
   switch (index) {
     case kSeconds:
