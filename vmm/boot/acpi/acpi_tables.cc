@@ -200,7 +200,7 @@ constexpr uint8_t kFadtRevision = 6;
 constexpr uint8_t kFadtMinorVersion = 4;
 constexpr uint8_t kMadtRevision = 5;
 constexpr uint8_t kDsdtRevision = 2;
-constexpr uint8_t kFacsVersion = 3;
+constexpr uint8_t kFacsVersion = 2;  // Table 5.14: unchanged since ACPI 4.0.
 // The FACS must start on a 64-byte boundary (§5.2.10).
 constexpr uint64_t kFacsAlignment = 64;
 
