@@ -481,3 +481,99 @@ TEST_CASE("iasl disassembles and recompiles every table without complaint") {
   CHECK_THAT(dsdt, Catch::Contains("If ((Local0 & One))"));
   CHECK_THAT(dsdt, Catch::Contains("Notify (\\_SB.PWRB, 0x80)"));
 }
+
+namespace {
+
+AcpiConfig pc_power(uint32_t cpus) {
+  AcpiConfig config = two_virtio_devices(cpus);
+  config.pm_timer_port = 0x608;
+  config.pm1 = AcpiConfig::Pm1Blocks{0x600, 0x604};
+  config.cmos_rtc = true;
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("PC power management adds the PM1a blocks, a FACS and clears HW_REDUCED_ACPI") {
+  GuestMemory memory = first_mib();
+  const Tables tables = find_tables(memory, write_acpi_tables(memory, pc_power(1)));
+  const Bytes& fadt = tables.fadt;
+  REQUIRE(fadt.size() == 276);
+  CHECK(sum(fadt, fadt.size()) == 0);
+  CHECK((field<uint32_t>(fadt, 112) & (1u << 20)) == 0);  // Not hardware-reduced.
+  CHECK((field<uint32_t>(fadt, 112) & (1u << 10)) != 0);  // RESET_REG_SUP stays.
+  CHECK(field<uint16_t>(fadt, 109) == (1u << 2));          // VGA absent, the CMOS RTC present.
+  CHECK(field<uint8_t>(fadt, 108) == 0x32);                // CENTURY.
+  CHECK(field<uint32_t>(fadt, 56) == 0x600);               // PM1a_EVT_BLK
+  CHECK(field<uint32_t>(fadt, 60) == 0);                   // PM1b_EVT_BLK
+  CHECK(field<uint32_t>(fadt, 64) == 0x604);               // PM1a_CNT_BLK
+  CHECK(field<uint32_t>(fadt, 68) == 0);                   // PM1b_CNT_BLK
+  CHECK(field<uint8_t>(fadt, 88) == 4);                    // PM1_EVT_LEN
+  CHECK(field<uint8_t>(fadt, 89) == 2);                    // PM1_CNT_LEN
+  CHECK(field<uint32_t>(fadt, 76) == 0x608);               // PM_TMR_BLK
+  // X_PM1a_EVT_BLK and X_PM1a_CNT_BLK: system I/O, 32 and 16 bits, word access.
+  CHECK(Bytes(fadt.begin() + 148, fadt.begin() + 160) ==
+        Bytes{1, 32, 0, 2, 0x00, 0x06, 0, 0, 0, 0, 0, 0});
+  CHECK(Bytes(fadt.begin() + 172, fadt.begin() + 184) ==
+        Bytes{1, 16, 0, 2, 0x04, 0x06, 0, 0, 0, 0, 0, 0});
+
+  // The FACS: FIRMWARE_CTRL and X_FIRMWARE_CTRL agree, 64-byte aligned, in
+  // the ACPI area and clear of every other table.
+  const uint32_t facs_address = field<uint32_t>(fadt, 36);
+  CHECK(field<uint64_t>(fadt, 132) == facs_address);
+  CHECK(acpi_facs_address() == GuestAddress{facs_address});
+  CHECK(facs_address % 64 == 0);
+  CHECK(facs_address >= kAcpiTablesBase.value);
+  CHECK(facs_address + 64 <= kAcpiTablesEnd.value);
+  for (const auto& [signature, address] : tables.addresses) {
+    INFO(signature);
+    const Bytes header = read_bytes(memory, address, 8);
+    const uint64_t end = address + field<uint32_t>(header, 4);
+    CHECK((end <= facs_address || address >= facs_address + 64));
+  }
+  const Bytes facs = read_bytes(memory, facs_address, 64);
+  CHECK(chars(facs, 0, 4) == "FACS");
+  CHECK(field<uint32_t>(facs, 4) == 64);
+  CHECK(field<uint32_t>(facs, kFacsFirmwareWakingVectorOffset) == 0);
+  CHECK(field<uint8_t>(facs, 32) == 2);  // Version.
+  CHECK(std::all_of(facs.begin() + 8, facs.begin() + 32, [](uint8_t b) { return b == 0; }));
+
+  // \_S3_ = {1, 0, 0, 0}, which PM1a_CNT's SLP_TYP takes; \_S5_ is unchanged.
+  CHECK(contains(tables.dsdt, std::string_view("\\_S3_\x12\x06\x04\x01\x00\x00\x00", 11)));
+  CHECK(contains(tables.dsdt, "\\_S5_\x12\x07\x04\x0a\x05"));
+  CHECK(kAcpiS3SleepType == 1);
+}
+
+TEST_CASE("Without PC power management the tables are what a Linux guest always saw") {
+  GuestMemory memory = first_mib();
+  const Tables tables = find_tables(memory, write_acpi_tables(memory, two_virtio_devices(1)));
+  CHECK(field<uint32_t>(tables.fadt, 36) == 0);
+  CHECK(field<uint64_t>(tables.fadt, 132) == 0);
+  CHECK_FALSE(contains(tables.dsdt, "_S3_"));
+  CHECK(std::all_of(tables.fadt.begin() + 148, tables.fadt.begin() + 208,
+                    [](uint8_t b) { return b == 0; }));
+  // The MADT follows the FADT as before: no FACS between them.
+  CHECK(tables.addresses.at("APIC") ==
+        ((tables.addresses.at("FACP") + 276 + 15) & ~uint64_t{15}));
+}
+
+TEST_CASE("iasl accepts the FADT and DSDT of PC power management") {
+  if (!have_iasl()) {
+    WARN("iasl not found: install acpica-tools to validate the ACPI tables");
+    return;
+  }
+  GuestMemory memory = first_mib();
+  const Tables tables = find_tables(memory, write_acpi_tables(memory, pc_power(2)));
+  const auto [fadt, fadt_recompiled] = check_round_trip("facp", tables.fadt);
+  check_same_table(tables.fadt, fadt_recompiled);
+  CHECK_THAT(fadt, Catch::Contains("Hardware Reduced (V5) : 0"));
+  CHECK_THAT(fadt, Catch::Contains("PM1A Event Block Address : 00000600"));
+  CHECK_THAT(fadt, Catch::Contains("PM1A Control Block Address : 00000604"));
+  const auto [dsdt, dsdt_recompiled] = check_round_trip("dsdt", tables.dsdt);
+  CHECK_FALSE(dsdt_recompiled.empty());
+  CHECK_THAT(dsdt, Catch::Contains("_S3"));
+  const Bytes facs = read_bytes(memory, field<uint32_t>(tables.fadt, 36), 64);
+  const auto [facs_listing, facs_recompiled] = check_round_trip("facs", facs);
+  CHECK(facs_recompiled == facs);  // No header, no checksum: byte for byte.
+  CHECK_THAT(facs_listing, Catch::Contains("Version : 02"));
+}

@@ -77,6 +77,36 @@ TEST_CASE("a stop releases parked threads, and a retired thread counts as parked
   CHECK(gate.wait_until_parked(0ms));
 }
 
+TEST_CASE("a guest's suspend outlasts an API pause, and parked threads learn they woke") {
+  kvmm::PauseGate gate(1);
+  std::atomic<int> ends[2] = {};  // kResumed, kWoke.
+  std::thread vcpu([&] {
+    for (int i = 0; i < 2; ++i) {
+      while (!gate.pause_requested()) std::this_thread::yield();
+      ends[static_cast<int>(gate.park())].fetch_add(1);
+    }
+    gate.retire();
+  });
+  // An API pause and resume: kResumed.
+  gate.request_pause();
+  REQUIRE(gate.wait_until_parked(10s));
+  gate.resume();
+  while (ends[0] + ends[1] < 1) std::this_thread::yield();
+  CHECK(ends[0] == 1);
+  // A suspend, with a pause and resume inside it: the API's resume does not end it.
+  gate.request_suspend();
+  REQUIRE(gate.wait_until_parked(10s));
+  gate.request_pause();
+  gate.resume();
+  CHECK(gate.pause_requested());
+  std::this_thread::sleep_for(2ms);
+  CHECK(ends[0] + ends[1] == 1);
+  gate.end_suspend();
+  vcpu.join();
+  CHECK(ends[1] == 1);
+  CHECK_FALSE(gate.pause_requested());
+}
+
 TEST_CASE("a pause that cannot complete reports it after the timeout") {
   kvmm::PauseGate gate(1);  // Its one "vCPU" never looks.
   gate.request_pause();

@@ -3,9 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <chrono>
 #include <memory>
-#include <utility>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "devices/debug/debug_exit.h"
@@ -154,8 +156,20 @@ TEST_CASE("Platform devices: QEMU's isa-debug-exit, pc-testdev and a multiboot g
   wiring.debug = debug_devices_for(GuestKind::kLinux, asked);
   wiring.pc_testdev.flush_page = [](uint64_t) {};
   wiring.pc_testdev.set_irq = [&lines](unsigned line, bool level) { lines.emplace_back(line, level); };
-  wiring.firmware = PlatformWiring::Firmware{.cpus = 3, .ram_bytes = 256 << 20};
-  add_platform_devices(*pio, *mmio, std::move(wiring));
+  std::vector<uint8_t> sleeps;
+  wiring.firmware = PlatformWiring::Firmware{
+      .cpus = 3,
+      .ram_bytes = 256 << 20,
+      .rtc_interrupt = [&lines](bool level) { lines.emplace_back(CmosRtc::kIrq, level); },
+      .sleep = [&sleeps](uint8_t type) { sleeps.push_back(type); }};
+  wiring.linux_devices.emplace();  // A multiboot guest gets these too; not the absent 0x70.
+  wiring.linux_devices->power_off = [] {};
+  wiring.linux_devices->reset = [] {};
+  wiring.linux_devices->boot_marker = [] {};
+  wiring.linux_devices->event_interrupt = [](bool) {};
+  const PlatformDevices devices = add_platform_devices(*pio, *mmio, std::move(wiring));
+  REQUIRE(devices.rtc != nullptr);
+  REQUIRE(devices.pm1 != nullptr);
 
   // kvm-unit-tests' exit(0) and exit(1): statuses 1 and 3.
   CHECK(pio->write(0xf4, std::array<uint8_t, 4>{0, 0, 0, 0}));
@@ -176,6 +190,27 @@ TEST_CASE("Platform devices: QEMU's isa-debug-exit, pc-testdev and a multiboot g
   std::array<uint8_t, 4> timer{};
   CHECK(pio->read(kPmTimerPort, timer));
   CHECK(timer[3] == 0);  // 24 bits.
+
+  // The CMOS RTC: register D reads VRT.
+  CHECK(pio->write(CmosRtc::kPort, std::array<uint8_t, 1>{CmosRtc::kRegisterD}));
+  CHECK(pio->read(CmosRtc::kPort + 1, byte));
+  CHECK(byte[0] == CmosRtc::kVrt);
+  // PM1a: RTC_EN, then s3.c's sleep request; the RTC's alarm sets RTC_STS.
+  CHECK(pio->write(kPm1EventPort + 2, std::array<uint8_t, 2>{0x00, 0x04}));
+  CHECK(pio->write(kPm1ControlPort, std::array<uint8_t, 2>{0x00, 0x24}));
+  CHECK(sleeps == std::vector<uint8_t>{1});
+  CHECK_FALSE(devices.pm1->wake_pending());
+  for (uint8_t alarm : {CmosRtc::kSecondsAlarm, CmosRtc::kMinutesAlarm, CmosRtc::kHoursAlarm}) {
+    CHECK(pio->write(CmosRtc::kPort, std::array<uint8_t, 2>{alarm, CmosRtc::kAlarmDontCare}));
+  }
+  CHECK(pio->write(CmosRtc::kPort,
+                   std::array<uint8_t, 2>{CmosRtc::kRegisterB, CmosRtc::kAie | CmosRtc::k24Hour}));
+  const std::optional<uint64_t> next = devices.rtc->next_event_ns();
+  REQUIRE(next.has_value());
+  while (CmosRtc::realtime_ns() < *next) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  devices.rtc->poll();
+  CHECK(devices.pm1->wake_pending());
+  CHECK(lines.back() == std::pair<unsigned, bool>{CmosRtc::kIrq, true});
 }
 
 TEST_CASE("Platform devices: an isa-debug-exit on a taken port is refused with the fix") {

@@ -14,6 +14,7 @@
 
 #include "devices/virtio/net/vhost_abi.h"
 #include "vmm/security/seccomp_filters.h"
+#include "vmm/kvm/kvm_abi.h"
 
 using kvmm::FilterNeeds;
 using kvmm::RoleFilter;
@@ -80,7 +81,8 @@ TEST_CASE("only the vCPU filter runs the guest and starts threads") {
   CHECK(vcpu.ioctls ==
         std::vector<unsigned long>{KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE,
                                    KVM_IRQ_LINE_STATUS, KVM_GET_STATS_FD, KVM_KVMCLOCK_CTRL,
-                                   TUNSETOFFLOAD,
+                                   KVM_SET_REGS, KVM_SET_SREGS, kvmm::kKvmSetMsrs, KVM_SET_FPU,
+                                   KVM_SET_LAPIC, KVM_SET_MP_STATE, TUNSETOFFLOAD,
                                    vhost::kSetFeatures, vhost::kSetMemTable, vhost::kSetVringNum,
                                    vhost::kSetVringAddr, vhost::kSetVringBase, vhost::kSetVringKick,
                                    vhost::kSetVringCall, vhost::kNetSetBackend});

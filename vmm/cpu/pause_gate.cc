@@ -4,7 +4,24 @@ namespace kvmm {
 
 void PauseGate::request_pause() {
   std::lock_guard lock(mutex_);
+  paused_ = true;
   requested_.store(true, std::memory_order_release);
+}
+
+void PauseGate::request_suspend() {
+  std::lock_guard lock(mutex_);
+  suspended_ = true;
+  requested_.store(true, std::memory_order_release);
+}
+
+void PauseGate::end_suspend() {
+  {
+    std::lock_guard lock(mutex_);
+    suspended_ = false;
+    ++wakes_;
+    requested_.store(paused_, std::memory_order_release);
+  }
+  changed_.notify_all();
 }
 
 bool PauseGate::wait_until_parked(std::chrono::milliseconds timeout) {
@@ -16,7 +33,8 @@ bool PauseGate::wait_until_parked(std::chrono::milliseconds timeout) {
 void PauseGate::resume() {
   {
     std::lock_guard lock(mutex_);
-    requested_.store(false, std::memory_order_release);
+    paused_ = false;
+    requested_.store(suspended_, std::memory_order_release);
   }
   changed_.notify_all();
 }
@@ -26,12 +44,14 @@ uint32_t PauseGate::parked() const {
   return parked_;
 }
 
-void PauseGate::park() {
+PauseGate::ParkEnd PauseGate::park() {
   std::unique_lock lock(mutex_);
+  const uint64_t wakes = wakes_;
   ++parked_;
   changed_.notify_all();
-  changed_.wait(lock, [this] { return !requested_.load(std::memory_order_relaxed) || stopping_; });
+  changed_.wait(lock, [this] { return (!paused_ && !suspended_) || stopping_; });
   --parked_;
+  return wakes_ != wakes && !stopping_ ? ParkEnd::kWoke : ParkEnd::kResumed;
 }
 
 void PauseGate::retire() {

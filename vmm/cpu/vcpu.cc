@@ -87,8 +87,11 @@ void install_vcpu_kick_handler() {
   if (::sigaction(kick_signal(), &action, nullptr) < 0) throw_errno("sigaction failed");
 }
 
-Vcpu::Vcpu(KvmVcpu kvm_vcpu, Wiring wiring, PauseGate* pause)
-    : kvm_(std::move(kvm_vcpu)), dispatcher_(kvm_.index(), wiring), pause_(pause) {
+Vcpu::Vcpu(KvmVcpu kvm_vcpu, Wiring wiring, PauseGate* pause, WakeHandler on_wake)
+    : kvm_(std::move(kvm_vcpu)),
+      dispatcher_(kvm_.index(), wiring),
+      pause_(pause),
+      on_wake_(std::move(on_wake)) {
   published_.vcpu = index();
   // KVM_CAP_BINARY_STATS_FD (Linux 5.14). The ioctl itself is the check: a
   // kernel without it refuses the unknown ioctl (ENOTTY/EINVAL). Opened here,
@@ -146,7 +149,18 @@ void Vcpu::park() {
   // so its soft-lockup watchdog does not count the pause against it. A
   // guest without kvmclock (flat guests) makes KVM refuse it: nothing to tell.
   ::ioctl(kvm_.fd(), KVM_KVMCLOCK_CTRL, 0);
-  pause_->park();
+  const PauseGate::ParkEnd end = pause_->park();
+  // The guest slept and wakes: this vCPU restarts where a waking PC's
+  // firmware would start it, not at the instruction after its last exit.
+  if (end == PauseGate::ParkEnd::kWoke && on_wake_) {
+    // First let KVM finish the exit this thread last handled (an MMIO read's
+    // data, a port write's RIP): with immediate_exit set, KVM_RUN completes
+    // it and returns without entering the guest (KVM API, "immediate_exit").
+    // Completing it after the reset would apply it to the new registers.
+    __atomic_store_n(&kvm_.run_area()->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    static_cast<void>(kvm_.run());
+    on_wake_(kvm_);
+  }
   // The kick that brought this thread here set immediate_exit; the next
   // KVM_RUN must enter the guest. (A kick of a stop set it too, and the loop
   // sees that stop before it enters.)

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -29,8 +30,15 @@ class Vcpu {
  public:
   using Wiring = ExitWiring;
 
-  // `pause`, when given, is where the thread parks while the VM is paused.
-  Vcpu(KvmVcpu kvm_vcpu, Wiring wiring, PauseGate* pause = nullptr);
+  // What a vCPU does, on its own thread, when the guest wakes from a sleep
+  // (ACPI S3) that parked it: the machine resets it (registers, local
+  // APIC, MP state) as a waking PC's firmware would. Throws Error when it
+  // cannot; that stops the VM.
+  using WakeHandler = std::function<void(KvmVcpu&)>;
+
+  // `pause`, when given, is where the thread parks while the VM is paused
+  // or asleep; `on_wake` runs when it leaves a sleep.
+  Vcpu(KvmVcpu kvm_vcpu, Wiring wiring, PauseGate* pause = nullptr, WakeHandler on_wake = {});
 
   KvmVcpu& kvm() { return kvm_; }
   uint32_t index() const { return kvm_.index(); }
@@ -71,13 +79,15 @@ class Vcpu {
   void end_stats();
   // Copies stats_ for live_stats(), at most every kPublishIntervalNs.
   void publish_stats(uint64_t now_ns, bool force);
-  // Parks this thread while the VM is paused.
+  // Parks this thread while the VM is paused or asleep; resets the vCPU
+  // through on_wake_ when it wakes.
   void park();
   void read_kernel_stats(VcpuStats& into) const;
 
   KvmVcpu kvm_;
   ExitDispatcher dispatcher_;
   PauseGate* const pause_;
+  const WakeHandler on_wake_;
   std::atomic<bool> thread_started_{false};
   std::atomic<int> tid_{0};
   pthread_t thread_{};

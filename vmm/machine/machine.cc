@@ -79,9 +79,14 @@ std::optional<LinuxBootInfo> Machine::load_guest() {
   AcpiConfig acpi;
   acpi.cpus = config_.cpus;
   acpi.virtio_devices = virtio_slots_.acpi_devices();
-  // Tests written for PCs read the PM timer (kvm-unit-tests' vmexit);
-  // Linux, on hardware-reduced ACPI, does not look for it.
-  if (multiboot) acpi.pm_timer_port = kPmTimerPort;
+  // Tests written for PCs read the PM timer (kvm-unit-tests' vmexit), the
+  // RTC and the PM1 blocks, and sleep through them (s3); Linux, on
+  // hardware-reduced ACPI, looks for none of them.
+  if (multiboot) {
+    acpi.pm_timer_port = kPmTimerPort;
+    acpi.pm1 = AcpiConfig::Pm1Blocks{kPm1EventPort, kPm1ControlPort};
+    acpi.cmos_rtc = true;
+  }
   if (config_.cpus > kMaxFirmwareTableCpus) {
     throw Error("--cpus " + std::to_string(config_.cpus) + " is more than kvmm can describe to a "
                 "guest (" + std::to_string(kMaxFirmwareTableCpus) + "): use fewer vCPUs");
@@ -224,8 +229,11 @@ PlatformWiring Machine::platform_wiring() {
     if (is_linux()) vm_.set_irq_line(line, level);
   };
   if (is_multiboot()) {
-    wiring.firmware = PlatformWiring::Firmware{.cpus = static_cast<uint16_t>(config_.cpus),
-                                               .ram_bytes = config_.memory_bytes};
+    wiring.firmware = PlatformWiring::Firmware{
+        .cpus = static_cast<uint16_t>(config_.cpus),
+        .ram_bytes = config_.memory_bytes,
+        .rtc_interrupt = [this](bool level) { vm_.set_irq_line(CmosRtc::kIrq, level); },
+        .sleep = [this](uint8_t sleep_type) { request_sleep(sleep_type); }};
   }
   if (!is_linux()) return wiring;
   wiring.serial_interrupt = [this](bool asserted) { vm_.set_irq_line(kCom1Irq, asserted); };
@@ -314,21 +322,40 @@ RunOutcome Machine::run(const std::function<void()>& on_started) {
   }
 
 
-  enum { kStop, kSignal, kConsoleSpace, kConsoleInput, kOutputWake, kOutput };
-  pollfd fds[6] = {{stop_.fd(), POLLIN, 0},
-                   {signal_fd.get(), POLLIN, 0},
-                   {console ? console->space_fd() : -1, POLLIN, 0},
-                   {-1, POLLIN, 0},
-                   {console_output_.wake_fd(), POLLIN, 0},
-                   {-1, POLLOUT, 0}};
+  enum { kStop, kSignal, kConsoleSpace, kConsoleInput, kOutputWake, kOutput, kSleep, kFdCount };
+  pollfd fds[kFdCount] = {{stop_.fd(), POLLIN, 0},
+                          {signal_fd.get(), POLLIN, 0},
+                          {console ? console->space_fd() : -1, POLLIN, 0},
+                          {-1, POLLIN, 0},
+                          {console_output_.wake_fd(), POLLIN, 0},
+                          {-1, POLLOUT, 0},
+                          {sleep_event_.get(), POLLIN, 0}};
   while (!stop_.stop_requested()) {
     // A negative fd is skipped by poll(): stdin is watched only while the
     // guest's UART can take more, stdout only while output waits.
     fds[kConsoleInput].fd = console && console->wants_input() ? console->input_fd() : -1;
     fds[kOutput].fd = console_output_.wants_output() ? console_output_.output_fd() : -1;
-    if (::poll(fds, 6, -1) < 0) {
+    // The RTC's next interrupt (or wake event) is this thread's to deliver.
+    std::optional<timespec> timeout;
+    if (platform_.rtc) {
+      if (const std::optional<uint64_t> at = platform_.rtc->next_event_ns()) {
+        const uint64_t now = CmosRtc::realtime_ns();
+        const uint64_t wait = *at > now ? *at - now : 0;
+        timeout = timespec{static_cast<time_t>(wait / 1'000'000'000),
+                           static_cast<long>(wait % 1'000'000'000)};
+      }
+    }
+    if (::ppoll(fds, kFdCount, timeout ? &*timeout : nullptr, nullptr) < 0) {
       if (errno == EINTR) continue;
       throw_errno("poll failed");
+    }
+    if (fds[kSleep].revents != 0) {
+      sleep_event_.consume();
+      enter_sleep();
+    }
+    if (platform_.rtc) {
+      platform_.rtc->poll();
+      if (asleep_ && platform_.pm1->wake_pending()) wake_from_sleep();
     }
     signalfd_siginfo info{};
     if ((fds[kSignal].revents & POLLIN) != 0 &&

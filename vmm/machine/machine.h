@@ -21,6 +21,8 @@
 
 #include "base/bus/bus.h"
 #include "base/memory/guest_memory.h"
+#include "base/util/event_fd.h"
+#include "base/util/rate_limited_log.h"
 #include "vmm/boot/linux/linux_boot.h"
 #include "vmm/console/console_output.h"
 #include "vmm/cpu/exit_log.h"
@@ -113,6 +115,27 @@ class Machine {
   // machine_control.cc: run()'s state changes.
   void mark_running();
   void mark_stopping();
+  // ACPI sleep (machine_control.cc). A multiboot guest's write of SLP_EN to
+  // PM1a_CNT, on its vCPU thread: S3 parks every vCPU (the writer included,
+  // before it runs another instruction) and tells the main thread; S5 stops
+  // the VM with status 0; other states are ignored.
+  void request_sleep(uint8_t sleep_type);
+  // Main thread: once every vCPU is parked the VM is asleep; it wakes on
+  // the PM1 wake event (the RTC alarm with RTC_EN), and then each vCPU
+  // resets itself (wake_vcpu) before it runs again.
+  void enter_sleep();
+  void wake_from_sleep();
+  // The state KVM creates a vCPU in, as after INIT (SDM §9.1.1), before any
+  // boot state: what a waking vCPU is reset to.
+  struct VcpuInitState {
+    kvm_regs regs;
+    kvm_sregs sregs;
+    kvm_lapic_state lapic;
+  };
+  // machine_vcpus.cc, on the vCPU's thread when the guest wakes: vCPU 0 to
+  // real mode at the FACS firmware_waking_vector, the others back to
+  // waiting for INIT/SIPI.
+  void wake_vcpu(KvmVcpu& vcpu, const VcpuInitState& init) const;
 
   // Stack of each vCPU of a flat guest, below the previous one's.
   static constexpr uint64_t kFlatStackBytes = 64 * 1024;
@@ -125,6 +148,10 @@ class Machine {
   PanicWatch panic_watch_;
   StopController stop_;
   PauseGate pause_gate_{config_.cpus};
+  // A vCPU thread signals it when the guest asks for S3; the main thread waits on it.
+  EventFd sleep_event_;
+  bool asleep_ = false;  // Main thread only: between enter_sleep() and wake_from_sleep().
+  RateLimitedLog sleep_log_{"ACPI sleep: "};
   std::atomic<VmState> state_{VmState::kStarting};
   std::atomic<int64_t> started_ns_{0};  // steady_clock, when run() started the vCPUs.
   mutable std::mutex control_mutex_;    // Serialises the control calls.

@@ -3,6 +3,8 @@
 #include <chrono>
 
 #include "base/util/error.h"
+#include "base/util/log.h"
+#include "vmm/boot/acpi/acpi_tables.h"
 #include "vmm/machine/machine.h"
 
 namespace kvmm {
@@ -72,6 +74,55 @@ void Machine::resume() {
   VmState paused = VmState::kPaused;
   state_.compare_exchange_strong(paused, VmState::kRunning);
   pause_gate_.resume();
+}
+
+void Machine::request_sleep(uint8_t sleep_type) {
+  if (sleep_type == kAcpiS5SleepType) {
+    trace_.mark("guest powered off");
+    stop_.request_stop(RunOutcome{kExitOk, ""});
+    return;
+  }
+  if (sleep_type != kAcpiS3SleepType) {
+    sleep_log_.log("ignored a request for SLP_TYP " + std::to_string(sleep_type) +
+                   " in PM1a_CNT: only S3 (" + std::to_string(kAcpiS3SleepType) + ") and S5 (" +
+                   std::to_string(kAcpiS5SleepType) + ") are supported");
+    return;
+  }
+  // This vCPU parks before its next KVM_RUN (its loop looks at the gate
+  // first); the others are kicked out of the guest.
+  pause_gate_.request_suspend();
+  for (const auto& vcpu : vcpus_) vcpu->kick();
+  sleep_event_.signal();
+}
+
+void Machine::enter_sleep() {
+  std::lock_guard lock(control_mutex_);
+  if (asleep_) return;
+  if (!pause_gate_.wait_until_parked(kParkTimeout)) {
+    stop_.request_stop(RunOutcome{
+        kExitGuestCrashed, "the guest asked for S3 but " +
+                               std::to_string(vcpus_.size() - pause_gate_.parked()) +
+                               " vCPUs did not leave the guest within " +
+                               std::to_string(kParkTimeout.count()) + " ms"});
+    return;
+  }
+  asleep_ = true;
+  trace_.mark("guest suspended (S3)");
+  // Paused by the API meanwhile: its devices are quiesced already, and its
+  // resume() does not end the sleep (the gate holds the vCPUs).
+  VmState running = VmState::kRunning;
+  if (state_.compare_exchange_strong(running, VmState::kSuspended)) virtio_.pause_all();
+}
+
+void Machine::wake_from_sleep() {
+  std::lock_guard lock(control_mutex_);
+  if (!asleep_) return;
+  asleep_ = false;
+  trace_.mark("guest woken (S3)");
+  platform_.pm1->set_woken();
+  VmState suspended = VmState::kSuspended;
+  if (state_.compare_exchange_strong(suspended, VmState::kRunning)) virtio_.resume_all();
+  pause_gate_.end_suspend();
 }
 
 void Machine::power_off(std::string reason) {

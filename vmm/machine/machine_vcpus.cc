@@ -3,6 +3,8 @@
 #include <sched.h>
 
 #include "base/util/error.h"
+#include "base/util/format.h"
+#include "vmm/boot/acpi/acpi_tables.h"
 #include "vmm/cpu/cpuid.h"
 #include "vmm/boot/multiboot/multiboot.h"
 #include "vmm/cpu/linux_entry.h"
@@ -10,6 +12,11 @@
 #include "vmm/machine/machine.h"
 
 namespace kvmm {
+
+namespace {
+// Real mode reaches the first MiB (plus the HMA, which a waking vector never uses).
+constexpr uint64_t kRealModeLimit = 1 << 20;
+}  // namespace
 
 void Machine::check_vcpu_limits(const KvmSystem& kvm) const {
   const int max = kvm.max_vcpus();
@@ -46,6 +53,14 @@ std::vector<std::unique_ptr<Vcpu>> Machine::create_vcpus() {
       set_lint_pins(lapic);
       kvm_vcpu.set_lapic(lapic);
     }
+    // A multiboot guest may sleep (ACPI S3): each vCPU wakes reset to the
+    // state it is created in.
+    Vcpu::WakeHandler on_wake;
+    if (is_multiboot()) {
+      auto init = std::make_shared<const VcpuInitState>(
+          VcpuInitState{kvm_vcpu.regs(), kvm_vcpu.sregs(), kvm_vcpu.lapic()});
+      on_wake = [this, init](KvmVcpu& vcpu) { wake_vcpu(vcpu, *init); };
+    }
     // A kernel's application processors wait in the kernel for INIT/SIPI
     // from the boot processor; only vCPU 0 gets an entry state. A flat SMP
     // guest has no such bring-up: every vCPU starts at the entry point, on
@@ -53,7 +68,8 @@ std::vector<std::unique_ptr<Vcpu>> Machine::create_vcpus() {
     if (index == 0 || is_flat_smp()) set_boot_state(kvm_vcpu);
     if (index != 0 && is_flat_smp()) kvm_vcpu.set_mp_state(KVM_MP_STATE_RUNNABLE);
     vcpus.push_back(std::make_unique<Vcpu>(
-        std::move(kvm_vcpu), Vcpu::Wiring{&pio_, &mmio_, &stop_, exit_log_.get()}, &pause_gate_));
+        std::move(kvm_vcpu), Vcpu::Wiring{&pio_, &mmio_, &stop_, exit_log_.get()}, &pause_gate_,
+        std::move(on_wake)));
     if (config_.stats) vcpus.back()->enable_stats();
   }
   return vcpus;
@@ -76,6 +92,33 @@ void Machine::set_boot_state(KvmVcpu& vcpu) const {
   }
   vcpu.set_sregs(sregs);
   vcpu.set_regs(regs);
+}
+
+void Machine::wake_vcpu(KvmVcpu& vcpu, const VcpuInitState& init) const {
+  kvm_sregs sregs = init.sregs;
+  kvm_regs regs = init.regs;
+  if (vcpu.index() == 0) {
+    // As a PC's firmware resumes (ACPI 6.4 §5.2.10, Table 5.14): real
+    // mode at the waking vector, CS = vector >> 4, IP = vector & 0xf.
+    // Guest-controlled: whatever the guest left in its FACS.
+    const GuestAddress field{acpi_facs_address().value + kFacsFirmwareWakingVectorOffset};
+    const std::optional<uint32_t> vector = memory_.read_obj<uint32_t>(field);
+    if (!vector || *vector >= kRealModeLimit) {
+      throw Error("the guest woke from S3 with FACS firmware_waking_vector " +
+                  (vector ? hex(*vector) : std::string("unreadable")) +
+                  ": kvmm resumes only at a real-mode address below 1 MiB");
+    }
+    sregs.cs.selector = static_cast<uint16_t>(*vector >> 4);
+    sregs.cs.base = uint64_t{sregs.cs.selector} << 4;
+    regs.rip = *vector & 0xf;
+  }
+  vcpu.set_msrs(boot_msrs());
+  vcpu.set_fpu(boot_fpu());
+  vcpu.set_sregs(sregs);
+  vcpu.set_regs(regs);
+  vcpu.set_lapic(init.lapic);
+  // The others wait for INIT/SIPI again, as the firmware leaves them.
+  vcpu.set_mp_state(vcpu.index() == 0 ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED);
 }
 
 void Machine::prepare_vcpu_thread(uint32_t vcpu) const {

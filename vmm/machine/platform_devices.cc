@@ -12,6 +12,8 @@
 #include "vmm/arch/x86/layout.h"
 #include "vmm/boot/acpi/acpi_tables.h"
 
+static_assert(kvmm::CmosRtc::kCentury == kvmm::kAcpiCenturyCmosIndex);
+
 namespace kvmm {
 
 namespace {
@@ -26,7 +28,8 @@ constexpr PortRange kAbsentPorts[] = {
     {0x2e, 2, "Super I/O configuration"},
     {0x4e, 2, "Super I/O configuration (alternate)"},
     // The FADT says there is no CMOS RTC; Linux still writes the CMOS
-    // shutdown byte when it reboots through the reset vector.
+    // shutdown byte when it reboots through the reset vector. (A multiboot
+    // guest has the RTC here instead.)
     {0x70, 2, "CMOS RTC"},
     {0x80, 1, "POST code (I/O delay)"},
     {0x81, 0xf, "DMA page registers"},
@@ -42,7 +45,8 @@ static_assert(GenericEventDevice::kPowerButtonEvent == kGedPowerButtonEvent);
 static_assert(GenericEventDevice::kSize == kGedRegisterSize);
 
 std::shared_ptr<GenericEventDevice> add_linux_devices(Bus& pio, Bus& mmio,
-                                                      PlatformWiring::Linux wiring) {
+                                                      PlatformWiring::Linux wiring,
+                                                      bool has_cmos_rtc) {
   AcpiPower::Handlers handlers;
   handlers.on_sleep = [power_off = wiring.power_off](uint8_t sleep_type) {
     if (sleep_type == kAcpiS5SleepType) power_off();
@@ -56,7 +60,10 @@ std::shared_ptr<GenericEventDevice> add_linux_devices(Bus& pio, Bus& mmio,
   pio.insert(std::make_shared<BootMarker>([marker = wiring.boot_marker](uint8_t) { marker(); }),
              BootMarker::kPort, 1, "boot marker");
   auto absent = std::make_shared<AbsentPorts>();
-  for (const PortRange& range : kAbsentPorts) pio.insert(absent, range.base, range.length, range.name);
+  for (const PortRange& range : kAbsentPorts) {
+    if (has_cmos_rtc && range.base == CmosRtc::kPort) continue;
+    pio.insert(absent, range.base, range.length, range.name);
+  }
   auto events = std::make_shared<GenericEventDevice>(std::move(wiring.event_interrupt));
   mmio.insert(events, kGedMmioAddress.value, GenericEventDevice::kSize,
               "ACPI generic event device");
@@ -98,6 +105,12 @@ PlatformDevices add_platform_devices(Bus& pio, Bus& mmio, PlatformWiring wiring)
                                                      .ram_bytes = wiring.firmware->ram_bytes}),
                FwCfg::kPort, FwCfg::kSize, "fw_cfg");
     pio.insert(std::make_shared<PmTimer>(), kPmTimerPort, PmTimer::kSize, "ACPI PM timer");
+    static_assert(kPm1ControlPort == kPm1EventPort + AcpiPm1::kControlOffset);
+    devices.pm1 = std::make_shared<AcpiPm1>(std::move(wiring.firmware->sleep));
+    pio.insert(devices.pm1, kPm1EventPort, AcpiPm1::kSize, "ACPI PM1a blocks");
+    devices.rtc = std::make_shared<CmosRtc>(CmosRtc::Callbacks{
+        std::move(wiring.firmware->rtc_interrupt), [pm1 = devices.pm1] { pm1->rtc_alarm(); }});
+    pio.insert(devices.rtc, CmosRtc::kPort, CmosRtc::kSize, "CMOS RTC");
   }
   if (wiring.debug.test_device) {
     auto test_device = std::make_shared<TestDevice>();
@@ -105,7 +118,8 @@ PlatformDevices add_platform_devices(Bus& pio, Bus& mmio, PlatformWiring wiring)
     mmio.insert(test_device, kTestDeviceMmioAddress.value, TestDevice::kSize, "test device");
   }
   if (wiring.linux_devices) {
-    devices.events = add_linux_devices(pio, mmio, std::move(*wiring.linux_devices));
+    devices.events = add_linux_devices(pio, mmio, std::move(*wiring.linux_devices),
+                                       devices.rtc != nullptr);
   }
   return devices;
 }

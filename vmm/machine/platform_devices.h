@@ -12,7 +12,9 @@
 #include <optional>
 
 #include "base/bus/bus.h"
+#include "devices/power/acpi_pm1.h"
 #include "devices/power/generic_event_device.h"
+#include "devices/rtc/cmos_rtc.h"
 #include "devices/serial/uart8250.h"
 #include "devices/testdev/pc_testdev.h"
 #include "devices/testdev/test_device.h"
@@ -24,6 +26,10 @@ inline constexpr uint32_t kCom1Irq = 4;
 // The ACPI PM timer of a multiboot guest, where QEMU's PIIX4 has it
 // (PMBASE 0x600 + 8), named in the FADT.
 inline constexpr uint16_t kPmTimerPort = 0x608;
+// Its PM1a event and control blocks, where QEMU's PIIX4 has them (PMBASE
+// 0x600 and 0x604), also named in the FADT.
+inline constexpr uint16_t kPm1EventPort = 0x600;
+inline constexpr uint16_t kPm1ControlPort = 0x604;
 
 // QEMU's isa-debug-exit: where it sits and how wide its register is.
 struct IsaDebugExitPorts {
@@ -65,10 +71,16 @@ struct PlatformWiring {
   PcTestdev::Callbacks pc_testdev;
 
   // The PC firmware interfaces of a multiboot guest: fw_cfg (CPU count and
-  // RAM size) and the ACPI PM timer at kPmTimerPort. Unset: none.
+  // RAM size), the ACPI PM timer at kPmTimerPort, the PM1a blocks at
+  // kPm1EventPort and kPm1ControlPort, and the CMOS RTC, whose alarm sets
+  // PM1_STS.RTC_STS. Unset: none.
   struct Firmware {
     uint16_t cpus = 1;
     uint64_t ram_bytes = 0;
+    // IRQ CmosRtc::kIrq; empty: none (only a kernel's VM has an irqchip).
+    std::function<void(bool level)> rtc_interrupt;
+    // A write of SLP_EN to PM1a_CNT, with its SLP_TYP; on that vCPU's thread.
+    AcpiPm1::SleepRequest sleep;
   };
   std::optional<Firmware> firmware;
 
@@ -89,6 +101,9 @@ struct PlatformDevices {
   // The ACPI events (the power button) of a Linux guest, at kGedMmioAddress;
   // null for a flat guest, which has no ACPI.
   std::shared_ptr<GenericEventDevice> events;
+  // A multiboot guest's CMOS RTC and PM1a blocks; null for other guests.
+  std::shared_ptr<CmosRtc> rtc;
+  std::shared_ptr<AcpiPm1> pm1;
 };
 
 // Inserts the devices `wiring` asks for into `pio` and `mmio`. Throws Error

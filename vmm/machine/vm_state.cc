@@ -14,6 +14,7 @@ std::string_view vm_state_name(VmState state) {
     case VmState::kStarting: return "starting";
     case VmState::kRunning: return "running";
     case VmState::kPaused: return "paused";
+    case VmState::kSuspended: return "suspended";
     case VmState::kStopping: return "stopping";
   }
   return "unknown";

@@ -11,10 +11,11 @@ enum class VmState : uint8_t {
   kStarting,  // Built; the vCPU threads are not all running yet.
   kRunning,
   kPaused,    // Every vCPU parked, devices quiesced.
+  kSuspended,  // The guest sleeps (ACPI S3): as paused, until its wake event.
   kStopping,  // A stop was requested; the threads are being joined.
 };
 
-// "starting", "running", "paused", "stopping".
+// "starting", "running", "paused", "suspended", "stopping".
 std::string_view vm_state_name(VmState state);
 
 // Where and how the host runs one vCPU thread.

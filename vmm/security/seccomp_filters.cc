@@ -9,6 +9,7 @@
 #include <initializer_list>
 
 #include "devices/virtio/net/vhost_abi.h"
+#include "vmm/kvm/kvm_abi.h"
 
 namespace kvmm {
 
@@ -96,6 +97,9 @@ RoleFilter vcpu(const FilterNeeds& needs) {
   f.hot_syscall = SYS_ioctl;  // KVM_RUN, once per exit.
   // Parking for a pause: the guest's kvmclock is told it was stopped.
   add(f.ioctls, {KVM_KVMCLOCK_CTRL});
+  // Waking from ACPI S3 (a multiboot guest): the vCPU resets itself.
+  add(f.ioctls, {KVM_SET_REGS, KVM_SET_SREGS, kKvmSetMsrs, KVM_SET_FPU, KVM_SET_LAPIC,
+                 KVM_SET_MP_STATE});
   // DRIVER_OK and reset, written by the guest: start and stop device threads.
   add(f.syscalls, kThreadStart);
   add(f.syscalls, kActivation);

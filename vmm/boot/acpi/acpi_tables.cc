@@ -76,14 +76,26 @@ struct Gas {
 static_assert(sizeof(Gas) == 12);
 
 // FADT (§5.2.9, Table 5.9) after its header. A hardware-reduced platform
-// leaves every PC-AT power-management field zero but the optional PM timer,
-// so the others are blocks around it.
+// leaves every PC-AT power-management field zero but the optional PM timer;
+// a multiboot guest's PC-style tables fill in the FACS pointer and the PM1a
+// blocks too. The fields kvmm never sets are grouped in blocks.
 struct FadtBody {
-  uint8_t pc_at_fields_before_timer[40];  // FIRMWARE_CTRL (offset 36) to PM2_CNT_BLK (72).
-  uint32_t pm_tmr_blk;
-  uint8_t pc_at_fields_block_lengths[11];  // GPE0_BLK (80) to PM2_CNT_LEN (90).
-  uint8_t pm_tmr_len;
-  uint8_t pc_at_fields_after_timer[17];  // GPE0_BLK_LEN (92) to CENTURY (108).
+  uint32_t firmware_ctrl;  // Offset 36: the FACS.
+  uint32_t dsdt;
+  uint8_t pc_at_fields_before_pm1[12];  // Reserved (44) to PSTATE_CNT (55).
+  uint32_t pm1a_evt_blk;                // 56
+  uint32_t pm1b_evt_blk;
+  uint32_t pm1a_cnt_blk;                // 64
+  uint32_t pm1b_cnt_blk;
+  uint32_t pm2_cnt_blk;
+  uint32_t pm_tmr_blk;                  // 76
+  uint8_t gpe_blocks[8];                // GPE0_BLK (80), GPE1_BLK (84).
+  uint8_t pm1_evt_len;                  // 88
+  uint8_t pm1_cnt_len;                  // 89
+  uint8_t pm2_cnt_len;
+  uint8_t pm_tmr_len;                   // 91
+  uint8_t pc_at_fields_after_timer[16];  // GPE0_BLK_LEN (92) to MON_ALRM (107).
+  uint8_t century;                       // 108
   uint16_t iapc_boot_arch;
   uint8_t reserved;
   uint32_t flags;
@@ -93,7 +105,10 @@ struct FadtBody {
   uint8_t minor_version;
   uint64_t x_firmware_ctrl;
   uint64_t x_dsdt;
-  Gas x_pm_blocks[5];  // X_PM1a_EVT_BLK to X_PM2_CNT_BLK.
+  Gas x_pm1a_evt_blk;
+  Gas x_pm1b_evt_blk;
+  Gas x_pm1a_cnt_blk;
+  Gas x_pm_blocks[2];  // X_PM1b_CNT_BLK, X_PM2_CNT_BLK.
   Gas x_pm_tmr_blk;
   Gas x_gpe_blocks[2];  // X_GPE0_BLK, X_GPE1_BLK.
   Gas sleep_control_reg;
@@ -101,16 +116,41 @@ struct FadtBody {
   char hypervisor_vendor_identity[8];
 };
 static_assert(sizeof(SdtHeader) + sizeof(FadtBody) == 276);
+static_assert(sizeof(SdtHeader) + offsetof(FadtBody, pm1a_evt_blk) == 56);
+static_assert(sizeof(SdtHeader) + offsetof(FadtBody, pm1a_cnt_blk) == 64);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, pm_tmr_blk) == 76);
+static_assert(sizeof(SdtHeader) + offsetof(FadtBody, pm1_evt_len) == 88);
+static_assert(sizeof(SdtHeader) + offsetof(FadtBody, century) == 108);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, pm_tmr_len) == 91);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, iapc_boot_arch) == 109);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, flags) == 112);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, reset_reg) == 116);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, minor_version) == 131);
+static_assert(sizeof(SdtHeader) + offsetof(FadtBody, x_firmware_ctrl) == 132);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, x_dsdt) == 140);
+static_assert(sizeof(SdtHeader) + offsetof(FadtBody, x_pm1a_evt_blk) == 148);
+static_assert(sizeof(SdtHeader) + offsetof(FadtBody, x_pm1a_cnt_blk) == 172);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, x_pm_tmr_blk) == 208);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, sleep_control_reg) == 244);
 static_assert(sizeof(SdtHeader) + offsetof(FadtBody, hypervisor_vendor_identity) == 268);
+
+// Firmware ACPI Control Structure (§5.2.10, Table 5.14): no header and no
+// checksum; the guest writes its waking vector here before it sleeps.
+struct Facs {
+  char signature[4];
+  uint32_t length;
+  uint32_t hardware_signature;
+  uint32_t firmware_waking_vector;
+  uint32_t global_lock;
+  uint32_t flags;
+  uint64_t x_firmware_waking_vector;
+  uint8_t version;
+  uint8_t reserved[3];
+  uint32_t ospm_flags;
+  uint8_t reserved2[24];
+};
+static_assert(sizeof(Facs) == 64);
+static_assert(offsetof(Facs, firmware_waking_vector) == kFacsFirmwareWakingVectorOffset);
 
 // MADT (§5.2.12) fields after the header, then its interrupt controller
 // structures (§5.2.12.2, .3, .5, .7).
@@ -160,6 +200,9 @@ constexpr uint8_t kFadtRevision = 6;
 constexpr uint8_t kFadtMinorVersion = 4;
 constexpr uint8_t kMadtRevision = 5;
 constexpr uint8_t kDsdtRevision = 2;
+constexpr uint8_t kFacsVersion = 2;  // Table 5.14: unchanged since ACPI 4.0.
+// The FACS must start on a 64-byte boundary (§5.2.10).
+constexpr uint64_t kFacsAlignment = 64;
 
 // FADT Flags (Table 5.10) and IAPC_BOOT_ARCH (Table 5.11, §5.2.9.3). With
 // the 8042 bit clear Linux does not probe for a PS/2 controller.
@@ -171,10 +214,15 @@ constexpr uint16_t kBootArchCmosRtcNotPresent = 1u << 5;
 // GAS address space and access size (Table 5.1).
 constexpr uint8_t kGasSystemIo = 1;
 constexpr uint8_t kGasByteAccess = 1;
+constexpr uint8_t kGasWordAccess = 2;
 constexpr uint8_t kGasDwordAccess = 3;
 
 // PM_TMR_LEN (Table 5.9): the timer block is always 4 bytes.
 constexpr uint8_t kPmTimerLength = 4;
+// PM1_EVT_LEN and PM1_CNT_LEN (Table 5.9, §4.8.3.1): PM1_STS and PM1_EN of
+// 2 bytes each; PM1_CNT of 2.
+constexpr uint8_t kPm1EventLength = 4;
+constexpr uint8_t kPm1ControlLength = 2;
 
 // MADT flags (Table 5.20): PCAT_COMPAT is set because KVM's in-kernel
 // irqchip does emulate the dual 8259 and feeds ISA IRQs to it as well as to
@@ -214,7 +262,9 @@ uint8_t checksum(std::span<const uint8_t> bytes) {
   return static_cast<uint8_t>(-sum);
 }
 
-uint64_t align_up(uint64_t value) { return (value + kTableAlignment - 1) & ~(kTableAlignment - 1); }
+uint64_t align_up(uint64_t value, uint64_t alignment = kTableAlignment) {
+  return (value + alignment - 1) & ~(alignment - 1);
+}
 
 // A whole table: header, `body`, and the checksum that makes it sum to zero.
 Bytes sdt(std::string_view signature, uint8_t revision, const Bytes& body) {
@@ -238,8 +288,24 @@ Gas io_port_register(uint16_t port) {
   return Gas{kGasSystemIo, 8, 0, kGasByteAccess, port};
 }
 
-Bytes fadt_body(GuestAddress dsdt, const AcpiConfig& config) {
+Bytes fadt_body(GuestAddress dsdt, std::optional<GuestAddress> facs, const AcpiConfig& config) {
   FadtBody fadt{};
+  // The suite's find_acpi_table_addr() reads the 32-bit FIRMWARE_CTRL, ACPICA
+  // prefers X_FIRMWARE_CTRL: both, with the same address (§5.2.9).
+  if (facs) {
+    fadt.firmware_ctrl = static_cast<uint32_t>(facs->value);
+    fadt.x_firmware_ctrl = facs->value;
+  }
+  if (config.pm1) {
+    fadt.pm1a_evt_blk = config.pm1->event_port;
+    fadt.pm1_evt_len = kPm1EventLength;
+    fadt.x_pm1a_evt_blk = Gas{kGasSystemIo, kPm1EventLength * 8, 0, kGasWordAccess,
+                              config.pm1->event_port};
+    fadt.pm1a_cnt_blk = config.pm1->control_port;
+    fadt.pm1_cnt_len = kPm1ControlLength;
+    fadt.x_pm1a_cnt_blk = Gas{kGasSystemIo, kPm1ControlLength * 8, 0, kGasWordAccess,
+                              config.pm1->control_port};
+  }
   if (config.pm_timer_port) {
     // Both forms: ACPICA prefers X_PM_TMR_BLK, simpler guests read
     // PM_TMR_BLK. TMR_VAL_EXT stays clear in the flags: 24 bits.
@@ -247,8 +313,16 @@ Bytes fadt_body(GuestAddress dsdt, const AcpiConfig& config) {
     fadt.pm_tmr_len = kPmTimerLength;
     fadt.x_pm_tmr_blk = Gas{kGasSystemIo, 32, 0, kGasDwordAccess, *config.pm_timer_port};
   }
-  fadt.iapc_boot_arch = kBootArchVgaNotPresent | kBootArchCmosRtcNotPresent;
-  fadt.flags = kFadtHardwareReducedAcpi | kFadtResetRegSupported;
+  fadt.iapc_boot_arch = kBootArchVgaNotPresent;
+  if (config.cmos_rtc) {
+    fadt.century = kAcpiCenturyCmosIndex;
+  } else {
+    fadt.iapc_boot_arch |= kBootArchCmosRtcNotPresent;
+  }
+  // With PM1 blocks the platform is no longer hardware-reduced (§4.1): an OS
+  // that honours the flag would ignore them.
+  fadt.flags = kFadtResetRegSupported;
+  if (!config.pm1) fadt.flags |= kFadtHardwareReducedAcpi;
   fadt.reset_reg = io_port_register(kAcpiResetPort);
   fadt.reset_value = kAcpiResetValue;
   fadt.minor_version = kFadtMinorVersion;
@@ -365,11 +439,18 @@ Bytes power_button_device() {
   });
 }
 
+// A \_Sx_ package (§7.4.2): SLP_TYP for PM1a_CNT (and the hardware-reduced
+// sleep control register), for PM1b_CNT, then two reserved.
+Bytes sleep_package(std::string_view name, uint8_t sleep_type) {
+  return aml::name(name, aml::package({aml::integer(sleep_type), aml::integer(0),
+                                       aml::integer(0), aml::integer(0)}));
+}
+
 Bytes dsdt_body(const AcpiConfig& config) {
-  // \_S5_ (§7.4.2): the SLP_TYP values for soft-off, then two reserved.
-  Bytes body = aml::name("\\_S5_", aml::package({aml::integer(kAcpiS5SleepType),
-                                                 aml::integer(0), aml::integer(0),
-                                                 aml::integer(0)}));
+  Bytes body;
+  if (config.pm1) body = sleep_package("\\_S3_", kAcpiS3SleepType);
+  const Bytes soft_off = sleep_package("\\_S5_", kAcpiS5SleepType);
+  body.insert(body.end(), soft_off.begin(), soft_off.end());
   std::vector<Bytes> devices;
   if (config.serial) devices.push_back(com1_device());
   if (config.power_button) {
@@ -414,7 +495,28 @@ void write_bytes(const GuestMemory& memory, GuestAddress address, std::span<cons
   }
 }
 
+constexpr uint64_t kXsdtSize = sizeof(SdtHeader) + 2 * sizeof(uint64_t);
+constexpr uint64_t kFadtSize = sizeof(SdtHeader) + sizeof(FadtBody);
+
+// Where the tables of fixed size go. RSDP first, so a guest scanning the
+// BIOS area finds it at `base`; the FACS, when there is one, between the
+// FADT and the MADT; the DSDT, whose size varies most, last.
+struct FixedLayout {
+  GuestAddress xsdt;
+  GuestAddress fadt;
+  GuestAddress facs;
+};
+
+FixedLayout fixed_layout(GuestAddress base) {
+  const GuestAddress xsdt{align_up(base.value + sizeof(Rsdp))};
+  const GuestAddress fadt{align_up(xsdt.value + kXsdtSize)};
+  const GuestAddress facs{align_up(fadt.value + kFadtSize, kFacsAlignment)};
+  return {xsdt, fadt, facs};
+}
+
 }  // namespace
+
+GuestAddress acpi_facs_address(GuestAddress base) { return fixed_layout(base).facs; }
 
 bool is_s5_request(uint8_t value) {
   return (value & kSleepEnable) != 0 &&
@@ -431,14 +533,17 @@ GuestAddress write_acpi_tables(const GuestMemory& memory, const AcpiConfig& conf
   }
   const Bytes madt = sdt("APIC", kMadtRevision, madt_body(config));
   const Bytes dsdt = sdt("DSDT", kDsdtRevision, dsdt_body(config));
-  constexpr uint64_t kXsdtSize = sizeof(SdtHeader) + 2 * sizeof(uint64_t);
-  constexpr uint64_t kFadtSize = sizeof(SdtHeader) + sizeof(FadtBody);
 
-  // RSDP first, so a guest scanning the BIOS area finds it at `base`; the
-  // DSDT, whose size varies most, last.
-  const GuestAddress xsdt_address{align_up(base.value + sizeof(Rsdp))};
-  const GuestAddress fadt_address{align_up(xsdt_address.value + kXsdtSize)};
-  const GuestAddress madt_address{align_up(fadt_address.value + kFadtSize)};
+  const FixedLayout fixed = fixed_layout(base);
+  const GuestAddress xsdt_address = fixed.xsdt;
+  const GuestAddress fadt_address = fixed.fadt;
+  std::optional<GuestAddress> facs_address;
+  uint64_t after_fadt = fadt_address.value + kFadtSize;
+  if (config.pm1) {
+    facs_address = fixed.facs;
+    after_fadt = facs_address->value + sizeof(Facs);
+  }
+  const GuestAddress madt_address{align_up(after_fadt)};
   const GuestAddress dsdt_address{align_up(madt_address.value + madt.size())};
   const uint64_t end = dsdt_address.value + dsdt.size();
   if (end > kAcpiTablesEnd.value) {
@@ -452,7 +557,7 @@ GuestAddress write_acpi_tables(const GuestMemory& memory, const AcpiConfig& conf
   append_obj(xsdt_entries, fadt_address.value);
   append_obj(xsdt_entries, madt_address.value);
   const Bytes xsdt = sdt("XSDT", kXsdtRevision, xsdt_entries);
-  const Bytes fadt = sdt("FACP", kFadtRevision, fadt_body(dsdt_address, config));
+  const Bytes fadt = sdt("FACP", kFadtRevision, fadt_body(dsdt_address, facs_address, config));
 
   // RsdtAddress stays 0: an ACPI 2.0+ OS uses the XSDT (§5.2.5.3).
   Rsdp rsdp{};
@@ -470,6 +575,15 @@ GuestAddress write_acpi_tables(const GuestMemory& memory, const AcpiConfig& conf
   write_bytes(memory, base, rsdp_bytes);
   write_bytes(memory, xsdt_address, xsdt);
   write_bytes(memory, fadt_address, fadt);
+  if (facs_address) {
+    Facs facs{};
+    copy_id(facs.signature, "FACS");
+    facs.length = sizeof(Facs);
+    facs.version = kFacsVersion;
+    Bytes facs_bytes;
+    append_obj(facs_bytes, facs);
+    write_bytes(memory, *facs_address, facs_bytes);
+  }
   write_bytes(memory, madt_address, madt);
   write_bytes(memory, dsdt_address, dsdt);
   return base;

@@ -2,9 +2,9 @@
 // The ACPI tables a Linux guest boots with: RSDP, XSDT, FADT, MADT and DSDT,
 // written into the BIOS area of guest memory (ACPI 6.4 §5.2).
 //
-// The platform is "hardware-reduced" (ACPI 6.4 §4.1): no PM1 event/control
-// blocks, no GPEs, no SCI, no FACS. Power-off and reset go through three
-// one-byte I/O ports instead, which the FADT names:
+// For Linux the platform is "hardware-reduced" (ACPI 6.4 §4.1): no PM1
+// event/control blocks, no GPEs, no SCI, no FACS. Power-off and reset go
+// through three one-byte I/O ports instead, which the FADT names:
 //
 //   Sleep control (kAcpiSleepControlPort, §4.8.3.7): to enter S5 (soft off)
 //     the guest writes (SLP_TYP << 2) | SLP_EN, SLP_EN being bit 5 and SLP_TYP
@@ -16,6 +16,15 @@
 //     never wakes can read 0 and ignore writes.
 //   Reset (kAcpiResetPort, FADT RESET_REG, §4.8.3.6): the guest writes
 //     kAcpiResetValue to reboot.
+//
+// A multiboot guest (kvm-unit-tests, written for QEMU's PC) gets the PC-style
+// parts besides (AcpiConfig::pm1, cmos_rtc, pm_timer_port): the PM1a event
+// and control blocks, so that a write of SLP_EN | SLP_TYP 1 (\_S3_) to
+// PM1a_CNT suspends it to RAM; a FACS after the FADT (64-byte aligned),
+// whose firmware_waking_vector the guest fills in and kvmm resumes vCPU 0
+// at, in real mode; the CMOS RTC (its alarm is the wake event) and the PM
+// timer. Its FADT does not set HW_REDUCED_ACPI. No SCI is wired: nothing
+// in the guest takes ACPI events from these blocks but the wake status.
 //
 // The power button (ACPI 6.4 §4.8.2.2.1.2, a control-method button, _HID
 // PNP0C0C) hangs off a Generic Event Device (§5.6.9, _HID ACPI0013), the
@@ -52,6 +61,15 @@ inline constexpr uint32_t kGedGsi = 16;
 inline constexpr uint32_t kGedPowerButtonEvent = 1u << 0;
 inline constexpr uint32_t kGedRegisterSize = 4;
 
+// PC-style power management for guests written for PCs (kvm-unit-tests,
+// multiboot): SLP_TYP values in PM1a_CNT (bits 12-10) and the DSDT's \_S3_
+// and \_S5_ packages. S5's value is the same as the hardware-reduced one.
+inline constexpr uint8_t kAcpiS3SleepType = 1;
+// The FACS field the guest writes its real-mode waking vector to (§5.2.10).
+inline constexpr uint64_t kFacsFirmwareWakingVectorOffset = 12;
+// The FADT's CENTURY (§5.2.9): the CMOS RAM index of the century.
+inline constexpr uint8_t kAcpiCenturyCmosIndex = 0x32;
+
 // The tables go in [kAcpiTablesBase, kAcpiTablesEnd) (vmm/arch/x86/layout.h),
 // which the e820 map marks reserved; so are the APIC addresses they name.
 inline constexpr uint32_t kIoApicPins = 24;  // KVM's in-kernel IOAPIC.
@@ -79,6 +97,20 @@ struct AcpiConfig {
   // reduced platform (§5.2.9); guests that read the FADT themselves, such as
   // kvm-unit-tests' vmexit, time I/O exits against the port.
   std::optional<uint16_t> pm_timer_port;
+  // PC-style power management (§4.8.1): the PM1a event block (PM1_STS and
+  // PM1_EN, 4 bytes) and control block (PM1_CNT, 2 bytes) at these ports,
+  // named in PM1a_EVT_BLK/X_PM1a_EVT_BLK and PM1a_CNT_BLK/X_PM1a_CNT_BLK; a
+  // FACS (FIRMWARE_CTRL and X_FIRMWARE_CTRL point to it) for the waking
+  // vector; \_S3_ in the DSDT; and the FADT's HW_REDUCED_ACPI flag clear.
+  // Unset: none of it, and the tables a Linux guest sees do not change.
+  struct Pm1Blocks {
+    uint16_t event_port;
+    uint16_t control_port;
+  };
+  std::optional<Pm1Blocks> pm1;
+  // A CMOS RTC at 0x70: IAPC_BOOT_ARCH's "CMOS RTC not present" clear and
+  // CENTURY = kAcpiCenturyCmosIndex. False: the RTC is declared absent.
+  bool cmos_rtc = false;
 };
 
 // True when `value`, written to kAcpiSleepControlPort, asks for S5.
@@ -90,5 +122,9 @@ bool is_s5_request(uint8_t value);
 // outside 4 GiB or the IOAPIC) or the tables do not fit below kAcpiTablesEnd.
 GuestAddress write_acpi_tables(const GuestMemory& memory, const AcpiConfig& config,
                                GuestAddress base = kAcpiTablesBase);
+
+// Where write_acpi_tables(memory, config, base) puts the FACS when
+// config.pm1 is set: the machine reads the guest's waking vector there.
+GuestAddress acpi_facs_address(GuestAddress base = kAcpiTablesBase);
 
 }  // namespace kvmm
