@@ -199,8 +199,8 @@ Verb run_verb(RunState& state) {
   add_scheduling_options(verb.options, config.pin, config.vcpu_sched, config.halt_poll_ns);
   std::vector<Option> more = {
       {.name = "--disk", .placeholder = "PATH[,ro][,serial=S][,cache=none|writeback]",
-       .help = "a virtio-blk disk (repeatable: /dev/vda, /dev/vdb, ...) backed by an image file "
-               "or a block device; ro shares it read-only; serial=S (up to 20 printable "
+       .help = "a virtio-blk disk (repeatable: /dev/vda, /dev/vdb, ...) backed by a raw image "
+               "file (qcow2 is refused: qemu-img convert -O raw makes it raw) or a block device; ro shares it read-only; serial=S (up to 20 printable "
                "characters) is what the guest reads as its serial; cache=none bypasses the host "
                "page cache (O_DIRECT). The image is locked: one writer, or any number of "
                "read-only users. See docs/disks.md",

@@ -47,6 +47,13 @@ TEST_CASE("a disk image that is not whole sectors is refused with the truncate t
   check_refused(run_with({"--disk", image.path}), "truncate -s %512");
 }
 
+TEST_CASE("a qcow2 image given as a disk is refused with the qemu-img convert that fixes it") {
+  TempFile image(std::string("QFI\xfb\0\0\0\x03", 8) + std::string(65536 - 8, '\0'));
+  check_refused(run_with({"--disk", image.path.string() + ",ro"}),
+                "is a qcow2 image, and kvmm reads disks as raw images; convert it: qemu-img "
+                "convert -O raw " + image.path.string() + " " + image.path.string() + ".raw");
+}
+
 TEST_CASE("a disk image another process holds locked is refused and a shared read-only one is not") {
   TempFile image(std::string(4096, '\0'));
   const int fd = ::open(image.path.c_str(), O_RDONLY | O_CLOEXEC);
