@@ -119,7 +119,7 @@ Verb run_verb(RunState& state) {
   VmConfig& config = state.run.config;
   Verb verb{
       .name = "run",
-      .usage = {"run --kernel FILE [--initrd FILE] [--cmdline STR] [OPTION]...",
+      .usage = {"run --kernel FILE [--initrd FILE] [--cmdline STR] [--append ARGS] [OPTION]...",
                 "run --flat FILE [--mode real|protected|long] [OPTION]..."},
       .summary = "run a Linux kernel or a flat binary as a guest",
       .description = "The guest's COM1 is stdin and stdout. A Linux guest: see docs/linux-guests.md; "
@@ -149,11 +149,22 @@ Verb run_verb(RunState& state) {
            .completion = Completion::kFile,
            .set = store(config.initrd)},
           {.name = "--cmdline", .placeholder = "STR",
-           .help = "kernel command line (default \"console=ttyS0 panic=-1 pci=off\")",
+           .help = "kernel command line, instead of the default \"console=ttyS0 panic=-1 "
+                   "pci=off\": without console=ttyS0 the console is silent (kvmm warns); "
+                   "--append adds to the default line instead",
            .set =
                [&state](std::string_view value) {
                  state.run.config.cmdline = std::string(value);
                  state.run.config.cmdline_given = true;
+                 state.have_cmdline = true;
+               }},
+          {.name = "--append", .placeholder = "ARGS",
+           .help = "add ARGS to the end of the kernel command line, the default one or "
+                   "--cmdline's, e.g. --append \"root=/dev/vda rw\" (kvmtool's -p); a "
+                   "Multiboot kernel gets --cmdline, then ARGS",
+           .set =
+               [&state](std::string_view value) {
+                 state.run.config.cmdline_append = std::string(value);
                  state.have_cmdline = true;
                }},
           {.name = "--flat", .placeholder = "FILE",
@@ -364,7 +375,8 @@ void check_run(const RunState& state) {
   }
   if (config.flat_image) {
     if (config.initrd || state.have_cmdline) {
-      throw UsageError("--initrd and --cmdline need --kernel: a flat binary takes neither");
+      throw UsageError("--initrd, --cmdline and --append need --kernel: a flat binary takes "
+                       "none of them");
     }
     if (config.cpus != 1 && config.mode == CpuMode::kReal) {
       throw UsageError("--cpus " + std::to_string(config.cpus) + " with --flat needs --mode long or "

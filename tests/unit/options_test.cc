@@ -72,11 +72,29 @@ TEST_CASE("a Linux guest gets the default command line") {
   CHECK(std::get<RunCommand>(command).config.cmdline == kDefaultCmdline);
 }
 
+TEST_CASE("run --append keeps the default command line or --cmdline and adds to it") {
+  const auto config = [](std::vector<std::string_view> args) {
+    return std::get<RunCommand>(parse(args)).config;
+  };
+  const VmConfig appended = config({"run", "--kernel", "bzImage", "--append", "root=/dev/vda rw"});
+  CHECK(appended.cmdline == kDefaultCmdline);
+  CHECK_FALSE(appended.cmdline_given);
+  CHECK(appended.cmdline_append == "root=/dev/vda rw");
+  const VmConfig both =
+      config({"run", "--kernel", "bzImage", "--cmdline", "console=ttyS0", "--append=quiet"});
+  CHECK(both.cmdline == "console=ttyS0");
+  CHECK(both.cmdline_given);
+  CHECK(both.cmdline_append == "quiet");
+  CHECK(config({"run", "--kernel", "bzImage"}).cmdline_append.empty());
+}
+
 TEST_CASE("run rejects contradictory guest options") {
   CHECK_THROWS_WITH(parse({"run", "--kernel", "k", "--flat", "f"}),
                     Catch::Contains("--flat and --kernel both given"));
   CHECK_THROWS_WITH(parse({"run", "--flat", "f", "--initrd", "i"}),
-                    Catch::Contains("--initrd and --cmdline need --kernel"));
+                    Catch::Contains("--initrd, --cmdline and --append need --kernel"));
+  CHECK_THROWS_WITH(parse({"run", "--flat", "f", "--append", "quiet"}),
+                    Catch::Contains("--initrd, --cmdline and --append need --kernel"));
   CHECK_THROWS_WITH(parse({"run", "--flat", "f", "--cpus", "2"}),
                     Catch::Contains("flat guests run on one vCPU"));
   CHECK_THROWS_WITH(parse({"run", "--kernel", "k", "--mode", "long"}),
