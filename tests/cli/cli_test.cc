@@ -157,6 +157,11 @@ TEST_CASE("usage errors exit 2 and point at the verb's --help") {
                     "kvmm run: unknown option --turbo: see kvmm run --help");
   check_usage_error({"bench", "sched", "--nope"}, "see kvmm bench sched --help");
   check_usage_error({"check", "stray"}, "unexpected argument 'stray': see kvmm check --help");
+  // QEMU's spellings and typos: the option meant, in the same one line.
+  check_usage_error({"run", "--flat", kHello, "-m", "512"},
+                    "kvmm run: unknown option -m: did you mean --mem? see kvmm run --help");
+  check_usage_error({"run", "--flat", kHello, "--smp", "2"}, "did you mean --cpus?");
+  check_usage_error({"run", "--flat", kHello, "--cpu", "2"}, "did you mean --cpus?");
   check_usage_error({"run", "--flat"}, "--flat needs a value: see kvmm run --help");
   check_usage_error({"run"}, "kvmm run needs a guest");
   check_usage_error({"--frobnicate"}, "unknown command '--frobnicate'");

@@ -112,8 +112,14 @@ TEST_CASE("the command line's guest and the file's checks meet after both") {
 
 TEST_CASE("a config file's unknown key is refused by name") {
   CHECK(refusal(R"({"flat": "g.bin", "cpu": 2})") ==
-        "FILE: \"cpu\": unknown key: the keys are kvmm run's option names without --, see kvmm "
-        "run --help");
+        "FILE: \"cpu\": unknown key: did you mean \"cpus\"? the keys are kvmm run's option "
+        "names without --, see kvmm run --help");
+  CHECK(refusal(R"({"flat": "g.bin", "memory": "1G"})") ==
+        "FILE: \"memory\": unknown key: did you mean \"mem\"? the keys are kvmm run's option "
+        "names without --, see kvmm run --help");
+  CHECK(refusal(R"({"flat": "g.bin", "turbo": true})") ==
+        "FILE: \"turbo\": unknown key: the keys are kvmm run's option names without --, see "
+        "kvmm run --help");
   CHECK_THAT(refusal(R"({"help": true})"), Catch::StartsWith("FILE: \"help\": unknown key"));
   CHECK_THAT(refusal(R"({"config": "other.json"})"),
              Catch::StartsWith("FILE: \"config\": a config file cannot name another"));
