@@ -231,13 +231,13 @@ Verb run_verb(RunState& state) {
        .repeatable = true,
        .set = [&config](std::string_view value) { parse_device_option(value, config.debug_devices); }},
       {.name = "--net",
-       .placeholder = "tap=NAME|fd=N[,mac=MAC][,vlan=ID][,offload=on|off][,vhost=on|off]",
+       .placeholder = "tap=NAME|fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]",
        .help = "a virtio-net interface (repeatable: eth0, eth1, ...) on the TAP NAME (opened, or "
                "created with CAP_NET_ADMIN) or on an open tap fd N handed over by a parent "
                "process; mac= sets its MAC address (default 52:54:00:xx:xx:xx from kvmm's pid); "
-               "vlan=ID (1-4094, with tap= only) is the VLAN tools/kvmm-net puts the tap's "
-               "bridge port in; offload=off turns off checksum and TSO offloads; vhost=on moves "
-               "the frames in the kernel (/dev/vhost-net). See docs/networking.md",
+               "offload=off turns off checksum and TSO offloads; vhost=on moves the frames in "
+               "the kernel (/dev/vhost-net). A VLAN is the host's: sudo tools/kvmm-net tap NAME "
+               "--vlan ID. See docs/networking.md",
        .completion = Completion::kWords,
        .words = {"tap=", "fd="},
        .repeatable = true,

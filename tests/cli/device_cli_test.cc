@@ -67,6 +67,12 @@ TEST_CASE("a malformed MAC address for --net is refused") {
   check_usage_error(run_with({"--net", "tap=kvmm-none0,mac=52:54:00"}), "is not a MAC address");
 }
 
+TEST_CASE("a VLAN given to --net is a usage error that names the host-side setup") {
+  check_usage_error(run_with({"--net", "tap=kvmm-none0,vlan=7"}),
+                    "kvmm does not set VLANs: drop vlan= and put the tap in the VLAN on the host: "
+                    "sudo tools/kvmm-net tap kvmm-none0 --vlan 7");
+}
+
 TEST_CASE("a --net fd= naming no open descriptor is refused") {
   check_refused(run_with({"--net", "fd=987"}), "not an open file descriptor");
 }
