@@ -412,14 +412,21 @@ void check_run(const RunState& state) {
 Verb check_verb(CheckCommand& check) {
   return Verb{
       .name = "check",
-      .usage = {"check [--quiet] [--linux]"},
+      .usage = {"check [--quiet | --json] [--linux]"},
       .summary = "report whether this host can run guests",
       .description = "Checks CPU flags, /dev/kvm access, the API version, capabilities and vCPU "
-                     "limits, and runs a tiny guest; the exit status is 0 when guests can run.",
+                     "limits, and runs a tiny guest; then what --net and --disk use "
+                     "(/dev/net/tun, /dev/vhost-net, io_uring) and the transparent huge page "
+                     "policy, which only warn. The exit status is 0 when guests can run.",
       .options = {
           {.name = "--quiet", .placeholder = "", .help = "print nothing; only the exit status tells",
            .value = OptionValue::kNone,
            .set = [&check](std::string_view) { check.quiet = true; }},
+          {.name = "--json", .placeholder = "",
+           .help = "print the checks as one JSON object: {\"ok\": BOOL, \"checks\": [{\"name\", "
+                   "\"status\" (pass, warn, fail or info), \"message\"}, ...]}",
+           .value = OptionValue::kNone,
+           .set = [&check](std::string_view) { check.json = true; }},
           {.name = "--linux", .placeholder = "",
            .help = "also fail on a KVM that cannot boot stock Linux kernels (the paravirtual "
                    "kvm_pvm)",
@@ -833,6 +840,10 @@ Command parse(std::span<const std::string_view> args) {
     CheckCommand check;
     if (parse_options(check_verb(check), rest) == ParseResult::kHelp) {
       return HelpCommand{verb_help("check")};
+    }
+    if (check.quiet && check.json) {
+      throw UsageError("--quiet and --json both given: --quiet prints nothing, --json the "
+                       "checks; give one");
     }
     return check;
   }

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <unistd.h>
 
@@ -88,6 +90,29 @@ TEST_CASE("kvmm check fails clearly without /dev/kvm") {
   const auto quiet = kvmm_cmd({"check", "--quiet"}, options);
   CHECK(quiet.exit_status == 1);
   CHECK(quiet.out.empty());
+}
+
+TEST_CASE("kvmm check --json reports every check, the host's devices too, without /dev/kvm") {
+  ProcessOptions options;
+  options.environment = {{"KVMM_KVM_DEVICE", "/nonexistent/kvm"}};
+  const auto r = kvmm_cmd({"check", "--json"}, options);
+  CHECK(r.exit_status == 1);
+  CHECK(r.err.empty());
+  const auto json = nlohmann::json::parse(r.out);
+  CHECK(json["ok"] == false);
+  std::map<std::string, std::string> status;
+  for (const auto& check : json["checks"]) {
+    CHECK_FALSE(check["message"].get<std::string>().empty());
+    status[check["name"]] = check["status"];
+  }
+  CHECK(status["kvm-device"] == "fail");
+  // Checked even though KVM is missing; each passes or only warns.
+  for (const char* name : {"tun", "vhost-net", "io_uring", "transparent-hugepages"}) {
+    INFO(name);
+    REQUIRE(status.count(name) == 1);
+    CHECK(status[name] != "fail");
+  }
+  check_usage_error({"check", "--json", "--quiet"}, "--quiet and --json both given");
 }
 
 TEST_CASE("help and version are printed") {
