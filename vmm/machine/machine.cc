@@ -22,7 +22,7 @@
 #include "vmm/boot/acpi/mp_table.h"
 #include "vmm/boot/flat_loader.h"
 #include "vmm/boot/image_file.h"
-#include "vmm/boot/linux/kernel_cmdline.h"
+#include "vmm/machine/guest_cmdline.h"
 #include "vmm/boot/multiboot/bios_handoff.h"
 #include "vmm/boot/multiboot/multiboot.h"
 #include "vmm/boot/reset_vector.h"
@@ -94,10 +94,7 @@ std::optional<LinuxBootInfo> Machine::load_guest() {
     MultibootRequest request;
     request.kernel = *config_.kernel;
     request.module = config_.initrd;
-    // kvmm's default Linux command line would be the test's argv: a
-    // multiboot kernel gets only what --cmdline (and --append) say.
-    request.cmdline =
-        join_cmdline(config_.cmdline_given ? config_.cmdline : "", config_.cmdline_append);
+    request.cmdline = multiboot_cmdline(config_);
     request.ram_bytes = config_.memory_bytes;
     const MultibootBootInfo loaded = load_multiboot(memory_, request);
     // Written after the kernel: a kernel loaded over address 0 keeps what
@@ -118,7 +115,7 @@ std::optional<LinuxBootInfo> Machine::load_guest() {
   LinuxBootRequest request;
   request.kernel = *config_.kernel;
   request.initrd = config_.initrd;
-  request.cmdline = KernelCmdline(join_cmdline(config_.cmdline, config_.cmdline_append));
+  request.cmdline = linux_cmdline(config_);
   // Without ACPI the DSDT cannot describe the virtio devices; kernels built
   // with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES find them on the command line.
   // Only then: a kernel seeing both would probe each device twice.
@@ -129,7 +126,7 @@ std::optional<LinuxBootInfo> Machine::load_guest() {
   // A --cmdline replaces the default line, console=ttyS0 with it: the
   // kernel then prints nothing on COM1 and the run looks hung. Said once the
   // kernel is known to load, so that a refusal stays the only line.
-  if (config_.cmdline_given && !request.cmdline.has_key("console")) {
+  if (linux_console_silent(config_, request.cmdline)) {
     log_line("warning: --cmdline has no console=, so the guest's serial console will be "
              "silent: add console=ttyS0 to it, or keep kvmm's default line and add to it "
              "with --append ARGS");
