@@ -782,6 +782,28 @@ std::string verb_help(std::string_view name) {
   return format_verb_help(kvmm_program(), verb_named(name));
 }
 
+// "unknown command 'lsit': did you mean list? see kvmm --help": virsh's
+// names for kvmm's verbs (the README's table), then typos of a verb.
+[[noreturn]] void unknown_command(std::string_view command) {
+  static constexpr std::pair<std::string_view, std::string_view> kVirshNames[] = {
+      {"start", "run"},     {"create", "run"},      {"dominfo", "info"}, {"suspend", "pause"},
+      {"domstats", "stats"}, {"kvm_stat", "stats"}, {"validate", "check"},
+      {"virt-host-validate", "check"}};
+  std::string_view meant;
+  for (const auto& [virsh, verb] : kVirshNames) {
+    if (command == virsh) meant = verb;
+  }
+  if (meant.empty()) {
+    std::vector<std::string_view> verbs = {"bench"};
+    for (const Verb& verb : kvmm_program().verbs) {
+      if (verb.name.find(' ') == std::string_view::npos) verbs.push_back(verb.name);
+    }
+    meant = closest_word(command, verbs);
+  }
+  const std::string guess = meant.empty() ? "" : "did you mean " + std::string(meant) + "? ";
+  throw UsageError("unknown command '" + std::string(command) + "': " + guess + "see kvmm --help");
+}
+
 Command parse(std::span<const std::string_view> args) {
   if (args.empty()) throw UsageError("kvmm needs a command: see kvmm --help");
   const std::string_view command = args[0];
@@ -847,9 +869,7 @@ Command parse(std::span<const std::string_view> args) {
     }
     return check;
   }
-  if (command != "bench") {
-    throw UsageError("unknown command '" + std::string(command) + "': see kvmm --help");
-  }
+  if (command != "bench") unknown_command(command);
   if (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h")) {
     return HelpCommand{verb_help("bench exits") + "\n" + verb_help("bench sched")};
   }

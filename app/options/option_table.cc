@@ -248,19 +248,29 @@ std::string_view suggest_option(const Verb& verb, std::string_view typed) {
   for (const Alias& alias : kAliases) {
     if (alias.typed == typed && has(alias.option)) return alias.option;
   }
-  const std::string_view word = without_dashes(typed);
-  if (word.empty()) return {};
-  // Near enough to be a typo of it: a third of the name's letters at most
+  std::vector<std::string_view> names;
+  for (const Option& option : verb.options) names.push_back(without_dashes(option.name));
+  const std::string_view name = closest_word(without_dashes(typed), names);
+  if (name.empty()) return {};
+  // The option's own name: `name` points into it, after its dashes.
+  for (const Option& option : verb.options) {
+    if (without_dashes(option.name) == name) return option.name;
+  }
+  return {};
+}
+
+std::string_view closest_word(std::string_view typed, const std::vector<std::string_view>& words) {
+  if (typed.empty()) return {};
+  // Near enough to be a typo of it: a third of the word's letters at most
   // ("--cpu", "--kernal", "--initd"), and never a whole short word
   // ("--foo" is not "--mem").
   std::string_view best;
   size_t best_distance = 0;
-  for (const Option& option : verb.options) {
-    const std::string_view name = without_dashes(option.name);
-    const size_t distance = edit_distance(word, name);
-    if (distance * 3 > std::max(word.size(), name.size())) continue;
+  for (const std::string_view word : words) {
+    const size_t distance = edit_distance(typed, word);
+    if (distance * 3 > std::max(typed.size(), word.size())) continue;
     if (best.empty() || distance < best_distance) {
-      best = option.name;
+      best = word;
       best_distance = distance;
     }
   }

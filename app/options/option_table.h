@@ -92,6 +92,10 @@ ParseResult parse_options(const Verb& verb, std::span<const std::string_view> ar
 // -kernel), then the option nearest in edit distance, if near enough.
 std::string_view suggest_option(const Verb& verb, std::string_view typed);
 
+// The word of `words` nearest `typed` in edit distance, if it differs in at
+// most a third of its letters ("lsit" -> "list"); "" when none is.
+std::string_view closest_word(std::string_view typed, const std::vector<std::string_view>& words);
+
 // `kvmm VERB --help`: usage, description, options, sections, exit statuses
 // and environment that concern the verb.
 std::string format_verb_help(const Program& program, const Verb& verb);

@@ -49,7 +49,14 @@ TEST_CASE("top-level commands") {
   CHECK(std::get<CheckCommand>(parse({"check", "--quiet"})).quiet);
   CHECK_FALSE(std::get<CheckCommand>(parse({"check"})).quiet);
   CHECK_THROWS_WITH(parse({}), Catch::Contains("needs a command"));
-  CHECK_THROWS_WITH(parse({"launch"}), Catch::Contains("unknown command 'launch'"));
+  CHECK_THROWS_WITH(parse({"launch"}), "unknown command 'launch': see kvmm --help");
+  // virsh's names and typos name the command meant.
+  CHECK_THROWS_WITH(parse({"start"}), "unknown command 'start': did you mean run? see kvmm --help");
+  CHECK_THROWS_WITH(parse({"dominfo", "web"}), Catch::Contains("did you mean info?"));
+  CHECK_THROWS_WITH(parse({"suspend", "web"}), Catch::Contains("did you mean pause?"));
+  CHECK_THROWS_WITH(parse({"lsit"}), Catch::Contains("did you mean list?"));
+  CHECK_THROWS_WITH(parse({"chek"}), Catch::Contains("did you mean check?"));
+  CHECK_THROWS_WITH(parse({"bnech"}), Catch::Contains("did you mean bench?"));
   CHECK_THROWS_WITH(parse({"check", "--quiet=yes"}), Catch::Contains("takes no value"));
 }
 
