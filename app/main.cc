@@ -242,7 +242,10 @@ int dispatch(const Command& command) {
     return run_manage_command(*manage, std::cout);
   }
   if (const auto* check = std::get_if<CheckCommand>(&command)) {
-    return run_host_check(std::cout, check->quiet, check->need_linux);
+    const CheckOutput output = check->quiet  ? CheckOutput::kQuiet
+                               : check->json ? CheckOutput::kJson
+                                             : CheckOutput::kText;
+    return run_host_check(std::cout, output, check->need_linux);
   }
   if (const auto* bench = std::get_if<BenchCommand>(&command)) {
     return run_bench_command(*bench, std::cout, KVMM_VERSION);

@@ -27,6 +27,7 @@ void config_json(JsonWriter& json, const VmConfig& config, std::string_view name
     json.member("kernel", config.kernel->string());
     if (config.initrd) json.member("initrd", config.initrd->string());
     json.member("cmdline", config.cmdline);
+    if (!config.cmdline_append.empty()) json.member("append", config.cmdline_append);
   }
   if (config.flat_image) {
     json.member("flat", config.flat_image->string());

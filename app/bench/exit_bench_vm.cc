@@ -90,7 +90,7 @@ ExitBenchRun run_exit_bench_vm(const KvmSystem& kvm, const ExitBenchRequest& req
   vm.add_ioeventfd(mmio_event.get(), {KvmVm::IoSpace::kMmio, kIoeventfdMmioAddress, 4, std::nullopt});
 
   KvmVcpu kvm_vcpu = vm.create_vcpu(0);
-  std::vector<uint8_t> cpuid = cpuid_for_vcpu(kvm.supported_cpuid(), 0, 1);
+  std::vector<uint8_t> cpuid = cpuid_for_vcpu(kvm.supported_cpuid(), 0, 1, host_cpu_brand());
   add_tsc_deadline(cpuid);
   kvm_vcpu.set_cpuid(cpuid);
   kvm_sregs sregs = kvm_vcpu.sregs();

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <optional>
 #include <string>
 
 #include "base/util/error.h"
@@ -13,7 +14,7 @@ namespace {
 
 constexpr const char* kDiskForms = "accepted: --disk PATH[,ro][,serial=S][,cache=none|writeback]";
 constexpr const char* kNetForms =
-    "use --net tap=NAME[,mac=MAC][,vlan=ID][,offload=on|off][,vhost=on|off] or "
+    "use --net tap=NAME[,mac=MAC][,offload=on|off][,vhost=on|off] or "
     "--net fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]";
 constexpr size_t kInterfaceNameMax = 15;  // IFNAMSIZ - 1.
 
@@ -89,6 +90,7 @@ NetOptions parse_net_options(std::string_view text, unsigned index) {
   NetOptions options;
   bool have_backend = false;
   bool have_mac = false;
+  std::optional<std::string_view> vlan;
   for (const KeyValue& field : split_key_values(text)) {
     const std::string_view key = field.key;
     if (!field.value || field.value->empty()) {
@@ -131,12 +133,7 @@ NetOptions parse_net_options(std::string_view text, unsigned index) {
       options.mac = *mac;
       have_mac = true;
     } else if (key == "vlan") {
-      const auto vlan = parse_integer<unsigned>(value);
-      if (!vlan || *vlan < 1 || *vlan > 4094) {
-        throw Error(whole + ": vlan=" + std::string(value) +
-                    " is not a VLAN ID: give a number from 1 to 4094");
-      }
-      options.vlan = static_cast<uint16_t>(*vlan);
+      vlan = value;  // Refused below, once the tap's name is known.
     } else if (key == "offload") {
       if (value == "on") {
         options.offloads = NetOffloads::kOn;
@@ -155,9 +152,12 @@ NetOptions parse_net_options(std::string_view text, unsigned index) {
     }
   }
   if (!have_backend) throw Error(whole + ": needs tap=NAME or fd=N: " + kNetForms);
-  if (options.fd >= 0 && options.vlan) {
-    throw Error(whole + ": vlan= goes with tap=NAME (the tap's bridge port is set up by "
-                        "tools/kvmm-net); with fd= the parent sets up the port");
+  if (vlan) {
+    // Once accepted and then ignored: the device never tags frames, and the
+    // VLAN is a property of the tap's bridge port, which the host sets.
+    throw Error(whole + ": kvmm does not set VLANs: drop vlan= and put the tap in the VLAN on "
+                "the host: sudo tools/kvmm-net tap " + (options.tap.empty() ? "NAME" : options.tap) +
+                " --vlan " + std::string(*vlan) + " (docs/networking.md)");
   }
   if (!have_mac) options.mac = default_mac(index, static_cast<unsigned>(::getpid()));
   return options;

@@ -119,7 +119,7 @@ Verb run_verb(RunState& state) {
   VmConfig& config = state.run.config;
   Verb verb{
       .name = "run",
-      .usage = {"run --kernel FILE [--initrd FILE] [--cmdline STR] [OPTION]...",
+      .usage = {"run --kernel FILE [--initrd FILE] [--cmdline STR] [--append ARGS] [OPTION]...",
                 "run --flat FILE [--mode real|protected|long] [OPTION]..."},
       .summary = "run a Linux kernel or a flat binary as a guest",
       .description = "The guest's COM1 is stdin and stdout. A Linux guest: see docs/linux-guests.md; "
@@ -149,11 +149,22 @@ Verb run_verb(RunState& state) {
            .completion = Completion::kFile,
            .set = store(config.initrd)},
           {.name = "--cmdline", .placeholder = "STR",
-           .help = "kernel command line (default \"console=ttyS0 panic=-1 pci=off\")",
+           .help = "kernel command line, instead of the default \"console=ttyS0 panic=-1 "
+                   "pci=off\": without console=ttyS0 the console is silent (kvmm warns); "
+                   "--append adds to the default line instead",
            .set =
                [&state](std::string_view value) {
                  state.run.config.cmdline = std::string(value);
                  state.run.config.cmdline_given = true;
+                 state.have_cmdline = true;
+               }},
+          {.name = "--append", .placeholder = "ARGS",
+           .help = "add ARGS to the end of the kernel command line, the default one or "
+                   "--cmdline's, e.g. --append \"root=/dev/vda rw\" (kvmtool's -p); a "
+                   "Multiboot kernel gets --cmdline, then ARGS",
+           .set =
+               [&state](std::string_view value) {
+                 state.run.config.cmdline_append = std::string(value);
                  state.have_cmdline = true;
                }},
           {.name = "--flat", .placeholder = "FILE",
@@ -199,8 +210,8 @@ Verb run_verb(RunState& state) {
   add_scheduling_options(verb.options, config.pin, config.vcpu_sched, config.halt_poll_ns);
   std::vector<Option> more = {
       {.name = "--disk", .placeholder = "PATH[,ro][,serial=S][,cache=none|writeback]",
-       .help = "a virtio-blk disk (repeatable: /dev/vda, /dev/vdb, ...) backed by an image file "
-               "or a block device; ro shares it read-only; serial=S (up to 20 printable "
+       .help = "a virtio-blk disk (repeatable: /dev/vda, /dev/vdb, ...) backed by a raw image "
+               "file (qcow2 is refused: qemu-img convert -O raw makes it raw) or a block device; ro shares it read-only; serial=S (up to 20 printable "
                "characters) is what the guest reads as its serial; cache=none bypasses the host "
                "page cache (O_DIRECT). The image is locked: one writer, or any number of "
                "read-only users. See docs/disks.md",
@@ -220,13 +231,13 @@ Verb run_verb(RunState& state) {
        .repeatable = true,
        .set = [&config](std::string_view value) { parse_device_option(value, config.debug_devices); }},
       {.name = "--net",
-       .placeholder = "tap=NAME|fd=N[,mac=MAC][,vlan=ID][,offload=on|off][,vhost=on|off]",
+       .placeholder = "tap=NAME|fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]",
        .help = "a virtio-net interface (repeatable: eth0, eth1, ...) on the TAP NAME (opened, or "
                "created with CAP_NET_ADMIN) or on an open tap fd N handed over by a parent "
                "process; mac= sets its MAC address (default 52:54:00:xx:xx:xx from kvmm's pid); "
-               "vlan=ID (1-4094, with tap= only) is the VLAN tools/kvmm-net puts the tap's "
-               "bridge port in; offload=off turns off checksum and TSO offloads; vhost=on moves "
-               "the frames in the kernel (/dev/vhost-net). See docs/networking.md",
+               "offload=off turns off checksum and TSO offloads; vhost=on moves the frames in "
+               "the kernel (/dev/vhost-net). A VLAN is the host's: sudo tools/kvmm-net tap NAME "
+               "--vlan ID. See docs/networking.md",
        .completion = Completion::kWords,
        .words = {"tap=", "fd="},
        .repeatable = true,
@@ -364,7 +375,8 @@ void check_run(const RunState& state) {
   }
   if (config.flat_image) {
     if (config.initrd || state.have_cmdline) {
-      throw UsageError("--initrd and --cmdline need --kernel: a flat binary takes neither");
+      throw UsageError("--initrd, --cmdline and --append need --kernel: a flat binary takes "
+                       "none of them");
     }
     if (config.cpus != 1 && config.mode == CpuMode::kReal) {
       throw UsageError("--cpus " + std::to_string(config.cpus) + " with --flat needs --mode long or "
@@ -400,14 +412,21 @@ void check_run(const RunState& state) {
 Verb check_verb(CheckCommand& check) {
   return Verb{
       .name = "check",
-      .usage = {"check [--quiet] [--linux]"},
+      .usage = {"check [--quiet | --json] [--linux]"},
       .summary = "report whether this host can run guests",
       .description = "Checks CPU flags, /dev/kvm access, the API version, capabilities and vCPU "
-                     "limits, and runs a tiny guest; the exit status is 0 when guests can run.",
+                     "limits, and runs a tiny guest; then what --net and --disk use "
+                     "(/dev/net/tun, /dev/vhost-net, io_uring) and the transparent huge page "
+                     "policy, which only warn. The exit status is 0 when guests can run.",
       .options = {
           {.name = "--quiet", .placeholder = "", .help = "print nothing; only the exit status tells",
            .value = OptionValue::kNone,
            .set = [&check](std::string_view) { check.quiet = true; }},
+          {.name = "--json", .placeholder = "",
+           .help = "print the checks as one JSON object: {\"ok\": BOOL, \"checks\": [{\"name\", "
+                   "\"status\" (pass, warn, fail or info), \"message\"}, ...]}",
+           .value = OptionValue::kNone,
+           .set = [&check](std::string_view) { check.json = true; }},
           {.name = "--linux", .placeholder = "",
            .help = "also fail on a KVM that cannot boot stock Linux kernels (the paravirtual "
                    "kvm_pvm)",
@@ -763,6 +782,28 @@ std::string verb_help(std::string_view name) {
   return format_verb_help(kvmm_program(), verb_named(name));
 }
 
+// "unknown command 'lsit': did you mean list? see kvmm --help": virsh's
+// names for kvmm's verbs (the README's table), then typos of a verb.
+[[noreturn]] void unknown_command(std::string_view command) {
+  static constexpr std::pair<std::string_view, std::string_view> kVirshNames[] = {
+      {"start", "run"},     {"create", "run"},      {"dominfo", "info"}, {"suspend", "pause"},
+      {"domstats", "stats"}, {"kvm_stat", "stats"}, {"validate", "check"},
+      {"virt-host-validate", "check"}};
+  std::string_view meant;
+  for (const auto& [virsh, verb] : kVirshNames) {
+    if (command == virsh) meant = verb;
+  }
+  if (meant.empty()) {
+    std::vector<std::string_view> verbs = {"bench"};
+    for (const Verb& verb : kvmm_program().verbs) {
+      if (verb.name.find(' ') == std::string_view::npos) verbs.push_back(verb.name);
+    }
+    meant = closest_word(command, verbs);
+  }
+  const std::string guess = meant.empty() ? "" : "did you mean " + std::string(meant) + "? ";
+  throw UsageError("unknown command '" + std::string(command) + "': " + guess + "see kvmm --help");
+}
+
 Command parse(std::span<const std::string_view> args) {
   if (args.empty()) throw UsageError("kvmm needs a command: see kvmm --help");
   const std::string_view command = args[0];
@@ -822,11 +863,13 @@ Command parse(std::span<const std::string_view> args) {
     if (parse_options(check_verb(check), rest) == ParseResult::kHelp) {
       return HelpCommand{verb_help("check")};
     }
+    if (check.quiet && check.json) {
+      throw UsageError("--quiet and --json both given: --quiet prints nothing, --json the "
+                       "checks; give one");
+    }
     return check;
   }
-  if (command != "bench") {
-    throw UsageError("unknown command '" + std::string(command) + "': see kvmm --help");
-  }
+  if (command != "bench") unknown_command(command);
   if (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h")) {
     return HelpCommand{verb_help("bench exits") + "\n" + verb_help("bench sched")};
   }

@@ -48,6 +48,7 @@ struct ManageCommand {
 };
 struct CheckCommand {
   bool quiet = false;
+  bool json = false;  // --json: the checks as one JSON object on stdout.
   bool need_linux = false;  // --linux: also require a KVM that boots Linux.
 };
 // --help (of kvmm or a verb), --man or --completion bash: text for stdout.

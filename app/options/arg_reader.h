@@ -55,9 +55,10 @@ class ArgReader {
     if (inline_value_) throw UsageError(std::string(option) + " takes no value");
   }
 
-  [[noreturn]] void unknown(std::string_view option) const {
-    throw UsageError(name_ + ": unknown option " + std::string(option) +
-                     ": " + help_);
+  // `meant`: the option the user most likely meant ("" when none is close).
+  [[noreturn]] void unknown(std::string_view option, std::string_view meant = {}) const {
+    const std::string guess = meant.empty() ? "" : "did you mean " + std::string(meant) + "? ";
+    throw UsageError(name_ + ": unknown option " + std::string(option) + ": " + guess + help_);
   }
 
  private:

@@ -129,7 +129,10 @@ void apply_config_file(const Verb& verb, const std::filesystem::path& file,
       throw UsageError(where + "a config file cannot name another: give one --config");
     }
     if (found == verb.options.end()) {
-      throw UsageError(where + "unknown key: the keys are kvmm " + std::string(verb.name) +
+      const std::string_view meant = suggest_option(verb, name);
+      const std::string guess =
+          meant.empty() ? "" : "did you mean \"" + std::string(meant.substr(2)) + "\"? ";
+      throw UsageError(where + "unknown key: " + guess + "the keys are kvmm " + std::string(verb.name) +
                        "'s option names without --, see kvmm " + std::string(verb.name) +
                        " --help");
     }

@@ -177,6 +177,56 @@ std::string words_of(const std::vector<std::string_view>& words) {
   return out;
 }
 
+// What users of other VMMs type for an option kvmm has, each mapped to
+// kvmm's name; only suggested where the verb has that option.
+struct Alias {
+  std::string_view typed;
+  std::string_view option;
+};
+constexpr Alias kAliases[] = {
+    // QEMU -m, cloud-hypervisor --memory, virt-install --memory/--ram, kvmtool -m.
+    {"-m", "--mem"}, {"--memory", "--mem"}, {"--ram", "--mem"},
+    // QEMU -smp, virt-install --vcpus, kvmtool -c.
+    {"-smp", "--cpus"}, {"--smp", "--cpus"}, {"--vcpus", "--cpus"}, {"-c", "--cpus"},
+    // cloud-hypervisor --initramfs, kvmtool -i.
+    {"--initramfs", "--initrd"}, {"-initramfs", "--initrd"}, {"-i", "--initrd"},
+    {"-k", "--kernel"},  // kvmtool.
+    // The whole line: --kernel-cmdline, Firecracker's boot_args, kvmtool's
+    // -p/--params (which add to its line, as --append does).
+    {"--kernel-cmdline", "--cmdline"}, {"--boot-args", "--cmdline"}, {"--bootargs", "--cmdline"},
+    {"--params", "--append"}, {"-p", "--append"},
+    // QEMU -drive/-hda, kvmtool -d.
+    {"-drive", "--disk"}, {"--drive", "--disk"}, {"-hda", "--disk"}, {"-d", "--disk"},
+    // QEMU -netdev/-nic, kvmtool -n/--network, virt-install --network.
+    {"-netdev", "--net"}, {"--netdev", "--net"}, {"-nic", "--net"}, {"--nic", "--net"},
+    {"-n", "--net"}, {"--network", "--net"},
+    {"--console", "--serial"},  // cloud-hypervisor.
+    {"-daemonize", "--detach"}, {"--daemonize", "--detach"},  // QEMU.
+};
+
+// Optimal string alignment distance: insertions, deletions, substitutions
+// and swaps of two neighbours ("--cpsu") each cost 1.
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+std::string_view without_dashes(std::string_view name) {
+  while (name.starts_with('-')) name.remove_prefix(1);
+  return name;
+}
+
 // Every refusal of a value is a usage error.
 void call_setter(const std::function<void(std::string_view)>& set, std::string_view value) {
   try {
@@ -190,6 +240,43 @@ void call_setter(const std::function<void(std::string_view)>& set, std::string_v
 
 }  // namespace
 
+std::string_view suggest_option(const Verb& verb, std::string_view typed) {
+  const auto has = [&verb](std::string_view name) {
+    return std::any_of(verb.options.begin(), verb.options.end(),
+                       [name](const Option& option) { return option.name == name; });
+  };
+  for (const Alias& alias : kAliases) {
+    if (alias.typed == typed && has(alias.option)) return alias.option;
+  }
+  std::vector<std::string_view> names;
+  for (const Option& option : verb.options) names.push_back(without_dashes(option.name));
+  const std::string_view name = closest_word(without_dashes(typed), names);
+  if (name.empty()) return {};
+  // The option's own name: `name` points into it, after its dashes.
+  for (const Option& option : verb.options) {
+    if (without_dashes(option.name) == name) return option.name;
+  }
+  return {};
+}
+
+std::string_view closest_word(std::string_view typed, const std::vector<std::string_view>& words) {
+  if (typed.empty()) return {};
+  // Near enough to be a typo of it: a third of the word's letters at most
+  // ("--cpu", "--kernal", "--initd"), and never a whole short word
+  // ("--foo" is not "--mem").
+  std::string_view best;
+  size_t best_distance = 0;
+  for (const std::string_view word : words) {
+    const size_t distance = edit_distance(typed, word);
+    if (distance * 3 > std::max(typed.size(), word.size())) continue;
+    if (best.empty() || distance < best_distance) {
+      best = word;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
 ParseResult parse_options(const Verb& verb, std::span<const std::string_view> args) {
   ArgReader reader(verb.name, args);
   bool have_operand = false;
@@ -202,11 +289,18 @@ ParseResult parse_options(const Verb& verb, std::span<const std::string_view> ar
       call_setter(verb.set_operand, operand);
       continue;
     }
+    // One dash and a name: QEMU's spelling (-kernel, -m) or kvmtool's short
+    // options (-c), never a kvmm option; named, with the one meant.
+    if (const std::string_view arg = reader.peek();
+        arg.size() > 1 && arg[0] == '-' && arg[1] != '-') {
+      const std::string_view name = arg.substr(0, arg.find('='));
+      reader.unknown(name, suggest_option(verb, name));
+    }
     const std::string_view option_name = reader.next_option();
     if (option_name == "--help") return ParseResult::kHelp;
     const auto found = std::find_if(verb.options.begin(), verb.options.end(),
                                     [&](const Option& option) { return option.name == option_name; });
-    if (found == verb.options.end()) reader.unknown(option_name);
+    if (found == verb.options.end()) reader.unknown(option_name, suggest_option(verb, option_name));
     const Option& option = *found;
     std::string_view value;
     switch (option.value) {

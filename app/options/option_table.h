@@ -80,8 +80,21 @@ enum class ParseResult { kParsed, kHelp };
 // Walks `args` (what follows the verb's name) through the verb's table,
 // calling each option's `set`. Stops at --help or -h (where an option may
 // stand) and returns kHelp.
-// Throws UsageError naming the bad argument and `kvmm VERB --help`.
+// Throws UsageError naming the bad argument and `kvmm VERB --help`; for an
+// unknown option ("--memory", or one dash: "-m") also the one meant
+// (suggest_option).
 ParseResult parse_options(const Verb& verb, std::span<const std::string_view> args);
+
+// The option of `verb` that someone who typed `typed` ("--memory", "-m",
+// "--cpu") most likely meant, or "" when none is close: first the names
+// other VMMs give the same thing (QEMU, cloud-hypervisor, kvmtool,
+// virt-install), then the one-dash spelling of a kvmm option (QEMU's
+// -kernel), then the option nearest in edit distance, if near enough.
+std::string_view suggest_option(const Verb& verb, std::string_view typed);
+
+// The word of `words` nearest `typed` in edit distance, if it differs in at
+// most a third of its letters ("lsit" -> "list"); "" when none is.
+std::string_view closest_word(std::string_view typed, const std::vector<std::string_view>& words);
 
 // `kvmm VERB --help`: usage, description, options, sections, exit statuses
 // and environment that concern the verb.

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <unistd.h>
 
@@ -90,6 +92,29 @@ TEST_CASE("kvmm check fails clearly without /dev/kvm") {
   CHECK(quiet.out.empty());
 }
 
+TEST_CASE("kvmm check --json reports every check, the host's devices too, without /dev/kvm") {
+  ProcessOptions options;
+  options.environment = {{"KVMM_KVM_DEVICE", "/nonexistent/kvm"}};
+  const auto r = kvmm_cmd({"check", "--json"}, options);
+  CHECK(r.exit_status == 1);
+  CHECK(r.err.empty());
+  const auto json = nlohmann::json::parse(r.out);
+  CHECK(json["ok"] == false);
+  std::map<std::string, std::string> status;
+  for (const auto& check : json["checks"]) {
+    CHECK_FALSE(check["message"].get<std::string>().empty());
+    status[check["name"]] = check["status"];
+  }
+  CHECK(status["kvm-device"] == "fail");
+  // Checked even though KVM is missing; each passes or only warns.
+  for (const char* name : {"tun", "vhost-net", "io_uring", "transparent-hugepages"}) {
+    INFO(name);
+    REQUIRE(status.count(name) == 1);
+    CHECK(status[name] != "fail");
+  }
+  check_usage_error({"check", "--json", "--quiet"}, "--quiet and --json both given");
+}
+
 TEST_CASE("help and version are printed") {
   const auto help = kvmm_cmd({"--help"});
   CHECK(help.exit_status == 0);
@@ -157,6 +182,11 @@ TEST_CASE("usage errors exit 2 and point at the verb's --help") {
                     "kvmm run: unknown option --turbo: see kvmm run --help");
   check_usage_error({"bench", "sched", "--nope"}, "see kvmm bench sched --help");
   check_usage_error({"check", "stray"}, "unexpected argument 'stray': see kvmm check --help");
+  // QEMU's spellings and typos: the option meant, in the same one line.
+  check_usage_error({"run", "--flat", kHello, "-m", "512"},
+                    "kvmm run: unknown option -m: did you mean --mem? see kvmm run --help");
+  check_usage_error({"run", "--flat", kHello, "--smp", "2"}, "did you mean --cpus?");
+  check_usage_error({"run", "--flat", kHello, "--cpu", "2"}, "did you mean --cpus?");
   check_usage_error({"run", "--flat"}, "--flat needs a value: see kvmm run --help");
   check_usage_error({"run"}, "kvmm run needs a guest");
   check_usage_error({"--frobnicate"}, "unknown command '--frobnicate'");

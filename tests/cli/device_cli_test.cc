@@ -47,6 +47,13 @@ TEST_CASE("a disk image that is not whole sectors is refused with the truncate t
   check_refused(run_with({"--disk", image.path}), "truncate -s %512");
 }
 
+TEST_CASE("a qcow2 image given as a disk is refused with the qemu-img convert that fixes it") {
+  TempFile image(std::string("QFI\xfb\0\0\0\x03", 8) + std::string(65536 - 8, '\0'));
+  check_refused(run_with({"--disk", image.path.string() + ",ro"}),
+                "is a qcow2 image, and kvmm reads disks as raw images; convert it: qemu-img "
+                "convert -O raw " + image.path.string() + " " + image.path.string() + ".raw");
+}
+
 TEST_CASE("a disk image another process holds locked is refused and a shared read-only one is not") {
   TempFile image(std::string(4096, '\0'));
   const int fd = ::open(image.path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -58,6 +65,12 @@ TEST_CASE("a disk image another process holds locked is refused and a shared rea
 
 TEST_CASE("a malformed MAC address for --net is refused") {
   check_usage_error(run_with({"--net", "tap=kvmm-none0,mac=52:54:00"}), "is not a MAC address");
+}
+
+TEST_CASE("a VLAN given to --net is a usage error that names the host-side setup") {
+  check_usage_error(run_with({"--net", "tap=kvmm-none0,vlan=7"}),
+                    "kvmm does not set VLANs: drop vlan= and put the tap in the VLAN on the host: "
+                    "sudo tools/kvmm-net tap kvmm-none0 --vlan 7");
 }
 
 TEST_CASE("a --net fd= naming no open descriptor is refused") {

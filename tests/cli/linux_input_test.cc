@@ -98,6 +98,32 @@ TEST_CASE("a command line longer than the kernel accepts is refused") {
                 "--cmdline is 3000 bytes");
 }
 
+// The warning comes once the kernel has loaded, before the VM exists: a
+// missing disk then stops kvmm there, without KVM.
+TEST_CASE("a --cmdline without console= warns that the console will be silent") {
+  const std::string missing_disk = "/nonexistent/kvmm-disk.img";
+  const ProcessResult silent =
+      run_process({KVMM_BINARY, "run", "--kernel", debian_kernel(), "--cmdline", "quiet pci=off",
+                   "--disk", missing_disk});
+  CHECK(silent.exit_status == 1);
+  const std::vector<std::string> lines = lines_of(silent.err);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0] ==
+        "kvmm: warning: --cmdline has no console=, so the guest's serial console will be silent: "
+        "add console=ttyS0 to it, or keep kvmm's default line and add to it with --append ARGS");
+  CHECK(lines[1].find("disk " + missing_disk + ": no such file") != std::string::npos);
+
+  // The default line with --append, or console= from either, is no surprise.
+  for (const std::vector<std::string>& line :
+       {std::vector<std::string>{"--append", "quiet"},
+        std::vector<std::string>{"--cmdline", "console=ttyS0 quiet"},
+        std::vector<std::string>{"--cmdline", "quiet", "--append", "console=ttyS0"}}) {
+    std::vector<std::string> args = {"run", "--kernel", debian_kernel(), "--disk", missing_disk};
+    args.insert(args.end(), line.begin(), line.end());
+    check_refused(args, "disk " + missing_disk + ": no such file");
+  }
+}
+
 TEST_CASE("guest memory too small for the kernel is refused") {
   check_refused({"run", "--kernel", debian_kernel(), "--mem", "32M"}, "raise --mem");
 }

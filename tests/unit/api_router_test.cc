@@ -25,7 +25,6 @@ class FakeVm : public kvmm::VmControl {
     kvmm::NetOptions net;
     net.tap = "kvmm-tap0";
     net.mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
-    net.vlan = 7;
     net.vhost = true;
     config.nets.push_back(net);
     config.debug_devices.test_device = true;
@@ -126,7 +125,7 @@ TEST_CASE("vm.info reports state, config and each vCPU thread") {
   CHECK(info["config"]["cmdline"] == kvmm::kDefaultCmdline);
   CHECK(info["config"]["disk"] == json::array({"/tmp/disk.img,ro,cache=none"}));
   CHECK(info["config"]["net"] ==
-        json::array({"tap=kvmm-tap0,mac=52:54:00:12:34:56,vlan=7,vhost=on"}));
+        json::array({"tap=kvmm-tap0,mac=52:54:00:12:34:56,vhost=on"}));
   CHECK(info["config"]["device"] == json::array({"testdev"}));
   CHECK(info["config"]["pin"] == "1,0");
   CHECK(info["config"]["vcpu-sched"] == "fifo:5");

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,11 @@ struct FakeBzImage {
   uint32_t cmdline_size = 255;
   uint32_t kernel_info_offset = 0x1234;
   size_t payload_size = 0x1000;
+  // syssize as the header says it (default: payload_size / 16), and the
+  // compressed kernel's place in the payload (protocol 2.08).
+  std::optional<uint32_t> syssize;
+  uint32_t compressed_offset = 0;
+  uint32_t compressed_length = 0;
 
   uint64_t payload_offset() const { return ((setup_sects == 0 ? 4u : setup_sects) + 1u) * 512u; }
 
@@ -58,7 +64,9 @@ struct FakeBzImage {
     std::vector<uint8_t> file(payload_offset(), 0);
     SetupHeader header{};
     header.setup_sects = setup_sects;
-    header.syssize = static_cast<uint32_t>(payload_size / 16);
+    header.syssize = syssize.value_or(static_cast<uint32_t>(payload_size / 16));
+    header.payload_offset = compressed_offset;
+    header.payload_length = compressed_length;
     header.vid_mode = 0xffff;
     header.boot_flag = boot_flag;
     header.jump = static_cast<uint16_t>(0xeb | (header_end_byte << 8));
@@ -173,7 +181,7 @@ TEST_CASE("bzImage: only the header bytes the kernel declares are copied") {
   FakeBzImage fake;
   fake.header_end_byte = 0x66;  // Ends at 0x268: kernel_info_offset is not header.
   TempFile kernel(fake.bytes());
-  load_bzimage(memory, request_for(kernel, 8 * kMiB));
+  CHECK_NOTHROW(load_bzimage(memory, request_for(kernel, 8 * kMiB)));
   const BootParams params = zero_page(memory);
   CHECK(value(params.hdr.init_size) == 0x100000);
   CHECK(value(params.hdr.kernel_info_offset) == 0);
@@ -226,7 +234,7 @@ TEST_CASE("bzImage: setup_sects 0 means 4") {
   std::vector<uint8_t> bytes = fake.bytes();
   REQUIRE(bytes.size() == 5 * 512 + fake.payload_size);
   TempFile kernel(bytes);
-  load_bzimage(memory, request_for(kernel, 8 * kMiB));
+  CHECK_NOTHROW(load_bzimage(memory, request_for(kernel, 8 * kMiB)));
   auto payload = memory.slice(GuestAddress{0x200000}, fake.payload_size);
   REQUIRE(payload.has_value());
   CHECK(std::equal(payload->begin(), payload->end(), pattern(fake.payload_size, 3).begin()));
@@ -379,6 +387,41 @@ TEST_CASE("bzImage: header errors name the file and the fix") {
     TempFile kernel(fake.bytes());
     CHECK_THROWS_WITH(load_bzimage(memory, request_for(kernel, 8 * kMiB)),
                       Catch::Contains("below 1 MiB"));
+  }
+}
+
+TEST_CASE("bzImage: syssize rounded past the file's end is accepted when the payload is there") {
+  // The last 16-byte paragraph is partial: syssize * 16 is 5 bytes past the
+  // end, as arch/x86/boot/tools/build.c's rounding leaves it.
+  FakeBzImage fake;
+  fake.payload_size = 0x1000 - 5;
+  fake.syssize = 0x1000 / 16;
+  fake.compressed_offset = 0x3b0;
+  fake.compressed_length = 0x800;
+  const auto parse = [](const FakeBzImage& image) {
+    TempFile kernel(image.bytes());
+    return parse_bzimage(ImageFile::open(kernel.path, "kernel"), kernel.path);
+  };
+  const BzImage image = parse(fake);
+  CHECK(image.payload_size == 0x1000 - 5);  // The file's bytes: nothing read past its end.
+
+  // The payload loads too, every byte of it.
+  GuestMemory memory = make_guest_memory(8 * kMiB);
+  TempFile kernel(fake.bytes());
+  CHECK_NOTHROW(load_bzimage(memory, request_for(kernel, 8 * kMiB)));
+
+  SECTION("more than the rounding missing is truncated") {
+    fake.payload_size = 0x1000 - 16;
+    CHECK_THROWS_WITH(parse(fake), Catch::Contains("is truncated: its header announces 4096 bytes"));
+  }
+  SECTION("the compressed kernel cut off is truncated") {
+    fake.compressed_length = 0x1000 - 0x3b0;  // Ends at syssize * 16, past the file.
+    CHECK_THROWS_WITH(parse(fake), Catch::Contains("is truncated"));
+  }
+  SECTION("without payload_length nothing says the payload is there: truncated") {
+    fake.compressed_offset = 0;
+    fake.compressed_length = 0;
+    CHECK_THROWS_WITH(parse(fake), Catch::Contains("is truncated"));
   }
 }
 

@@ -112,8 +112,14 @@ TEST_CASE("the command line's guest and the file's checks meet after both") {
 
 TEST_CASE("a config file's unknown key is refused by name") {
   CHECK(refusal(R"({"flat": "g.bin", "cpu": 2})") ==
-        "FILE: \"cpu\": unknown key: the keys are kvmm run's option names without --, see kvmm "
-        "run --help");
+        "FILE: \"cpu\": unknown key: did you mean \"cpus\"? the keys are kvmm run's option "
+        "names without --, see kvmm run --help");
+  CHECK(refusal(R"({"flat": "g.bin", "memory": "1G"})") ==
+        "FILE: \"memory\": unknown key: did you mean \"mem\"? the keys are kvmm run's option "
+        "names without --, see kvmm run --help");
+  CHECK(refusal(R"({"flat": "g.bin", "turbo": true})") ==
+        "FILE: \"turbo\": unknown key: the keys are kvmm run's option names without --, see "
+        "kvmm run --help");
   CHECK_THAT(refusal(R"({"help": true})"), Catch::StartsWith("FILE: \"help\": unknown key"));
   CHECK_THAT(refusal(R"({"config": "other.json"})"),
              Catch::StartsWith("FILE: \"config\": a config file cannot name another"));
@@ -162,9 +168,9 @@ TEST_CASE("a missing config file is refused with its path") {
 TEST_CASE("vm.info's config reads back to the same VM") {
   const std::vector<std::vector<std::string_view>> command_lines = {
       {"--kernel", "bzImage", "--initrd", "initrd.img", "--cmdline", "console=ttyS0 quiet",
-       "--cpus", "2", "--mem", "1536K", "--pin", "1,0", "--vcpu-sched", "rr:3", "--halt-poll-ns",
+       "--append", "root=/dev/vda rw", "--cpus", "2", "--mem", "1536K", "--pin", "1,0", "--vcpu-sched", "rr:3", "--halt-poll-ns",
        "5000", "--disk", "root.img,ro,serial=ROOT1", "--disk", "data.img,cache=none", "--net",
-       "tap=kvmm-tap0,mac=52:54:00:00:00:01,vlan=7,offload=off,vhost=on", "--net", "fd=3",
+       "tap=kvmm-tap0,mac=52:54:00:00:00:01,offload=off,vhost=on", "--net", "fd=3",
        "--device", "testdev", "--device", "debug-exit", "--boot-trace", "--exit-log", "-",
        "--stats=json", "--stats-file", "s.json", "--seccomp", "off", "--name", "web"},
       {"--flat", "g.bin", "--mode", "long", "--cpus", "3"},

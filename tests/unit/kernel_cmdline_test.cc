@@ -30,6 +30,26 @@ TEST_CASE("Kernel command line: has() matches whole parameters only") {
   CHECK(KernelCmdline("console=ttyS0 acpi=off panic=-1").has("acpi=off"));
 }
 
+TEST_CASE("Kernel command line: has_key() finds a parameter by its name, with or without a value") {
+  const KernelCmdline cmdline("quiet consoleblank=0 foo=\"x console=ttyS0\" earlyprintk=ttyS0");
+  CHECK_FALSE(cmdline.has_key("console"));  // Not consoleblank=, not inside a quoted value.
+  CHECK(cmdline.has_key("quiet"));
+  CHECK(cmdline.has_key("consoleblank"));
+  CHECK(cmdline.has_key("foo"));
+  CHECK_FALSE(cmdline.has_key(""));
+  CHECK(KernelCmdline("pci=off console=ttyS0,115200").has_key("console"));
+  CHECK(KernelCmdline("console=").has_key("console"));
+}
+
+TEST_CASE("Kernel command line: --append goes after the line, a space between") {
+  using kvmm::join_cmdline;
+  CHECK(join_cmdline("console=ttyS0 panic=-1 pci=off", "root=/dev/vda rw") ==
+        "console=ttyS0 panic=-1 pci=off root=/dev/vda rw");
+  CHECK(join_cmdline("console=ttyS0", "") == "console=ttyS0");
+  CHECK(join_cmdline("", "-smp 2") == "-smp 2");  // A Multiboot test's arguments alone.
+  CHECK(join_cmdline("", "").empty());
+}
+
 TEST_CASE("Kernel command line: NUL bytes and newlines are refused") {
   CHECK_THROWS_WITH(KernelCmdline(std::string("a\0b", 3)),
                     "--cmdline contains a NUL byte, which would end it early: remove it");

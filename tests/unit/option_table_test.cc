@@ -74,6 +74,42 @@ TEST_CASE("the parser accepts exactly the options each verb's table declares") {
   }
 }
 
+TEST_CASE("an unknown option names the one meant: other VMMs' names, one dash, typos") {
+  const auto refused = [](std::vector<std::string_view> args) {
+    args.insert(args.begin(), {"run", "--kernel", "bzImage"});
+    return refusal(args);
+  };
+  const auto meant = [](std::string_view typed, std::string_view option) {
+    return "kvmm run: unknown option " + std::string(typed) + ": did you mean " +
+           std::string(option) + "? see kvmm run --help";
+  };
+  CHECK(refused({"--memory", "1G"}) == meant("--memory", "--mem"));
+  CHECK(refused({"-m", "1G"}) == meant("-m", "--mem"));
+  CHECK(refused({"-m=1G"}) == meant("-m", "--mem"));
+  CHECK(refused({"--smp", "2"}) == meant("--smp", "--cpus"));
+  CHECK(refused({"-smp", "2"}) == meant("-smp", "--cpus"));
+  CHECK(refused({"--initramfs", "i"}) == meant("--initramfs", "--initrd"));
+  CHECK(refused({"-kernel", "k"}) == meant("-kernel", "--kernel"));
+  CHECK(refused({"-append", "quiet"}) == meant("-append", "--append"));
+  CHECK(refused({"--kernel-cmdline", "quiet"}) == meant("--kernel-cmdline", "--cmdline"));
+  CHECK(refused({"--params", "quiet"}) == meant("--params", "--append"));
+  CHECK(refused({"-drive", "file=d.img"}) == meant("-drive", "--disk"));
+  CHECK(refused({"--network", "tap=t"}) == meant("--network", "--net"));
+  CHECK(refused({"--cpu", "2"}) == meant("--cpu", "--cpus"));
+  CHECK(refused({"--cpsu", "2"}) == meant("--cpsu", "--cpus"));
+  CHECK(refused({"--kernal", "k"}) == meant("--kernal", "--kernel"));
+  CHECK(refused({"--initd", "i"}) == meant("--initd", "--initrd"));
+  CHECK(refused({"--boot-trac"}) == meant("--boot-trac", "--boot-trace"));
+  // Nothing close: no guess.
+  CHECK(refused({"--turbo"}) == "kvmm run: unknown option --turbo: see kvmm run --help");
+  CHECK(refused({"--foo"}) == "kvmm run: unknown option --foo: see kvmm run --help");
+  CHECK(refused({"-z"}) == "kvmm run: unknown option -z: see kvmm run --help");
+  // An alias is only offered where the verb has its option: kvmm check has no --mem.
+  CHECK(refusal({"check", "--memory"}) == "kvmm check: unknown option --memory: see kvmm check --help");
+  CHECK(refusal({"bench", "sched", "--smp", "2"}) ==
+        "kvmm bench sched: unknown option --smp: did you mean --cpus? see kvmm bench sched --help");
+}
+
 TEST_CASE("every option is in its verb's --help, kvmm --help, the man page and completion") {
   const Program& program = kvmm_program();
   const std::string all_help = format_program_help(program);
@@ -113,7 +149,7 @@ TEST_CASE("the help names the sub-options, exit statuses and environment") {
   const Program& program = kvmm_program();
   const std::string run_help = format_verb_help(program, program.verbs[0]);
   for (const char* text : {"--disk PATH[,ro][,serial=S][,cache=none|writeback]",
-                           "tap=NAME|fd=N[,mac=MAC][,vlan=ID][,offload=on|off][,vhost=on|off]",
+                           "tap=NAME|fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]",
                            "KVMM_BLOCK_IO", "KVMM_KVM_DEVICE", "Exit status:", "\n  3 ",
                            "\n  4 ", "debug-exit"}) {
     INFO(text);

@@ -49,7 +49,14 @@ TEST_CASE("top-level commands") {
   CHECK(std::get<CheckCommand>(parse({"check", "--quiet"})).quiet);
   CHECK_FALSE(std::get<CheckCommand>(parse({"check"})).quiet);
   CHECK_THROWS_WITH(parse({}), Catch::Contains("needs a command"));
-  CHECK_THROWS_WITH(parse({"launch"}), Catch::Contains("unknown command 'launch'"));
+  CHECK_THROWS_WITH(parse({"launch"}), "unknown command 'launch': see kvmm --help");
+  // virsh's names and typos name the command meant.
+  CHECK_THROWS_WITH(parse({"start"}), "unknown command 'start': did you mean run? see kvmm --help");
+  CHECK_THROWS_WITH(parse({"dominfo", "web"}), Catch::Contains("did you mean info?"));
+  CHECK_THROWS_WITH(parse({"suspend", "web"}), Catch::Contains("did you mean pause?"));
+  CHECK_THROWS_WITH(parse({"lsit"}), Catch::Contains("did you mean list?"));
+  CHECK_THROWS_WITH(parse({"chek"}), Catch::Contains("did you mean check?"));
+  CHECK_THROWS_WITH(parse({"bnech"}), Catch::Contains("did you mean bench?"));
   CHECK_THROWS_WITH(parse({"check", "--quiet=yes"}), Catch::Contains("takes no value"));
 }
 
@@ -72,11 +79,29 @@ TEST_CASE("a Linux guest gets the default command line") {
   CHECK(std::get<RunCommand>(command).config.cmdline == kDefaultCmdline);
 }
 
+TEST_CASE("run --append keeps the default command line or --cmdline and adds to it") {
+  const auto config = [](std::vector<std::string_view> args) {
+    return std::get<RunCommand>(parse(args)).config;
+  };
+  const VmConfig appended = config({"run", "--kernel", "bzImage", "--append", "root=/dev/vda rw"});
+  CHECK(appended.cmdline == kDefaultCmdline);
+  CHECK_FALSE(appended.cmdline_given);
+  CHECK(appended.cmdline_append == "root=/dev/vda rw");
+  const VmConfig both =
+      config({"run", "--kernel", "bzImage", "--cmdline", "console=ttyS0", "--append=quiet"});
+  CHECK(both.cmdline == "console=ttyS0");
+  CHECK(both.cmdline_given);
+  CHECK(both.cmdline_append == "quiet");
+  CHECK(config({"run", "--kernel", "bzImage"}).cmdline_append.empty());
+}
+
 TEST_CASE("run rejects contradictory guest options") {
   CHECK_THROWS_WITH(parse({"run", "--kernel", "k", "--flat", "f"}),
                     Catch::Contains("--flat and --kernel both given"));
   CHECK_THROWS_WITH(parse({"run", "--flat", "f", "--initrd", "i"}),
-                    Catch::Contains("--initrd and --cmdline need --kernel"));
+                    Catch::Contains("--initrd, --cmdline and --append need --kernel"));
+  CHECK_THROWS_WITH(parse({"run", "--flat", "f", "--append", "quiet"}),
+                    Catch::Contains("--initrd, --cmdline and --append need --kernel"));
   CHECK_THROWS_WITH(parse({"run", "--flat", "f", "--cpus", "2"}),
                     Catch::Contains("flat guests run on one vCPU"));
   CHECK_THROWS_WITH(parse({"run", "--kernel", "k", "--mode", "long"}),

@@ -22,6 +22,7 @@
 #include "vmm/boot/acpi/mp_table.h"
 #include "vmm/boot/flat_loader.h"
 #include "vmm/boot/image_file.h"
+#include "vmm/machine/guest_cmdline.h"
 #include "vmm/boot/multiboot/bios_handoff.h"
 #include "vmm/boot/multiboot/multiboot.h"
 #include "vmm/boot/reset_vector.h"
@@ -98,9 +99,7 @@ std::optional<LinuxBootInfo> Machine::load_guest() {
     MultibootRequest request;
     request.kernel = *config_.kernel;
     request.module = config_.initrd;
-    // kvmm's default Linux command line would be the test's argv: a
-    // multiboot kernel gets only what --cmdline says.
-    request.cmdline = config_.cmdline_given ? config_.cmdline : "";
+    request.cmdline = multiboot_cmdline(config_);
     request.ram_bytes = config_.memory_bytes;
     const MultibootBootInfo loaded = load_multiboot(memory_, request);
     // Written after the kernel: a kernel loaded over address 0 keeps what
@@ -121,7 +120,7 @@ std::optional<LinuxBootInfo> Machine::load_guest() {
   LinuxBootRequest request;
   request.kernel = *config_.kernel;
   request.initrd = config_.initrd;
-  request.cmdline = KernelCmdline(config_.cmdline);
+  request.cmdline = linux_cmdline(config_);
   // Without ACPI the DSDT cannot describe the virtio devices; kernels built
   // with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES find them on the command line.
   // Only then: a kernel seeing both would probe each device twice.
@@ -129,6 +128,14 @@ std::optional<LinuxBootInfo> Machine::load_guest() {
   request.ram_bytes = config_.memory_bytes;
   request.acpi_rsdp = rsdp;
   LinuxBootInfo info = load_linux(memory_, request);
+  // A --cmdline replaces the default line, console=ttyS0 with it: the
+  // kernel then prints nothing on COM1 and the run looks hung. Said once the
+  // kernel is known to load, so that a refusal stays the only line.
+  if (linux_console_silent(config_, request.cmdline)) {
+    log_line("warning: --cmdline has no console=, so the guest's serial console will be "
+             "silent: add console=ttyS0 to it, or keep kvmm's default line and add to it "
+             "with --append ARGS");
+  }
   trace_.mark("kernel loaded");
   return info;
 }

@@ -37,12 +37,13 @@ void Machine::check_vcpu_limits(const KvmSystem& kvm) const {
 
 std::vector<std::unique_ptr<Vcpu>> Machine::create_vcpus() {
   const std::vector<uint8_t> supported = kvm_.supported_cpuid();
+  const CpuBrand brand = host_cpu_brand();
   std::vector<std::unique_ptr<Vcpu>> vcpus;
   for (uint32_t index = 0; index < config_.cpus; ++index) {
     KvmVcpu kvm_vcpu = vm_.create_vcpu(index);
     // Before any register: long mode needs CPUID's LM bit in the guest's view
     // before EFER.LME is accepted.
-    std::vector<uint8_t> cpuid = cpuid_for_vcpu(supported, index, config_.cpus);
+    std::vector<uint8_t> cpuid = cpuid_for_vcpu(supported, index, config_.cpus, brand);
     // The local APICs are KVM's (create_vm()), so is the TSC-deadline timer.
     if (is_linux()) add_tsc_deadline(cpuid);
     kvm_vcpu.set_cpuid(cpuid);

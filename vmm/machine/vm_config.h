@@ -37,6 +37,9 @@ struct VmConfig {
   std::optional<std::filesystem::path> initrd;
   std::string cmdline = kDefaultCmdline;
   bool cmdline_given = false;  // --cmdline was given (a multiboot kernel gets only that).
+  // --append: after `cmdline` (the default line or --cmdline's), for either
+  // kind of kernel; a multiboot kernel gets --cmdline then this.
+  std::string cmdline_append;
 
   uint64_t memory_bytes = 256 * kMiB;
   uint32_t cpus = 1;

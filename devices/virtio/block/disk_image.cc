@@ -55,6 +55,39 @@ uint32_t probe_direct_alignment(int fd, uint64_t size) {
   return 0;
 }
 
+// The first bytes of the image, for its format's magic number; fewer (or
+// none) when it is shorter or cannot be read, which later checks report.
+// With O_DIRECT the read must be aligned: a whole 512- or 4096-byte block
+// into an aligned buffer.
+std::string read_head(int fd, uint64_t size, DiskCache cache) {
+  constexpr size_t kHead = 4;
+  if (cache != DiskCache::kNone) {
+    char head[kHead] = {};
+    const ssize_t got = ::pread(fd, head, kHead, 0);
+    return got > 0 ? std::string(head, static_cast<size_t>(got)) : std::string();
+  }
+  constexpr size_t kMax = 4096;
+  std::unique_ptr<void, decltype(&std::free)> buffer(std::aligned_alloc(kMax, kMax), &std::free);
+  if (!buffer) return {};
+  for (const size_t block : {size_t{512}, kMax}) {
+    if (size < block) return {};
+    if (::pread(fd, buffer.get(), block, 0) == static_cast<ssize_t>(block)) {
+      return std::string(static_cast<const char*>(buffer.get()), kHead);
+    }
+  }
+  return {};
+}
+
+// kvmm's disks are raw: a qcow2 image's header and tables would reach the
+// guest as its disk's first sectors, and its writes would corrupt the image.
+// qcow2's header starts with "QFI\xfb" (QEMU docs/interop/qcow2.txt).
+void refuse_image_format(const std::string& path, const std::string& head) {
+  if (head == std::string("QFI\xfb", 4)) {
+    refuse(path, "is a qcow2 image, and kvmm reads disks as raw images; convert it: "
+                 "qemu-img convert -O raw " + path + " " + path + ".raw");
+  }
+}
+
 }  // namespace
 
 DiskImage DiskImage::open(const DiskOptions& options) {
@@ -137,6 +170,7 @@ DiskImage DiskImage::open(const DiskOptions& options) {
   if (image.size_bytes_ == 0) {
     refuse(path, "is empty; give it a size first (truncate -s 1G " + path + ")");
   }
+  refuse_image_format(path, read_head(fd, image.size_bytes_, options.cache));
   if (image.size_bytes_ % kSectorSize != 0) {
     refuse(path, "is " + std::to_string(image.size_bytes_) +
                      " bytes, not a whole number of 512-byte sectors; round it up: truncate -s %512 " + path);

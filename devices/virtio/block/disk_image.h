@@ -6,7 +6,9 @@
 // image, a size that is not a whole number of 512-byte sectors (refused, not
 // rounded down: silently hiding the tail of an image would surprise; the
 // message gives the `truncate` that fixes it), a file system that refuses
-// O_DIRECT for cache=none, and an image another process holds locked.
+// O_DIRECT for cache=none, an image another process holds locked, and a
+// qcow2 image (kvmm's disks are raw; the message gives the qemu-img convert
+// that makes one).
 //
 // Locking: flock(LOCK_EX|LOCK_NB) for read-write, LOCK_SH|LOCK_NB for
 // read-only, held while the DiskImage lives: two kvmm never write one image,

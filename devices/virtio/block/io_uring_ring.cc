@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -32,6 +33,27 @@ constexpr unsigned char kAllowedOps[] = {IORING_OP_READV, IORING_OP_WRITEV, IORI
                                          IORING_OP_FALLOCATE};
 
 }  // namespace
+
+std::string io_uring_unavailable_reason() {
+  io_uring ring{};
+  const int err = io_uring_queue_init(1, &ring, 0);
+  if (err == 0) {
+    io_uring_queue_exit(&ring);
+    return "";
+  }
+  std::string why = std::strerror(-err);
+  // Linux 6.6: 1 allows only the io_uring_group, 2 no one.
+  std::string disabled;
+  if (FILE* file = std::fopen("/proc/sys/kernel/io_uring_disabled", "re")) {
+    char value[8] = {};
+    if (std::fgets(value, sizeof value, file) != nullptr) disabled = value;
+    std::fclose(file);
+  }
+  if (!disabled.empty() && disabled[0] != '0') {
+    why += " (sysctl kernel.io_uring_disabled=" + disabled.substr(0, 1) + ")";
+  }
+  return why;
+}
 
 RingRestrictions open_disk_ring(io_uring& ring, int fd, unsigned depth, int completion_fd,
                                 RingLockdown lockdown) {

@@ -9,6 +9,8 @@
 // through it.
 #include <liburing.h>
 
+#include <string>
+
 #include "devices/virtio/block/block_io.h"
 
 namespace kvmm {
@@ -25,5 +27,10 @@ enum class RingRestrictions { kApplied, kUnavailable };
 // be set up; on success the caller owns the ring (io_uring_queue_exit).
 [[nodiscard]] RingRestrictions open_disk_ring(io_uring& ring, int fd, unsigned depth,
                                               int completion_fd, RingLockdown lockdown);
+
+// Whether this kernel gives kvmm an io_uring: a one-entry ring set up and
+// torn down. "" when it does, else why not (strerror, and the sysctl that
+// turns io_uring off where it is set), for `kvmm check`.
+std::string io_uring_unavailable_reason();
 
 }  // namespace kvmm

@@ -11,7 +11,6 @@ namespace kvmm {
 std::string format_net_options(const NetOptions& net) {
   std::string text = net.tap.empty() ? "fd=" + std::to_string(net.fd) : "tap=" + net.tap;
   text += ",mac=" + format_mac(net.mac);
-  if (net.vlan) text += ",vlan=" + std::to_string(*net.vlan);
   if (net.offloads == NetOffloads::kOff) text += ",offload=off";
   if (net.vhost) text += ",vhost=on";
   return text;

@@ -1,5 +1,5 @@
 #pragma once
-// What `--net tap=NAME[,mac=MAC][,vlan=ID][,offload=on|off][,vhost=on|off]`
+// What `--net tap=NAME[,mac=MAC][,offload=on|off][,vhost=on|off]`
 // or `--net fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]` asks for (parsed
 // in app/cli/device_options.cc), that text again (for vm.info's config), and
 // the MAC address helpers.
@@ -17,10 +17,6 @@ struct NetOptions {
   std::string tap;  // tap=NAME: open (or create) this tap. Empty with fd=.
   int fd = -1;      // fd=N: an open tap fd handed over by the parent.
   MacAddress mac{};
-  // vlan=ID (1-4094): where tools/kvmm-net puts the tap on the bridge
-  // (an untagged port in that VLAN). The device itself never tags frames;
-  // kvmm only reports it.
-  std::optional<uint16_t> vlan;
   NetOffloads offloads = NetOffloads::kOn;
   // vhost=on: the kernel's vhost-net moves the frames (/dev/vhost-net).
   bool vhost = false;

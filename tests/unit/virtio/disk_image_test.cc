@@ -51,6 +51,24 @@ TEST_CASE("disk image refuses what is not a usable image") {
                         Catch::Contains("truncate -s %512"));
 }
 
+TEST_CASE("disk image refuses a qcow2 image with the qemu-img convert that makes it raw") {
+  Bytes qcow2(4096, 0);
+  const std::string magic("QFI\xfb", 4);
+  std::copy(magic.begin(), magic.end(), qcow2.begin());
+  TempImage file(qcow2);
+  const std::string path = file.path.string();
+  const std::string fix = "qemu-img convert -O raw " + path + " " + path + ".raw";
+  for (const DiskAccess access : {DiskAccess::kReadWrite, DiskAccess::kReadOnly}) {
+    CHECK_THROWS_WITH(DiskImage::open(options(path, access)),
+                      Catch::Contains("is a qcow2 image") && Catch::Contains(fix));
+  }
+  // Only at offset 0: a raw image holding those bytes further on is a disk.
+  Bytes raw(4096, 0);
+  std::copy(magic.begin(), magic.end(), raw.begin() + 512);
+  TempImage plain(raw);
+  CHECK(DiskImage::open(options(plain.path)).sectors() == 8);
+}
+
 TEST_CASE("disk image without write permission is refused read-write and opens read-only") {
   if (::geteuid() == 0) {
     WARN("running as root, which ignores file permissions; skipped");

@@ -31,6 +31,19 @@ std::string protocol_name(uint16_t version) {
 // The last header field kvmm reads is init_size (protocol 2.10).
 constexpr uint64_t kRequiredHeaderLength = offsetof(SetupHeader, init_size) + sizeof(uint32_t);
 
+// syssize counts 16-byte paragraphs, rounded up (arch/x86/boot/tools/
+// build.c: sys_size = (sz + 15 + 4) / 16), so a kernel whose last paragraph
+// is partial ends up to 15 bytes before syssize * 16; GRUB and QEMU load it
+// from the file's size. Such a tail is accepted when the compressed kernel
+// that payload_offset and payload_length describe (protocol 2.08, counted
+// from the start of the protected-mode code) lies inside the file; a
+// shorter file, or one that cuts into that payload, is truncated.
+bool is_rounding_tail(const SetupHeader& header, uint64_t payload_size, uint64_t announced) {
+  const uint64_t missing = announced - payload_size;
+  const uint64_t compressed_end = uint64_t{header.payload_offset} + header.payload_length;
+  return missing < 16 && header.payload_length != 0 && compressed_end <= payload_size;
+}
+
 }  // namespace
 
 BzImage parse_bzimage(const ImageFile& file, const std::filesystem::path& path) {
@@ -85,7 +98,9 @@ BzImage parse_bzimage(const ImageFile& file, const std::filesystem::path& path) 
   image.payload_offset = (setup_sects + 1) * linux_abi::kSectorSize;
   image.payload_size = file.size() > image.payload_offset ? file.size() - image.payload_offset : 0;
   const uint64_t announced = uint64_t{header.syssize} * 16;
-  if (image.payload_size == 0 || image.payload_size < announced) {
+  if (image.payload_size == 0 ||
+      (image.payload_size < announced &&
+       !is_rounding_tail(header, image.payload_size, announced))) {
     throw Error(name + " is truncated: its header announces " + std::to_string(announced) +
                 " bytes of kernel after the " + std::to_string(image.payload_offset) +
                 "-byte setup code, the file has " + std::to_string(image.payload_size) +

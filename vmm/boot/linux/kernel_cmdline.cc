@@ -37,6 +37,16 @@ void KernelCmdline::add(std::string_view param) {
 }
 
 bool KernelCmdline::has(std::string_view param) const {
+  return any_param([param](std::string_view found) { return found == param; });
+}
+
+bool KernelCmdline::has_key(std::string_view key) const {
+  return !key.empty() && any_param([key](std::string_view found) {
+    return found.starts_with(key) && (found.size() == key.size() || found[key.size()] == '=');
+  });
+}
+
+bool KernelCmdline::any_param(const std::function<bool(std::string_view)>& match) const {
   // Parameters as lib/cmdline.c's next_arg() splits them: at whitespace
   // outside double quotes.
   size_t pos = 0;
@@ -48,7 +58,7 @@ bool KernelCmdline::has(std::string_view param) const {
       if (text_[pos] == '"') quoted = !quoted;
       ++pos;
     }
-    if (pos > start && std::string_view(text_).substr(start, pos - start) == param) return true;
+    if (pos > start && match(std::string_view(text_).substr(start, pos - start))) return true;
   }
   return false;
 }
@@ -59,6 +69,13 @@ void KernelCmdline::check_length(uint64_t max_length) const {
                 " bytes; this kernel accepts at most " + std::to_string(max_length) +
                 ": shorten it");
   }
+}
+
+std::string join_cmdline(std::string_view base, std::string_view append) {
+  std::string line(base);
+  if (!line.empty() && !append.empty()) line += ' ';
+  line += append;
+  return line;
 }
 
 }  // namespace kvmm
