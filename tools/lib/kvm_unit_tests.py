@@ -276,18 +276,29 @@ def vmexit_rounds(opts):
             cycles = {m.group(1): int(m.group(2)) for m in VMEXIT_LINE.finditer(result["output"])}
             runs.append({"round": round_no, "vmm": vmm, "result": result["result"], "cycles": cycles})
             share = vmm_share(cycles)
+            if share is not None:
+                note = ", VMM share %d cycles" % share
+            elif "inl_from_qemu" in cycles and "inl_from_kernel" in cycles:
+                note = (", no VMM share: inl_from_qemu <= inl_from_kernel, a disturbed round "
+                        "(left out)")
+            else:
+                note = ""
             print("round %d %-4s %-7s %d kinds%s" % (
-                round_no, vmm, result["result"], len(cycles),
-                "" if share is None else ", VMM share %d cycles" % share), flush=True)
+                round_no, vmm, result["result"], len(cycles), note), flush=True)
     return runs
 
 
 def vmm_share(cycles):
     """inl_from_qemu (a port the VMM handles in user space) minus
     inl_from_kernel (one KVM's in-kernel PIC handles): the VMM's own part of
-    an exit, in cycles."""
+    an exit, in cycles.
+
+    An exit to user space cannot cost less than one KVM answers itself: a
+    round where it did was disturbed (the host stalled during one of the two
+    loops) and has no share."""
     if "inl_from_qemu" in cycles and "inl_from_kernel" in cycles:
-        return cycles["inl_from_qemu"] - cycles["inl_from_kernel"]
+        share = cycles["inl_from_qemu"] - cycles["inl_from_kernel"]
+        return share if share > 0 else None
     return None
 
 
