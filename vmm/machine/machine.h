@@ -21,6 +21,7 @@
 
 #include "base/bus/bus.h"
 #include "base/memory/guest_memory.h"
+#include "base/util/unique_fd.h"
 #include "vmm/boot/linux/linux_boot.h"
 #include "vmm/console/console_output.h"
 #include "vmm/cpu/exit_log.h"
@@ -108,6 +109,13 @@ class Machine {
   void pin_current_thread(uint32_t vcpu) const;
   // Pinning and --vcpu-sched, on the vCPU thread before it enters the guest.
   void prepare_vcpu_thread(uint32_t vcpu) const;
+  // machine.cc: --stats-file, opened while the machine is built; fd
+  // invalid and `error` set when it cannot be.
+  struct StatsFile {
+    UniqueFd fd;
+    std::string error;
+  };
+  StatsFile open_stats_file() const;
   // machine.cc: --stats, after every vCPU thread is joined.
   void report_stats() const;
   // machine_control.cc: run()'s state changes.
@@ -144,6 +152,7 @@ class Machine {
   KvmVm vm_;
   const PlatformDevices platform_;
   const std::unique_ptr<ExitLog> exit_log_;
+  const StatsFile stats_file_;
   const std::vector<std::unique_ptr<Vcpu>> vcpus_;
 };
 
