@@ -15,8 +15,11 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/kvm/guest_runner.h"
 #include "tests/support/test_files.h"
+#include "tests/support/vm_api.h"
 
 using namespace kvmm::testing;
 
@@ -155,4 +158,53 @@ TEST_CASE("vcpu-sched fifo in a jail is refused before the guest runs, naming --
         "kvmm: --vcpu-sched fifo:1 for vCPU 0 was refused: --jail leaves kvmm without "
         "CAP_SYS_NICE; raise RLIMIT_RTPRIO before starting kvmm (e.g. ulimit -r 99), or drop "
         "one of the two options\n");
+}
+
+TEST_CASE("a detached jailed VM is managed through its API, and its name can be used again") {
+  if (root_needed()) return;
+  using nlohmann::json;
+  RunDir dir;
+  TempDir jail;
+  ProcessOptions options;
+  options.environment = dir.environment();
+  const std::vector<std::string> args = {KVMM_BINARY, "run", "--flat", guest_path("spin"),
+                                         "--mode", "long", "--name", "caged", "--detach",
+                                         "--jail", jail.path + ",uid=65534,gid=65534"};
+  for (int round = 0; round < 2; ++round) {
+    INFO("round " << round);
+    const ProcessResult run = run_process(args, options);
+    INFO("stderr: " << run.err);
+    REQUIRE(run.exit_status == 0);
+    CHECK(run.out.find("VM 'caged' is running") == 0);
+
+    const ProcessResult info = kvmm_client(dir, {"info", "caged", "--json"});
+    REQUIRE(info.exit_status == 0);
+    const json vm = json::parse(info.out);
+    CHECK(vm["config"]["jail"] == jail.path + ",uid=65534,gid=65534");
+    const std::string proc = "/proc/" + std::to_string(vm["pid"].get<int>());
+    std::error_code error;
+    CHECK(std::filesystem::read_symlink(proc + "/root", error).string() == jail.path);
+    CHECK(status_field(read_text(proc + "/status"), "Uid") == "65534\t65534\t65534\t65534");
+    // No /proc in the jail: what comes from there is unavailable, the rest is served.
+    const ProcessResult stats = kvmm_client(dir, {"stats", "caged", "--json"});
+    REQUIRE(stats.exit_status == 0);
+    CHECK(json::parse(stats.out)["vcpus"][0]["guest_time_ns"].is_null());
+
+    CHECK(kvmm_client(dir, {"destroy", "caged"}).exit_status == 0);
+    // The log was opened before the jail, outside it.
+    CHECK(eventually([&] {
+      const std::string messages = read_text(dir.path / "caged.log");
+      return messages.find("powered off through the API") != std::string::npos &&
+             messages.find("VM 'caged' ended, exit status 0") != std::string::npos;
+    }));
+    // Gone (or a zombie): its lock on the name is released.
+    CHECK(eventually([&] {
+      const std::string state = status_field(read_text(proc + "/status"), "State");
+      return state == "missing" || state.starts_with("Z");
+    }));
+    // Out of the jail's reach at exit, the socket stays, as after a SIGKILL;
+    // the second round replaces it.
+    CHECK(std::filesystem::exists(dir.path / "caged.sock"));
+    std::filesystem::remove(dir.path / "caged.log");
+  }
 }
