@@ -134,11 +134,11 @@ void detach(const std::string& name) {
   ::close(pipe_fds[1]);
 }
 
-// Once the guest runs: the parent hears so, and kvmm's messages go to the log.
-void finish_detach(const std::filesystem::path& log_path) {
+// Once the guest runs: the parent hears so, and kvmm's messages go to the
+// log, opened before the machine was built (--jail's chroot comes between).
+void finish_detach(const std::filesystem::path& log_path, const UniqueFd& log) {
   log_line(std::string("detached; messages go to ") + log_path.string());
   [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, kDetachedMarker.data(), kDetachedMarker.size());
-  UniqueFd log = open_output_file(log_path.string(), "log", /*append=*/true);
   ::dup2(log.get(), STDERR_FILENO);  // The pipe's last write end closes: the parent goes.
 }
 
@@ -160,11 +160,21 @@ int run_guest(const RunCommand& command) {
   if (!console->where().empty()) log_line("serial console on " + console->where());
   if (command.detach) detach(name);
 
+  std::filesystem::path log_path;
+  UniqueFd log;
+  if (command.detach) {
+    log_path = listener->path();
+    log_path.replace_extension(".log");
+    log = open_output_file(log_path.string(), "log", /*append=*/true);
+  }
+
   VmConfig config = command.config;
   config.api = listener.has_value();
   config.console_input = console->input_fd();
   config.console_output = console->output_fd();
   std::unique_ptr<Machine> machine = Machine::build(config);
+  // Jailed now: the sockets' paths would name files inside the jail.
+  if (config.jail) ApiListener::leave_files_in_place();
   // Declared after the machine, so destroyed (the API thread joined) first.
   std::optional<MachineControl> control;
   ApiRouter router;
@@ -176,11 +186,7 @@ int run_guest(const RunCommand& command) {
   }
   console->start();
   std::function<void()> on_started;
-  if (command.detach) {
-    std::filesystem::path log_path = listener->path();
-    log_path.replace_extension(".log");
-    on_started = [log_path] { finish_detach(log_path); };
-  }
+  if (command.detach) on_started = [&log_path, &log] { finish_detach(log_path, log); };
   const RunOutcome outcome = machine->run(on_started);
   server.reset();
   if (!outcome.message.empty()) log_line(outcome.message);

@@ -69,6 +69,12 @@ void config_json(JsonWriter& json, const VmConfig& config, std::string_view name
     json.member("stats", config.stats->to_stderr == StatsOutput::Format::kJson ? "json" : "text");
   }
   if (config.stats && config.stats->json_path) json.member("stats-file", *config.stats->json_path);
+  if (config.jail) {
+    std::string jail = config.jail->dir.string();
+    if (config.jail->uid) jail += ",uid=" + std::to_string(*config.jail->uid);
+    if (config.jail->gid) jail += ",gid=" + std::to_string(*config.jail->gid);
+    json.member("jail", jail);
+  }
   json.end_object();
 }
 

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -22,6 +23,8 @@ constexpr int kBacklog = 16;
 
 // For remove_after_crash(): plain char arrays, readable from a signal handler.
 char g_socket_path[sizeof(sockaddr_un::sun_path)];
+// leave_files_in_place() was called: a chroot changed what the paths name.
+std::atomic<bool> g_leave_files{false};
 
 std::string lock_path_of(const std::filesystem::path& socket) { return socket.string() + ".lock"; }
 
@@ -96,7 +99,7 @@ ApiListener::ApiListener(ApiListener&& other) noexcept
 }
 
 ApiListener::~ApiListener() {
-  if (path_.empty() || !socket_.valid()) return;
+  if (path_.empty() || !socket_.valid() || g_leave_files.load(std::memory_order_acquire)) return;
   ::unlink(path_.c_str());
   // While still locked: a process that opened it meanwhile sees it gone
   // (claim_lock) and makes its own.
@@ -105,7 +108,10 @@ ApiListener::~ApiListener() {
 }
 
 void ApiListener::remove_after_crash() {
+  if (g_leave_files.load(std::memory_order_acquire)) return;
   if (g_socket_path[0] != '\0') ::unlink(g_socket_path);
 }
+
+void ApiListener::leave_files_in_place() { g_leave_files.store(true, std::memory_order_release); }
 
 }  // namespace kvmm

@@ -31,6 +31,12 @@ class ApiListener {
   // this process, if any.
   static void remove_after_crash();
 
+  // After --jail's chroot the paths name files inside the jail, not these:
+  // from then on neither the destructors nor remove_after_crash() unlink
+  // anything. The sockets and lock files stay behind, as after a SIGKILL,
+  // and are replaced by the next VM of the same name; kvmm list skips them.
+  static void leave_files_in_place();
+
  private:
   ApiListener(std::filesystem::path path, UniqueFd lock, UniqueFd socket);
 

@@ -13,6 +13,7 @@
 #include "app/options/config_file.h"
 #include "base/util/error.h"
 #include "base/util/parse.h"
+#include "vmm/security/jail.h"
 
 #ifndef KVMM_VERSION
 #define KVMM_VERSION "unknown"
@@ -293,6 +294,14 @@ Verb run_verb(RunState& state) {
                                 " is not a seccomp mode: use --seccomp=on, log or off");
              }
            }},
+      {.name = "--jail", .placeholder = "DIR[,uid=N,gid=N]",
+       .help = "once every file is open and before the guest runs, chroot into DIR and become "
+               "user N and group N (default: DIR's owner and group; never root) with no "
+               "supplementary groups; needs root. Statistics read from /proc (guest time, run "
+               "delay, last CPU) are unavailable unless DIR has a proc mount. See "
+               "docs/security.md",
+       .completion = Completion::kFile,
+       .set = [&config](std::string_view value) { config.jail = parse_jail_option(value); }},
       {.name = "--stats-file", .placeholder = "FILE",
        .help = "write the same statistics as JSON to FILE",
        .completion = Completion::kFile,

@@ -75,6 +75,29 @@ TEST_CASE("no seccomp filter allows starting programs, tracing, sockets or new p
   }
 }
 
+TEST_CASE("with a jail only the blk-worker filter changes ids, and never chroots") {
+  // The blk-workers exist when --jail changes the ids, and glibc makes every
+  // thread make the call itself; no thread may chroot, and with no jail no
+  // thread may change an id.
+  const int kChangeIds[] = {SYS_setgroups, SYS_setresgid, SYS_setresuid};
+  for (bool jail : {false, true}) {
+    for (ThreadRole role : kRoles) {
+      const RoleFilter f = kvmm::role_filter(role, FilterNeeds{.stats = true, .jail = jail});
+      INFO(kvmm::role_name(role) << (jail ? " with a jail" : ""));
+      const bool changes_ids = jail && role == ThreadRole::kBlockWorker;
+      for (int nr : kChangeIds) {
+        INFO("system call " << nr);
+        CHECK(has(f.syscalls, nr) == changes_ids);
+      }
+      for (int nr : {SYS_chroot, SYS_pivot_root, SYS_chdir, SYS_fchdir, SYS_setuid, SYS_setgid,
+                     SYS_setreuid, SYS_setregid, SYS_setfsuid, SYS_capset, SYS_unshare}) {
+        INFO("system call " << nr);
+        CHECK_FALSE(has(f.syscalls, nr));
+      }
+    }
+  }
+}
+
 TEST_CASE("only the vCPU filter runs the guest and starts threads") {
   const RoleFilter vcpu = kvmm::role_filter(ThreadRole::kVcpu, {});
   namespace vhost = kvmm::vhost_abi;

@@ -29,6 +29,7 @@
 #include "vmm/console/console_input.h"
 #include "vmm/console/terminal.h"
 #include "vmm/machine/memory_slots.h"
+#include "vmm/security/jail.h"
 #include "vmm/security/seccomp.h"
 
 namespace kvmm {
@@ -41,10 +42,26 @@ constexpr int kOutputStallMs = 1000;
 }  // namespace
 
 std::unique_ptr<Machine> Machine::build(const VmConfig& config) {
+  // --jail's own refusals (directory, root, ids) before anything is opened.
+  const std::optional<JailPlan> jail =
+      config.jail ? std::optional<JailPlan>(resolve_jail(*config.jail)) : std::nullopt;
+  if (jail) prepare_jail();
   // Before any thread exists: the disks' worker threads start while the
   // machine is built and load their filters through the hook set here.
-  prepare_seccomp(config.seccomp, FilterNeeds{.stats = config.stats.has_value(), .api_socket = config.api});
-  return std::unique_ptr<Machine>(new Machine(config));
+  prepare_seccomp(config.seccomp, FilterNeeds{.stats = config.stats.has_value(),
+                                              .api_socket = config.api,
+                                              .jail = jail.has_value()});
+  auto machine = std::unique_ptr<Machine>(new Machine(config));
+  // Everything the run needs is open now: /dev/kvm, the VM and vCPU fds,
+  // guest RAM with the kernel or image in it, disks and their rings, taps,
+  // vhost-net, the exit log and the statistics file (the caller opened the
+  // API socket and the console before). The only other threads are the
+  // disks' blk-workers; no vCPU, API or device I/O thread exists yet.
+  if (jail) {
+    enter_jail(*jail);
+    machine->trace_.mark("jailed");
+  }
+  return machine;
 }
 
 Machine::Machine(const VmConfig& config)
@@ -58,7 +75,23 @@ Machine::Machine(const VmConfig& config)
       vm_(create_vm()),
       platform_(add_platform_devices(pio_, mmio_, platform_wiring())),
       exit_log_(config.exit_log_path ? std::make_unique<ExitLog>(*config.exit_log_path) : nullptr),
+      stats_file_(open_stats_file()),
       vcpus_(create_vcpus()) {}
+
+Machine::StatsFile Machine::open_stats_file() const {
+  // Opened now, not at exit: --jail's chroot comes in between. A failure is
+  // reported at exit, when the statistics would have been written, and the
+  // run's outcome stands.
+  StatsFile file;
+  if (!config_.stats || !config_.stats->json_path) return file;
+  // Never through a symbolic link (base/util/output_file.h).
+  try {
+    file.fd = open_output_file(*config_.stats->json_path, "statistics file");
+  } catch (const Error& e) {
+    file.error = e.what();
+  }
+  return file;
+}
 
 std::optional<LinuxBootInfo> Machine::load_guest() {
   if (config_.flat_image) {
@@ -420,18 +453,14 @@ void Machine::report_stats() const {
   if (output.json_path) {
     // The run itself is over and its outcome stands: a failed write is
     // reported, not turned into a different exit status.
-    // Never through a symbolic link (base/util/output_file.h).
-    UniqueFd file;
-    try {
-      file = open_output_file(*output.json_path, "statistics file");
-    } catch (const Error& e) {
-      log_line(std::string("could not write the statistics: ") + e.what());
+    if (!stats_file_.fd.valid()) {
+      log_line("could not write the statistics: " + stats_file_.error);
       return;
     }
     const std::string text = format_stats_json(stats);
     size_t done = 0;
     while (done < text.size()) {
-      const ssize_t n = ::write(file.get(), text.data() + done, text.size() - done);
+      const ssize_t n = ::write(stats_file_.fd.get(), text.data() + done, text.size() - done);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         log_line("could not write the statistics to " + *output.json_path + ": " +

@@ -23,6 +23,7 @@
 #include "base/memory/guest_memory.h"
 #include "base/util/event_fd.h"
 #include "base/util/rate_limited_log.h"
+#include "base/util/unique_fd.h"
 #include "vmm/boot/linux/linux_boot.h"
 #include "vmm/console/console_output.h"
 #include "vmm/cpu/exit_log.h"
@@ -110,6 +111,13 @@ class Machine {
   void pin_current_thread(uint32_t vcpu) const;
   // Pinning and --vcpu-sched, on the vCPU thread before it enters the guest.
   void prepare_vcpu_thread(uint32_t vcpu) const;
+  // machine.cc: --stats-file, opened while the machine is built; fd
+  // invalid and `error` set when it cannot be.
+  struct StatsFile {
+    UniqueFd fd;
+    std::string error;
+  };
+  StatsFile open_stats_file() const;
   // machine.cc: --stats, after every vCPU thread is joined.
   void report_stats() const;
   // machine_control.cc: run()'s state changes.
@@ -171,6 +179,7 @@ class Machine {
   KvmVm vm_;
   const PlatformDevices platform_;
   const std::unique_ptr<ExitLog> exit_log_;
+  const StatsFile stats_file_;
   const std::vector<std::unique_ptr<Vcpu>> vcpus_;
 };
 

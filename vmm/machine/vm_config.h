@@ -14,6 +14,7 @@
 #include "vmm/cpu/cpu_mode.h"
 #include "vmm/cpu/vcpu_sched.h"
 #include "vmm/machine/platform_devices.h"
+#include "vmm/security/jail.h"
 #include "vmm/security/seccomp.h"
 
 namespace kvmm {
@@ -66,6 +67,9 @@ struct VmConfig {
   // An API thread (app/api) serves this VM; the main thread removes its
   // socket at exit.
   bool api = false;
+  // --jail: chroot and unprivileged ids once everything is open, before
+  // the guest runs (vmm/security/jail.h). Unset: kvmm keeps its root and ids.
+  std::optional<JailOptions> jail;
 };
 
 }  // namespace kvmm

@@ -156,7 +156,13 @@ RoleFilter role_filter(ThreadRole role, const FilterNeeds& needs) {
     case ThreadRole::kMain: f = main_thread(needs); break;
     case ThreadRole::kVcpu: f = vcpu(needs); break;
     case ThreadRole::kBlockIo: f = block_io(); break;
-    case ThreadRole::kBlockWorker: add(f.syscalls, kDiskIo); break;
+    case ThreadRole::kBlockWorker:
+      add(f.syscalls, kDiskIo);
+      // They exist when --jail changes the process's ids: glibc makes each
+      // thread make the calls itself (setxid). By then kvmm holds no
+      // capability, so the calls can only repeat the ids it has.
+      if (needs.jail) add(f.syscalls, {SYS_setgroups, SYS_setresgid, SYS_setresuid});
+      break;
     case ThreadRole::kNetIo: f = net_io(); break;
     case ThreadRole::kVhostNetIo: f = vhost_net_io(); break;
     case ThreadRole::kApi: f = api(); break;

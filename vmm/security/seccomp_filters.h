@@ -23,6 +23,9 @@ struct FilterNeeds {
   bool stats = false;
   // An API socket: the main thread unlinks it at exit.
   bool api_socket = false;
+  // --jail: the disks' blk-worker threads, which run before the jail, take
+  // part in glibc's setxid broadcast (vmm/security/jail.h).
+  bool jail = false;
 };
 
 struct RoleFilter {
