@@ -1,5 +1,13 @@
 #include "app/bench/bench_command.h"
 
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string_view>
+
 #include "app/bench/exit_bench.h"
 #include "app/bench/exit_bench_report.h"
 #include "app/bench/gnuplot_plot.h"
@@ -20,9 +28,35 @@ void check_outputs(const BenchOutputOptions& output) {
   }
 }
 
+// A line on stderr as each kind ends, so a run of a minute or more is not
+// silent: on a terminal, or when KVMM_BENCH_PROGRESS=1 asks (=0 silences it).
+// stdout keeps only the report, and logs and CI see no change by default.
+bool progress_wanted() {
+  const char* setting = std::getenv("KVMM_BENCH_PROGRESS");
+  if (setting != nullptr && *setting != '\0') return std::string_view(setting) != "0";
+  return ::isatty(STDERR_FILENO) == 1;
+}
+
+ExitBenchProgress progress_printer() {
+  if (!progress_wanted()) return {};
+  const auto start = std::chrono::steady_clock::now();
+  return [start](ExitKind kind, size_t done, size_t total, const ExitKindResult* result) {
+    const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
+    std::string line = "kvmm: bench exits: " + std::to_string(done) + "/" + std::to_string(total) +
+                       " " + std::string(exit_kind_info(kind).name) + ": ";
+    line += result != nullptr ? "median " + std::to_string(result->cycles.median) + " cycles"
+                              : std::string("skipped");
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, " (%.1f s)\n", elapsed.count());
+    std::cerr << line << seconds << std::flush;
+  };
+}
+
 int run_exits(const ExitBenchOptions& options, std::ostream& out, const std::string& version) {
   check_outputs(options.output);
-  const ExitBenchReport report = run_exit_bench(options, find_guest("bench_exits.bin", "the exit benchmark").parent_path(), version);
+  const ExitBenchReport report =
+      run_exit_bench(options, find_guest("bench_exits.bin", "the exit benchmark").parent_path(),
+                     version, progress_printer());
   out << format_exit_bench_text(report) << std::flush;
   const BenchOutputOptions& output = options.output;
   if (output.json_path) write_output_file(*output.json_path, format_exit_bench_json(report), "JSON");

@@ -57,7 +57,8 @@ std::vector<VmmShare> compute_vmm_shares(const std::vector<ExitKindResult>& kind
 
 ExitBenchReport run_exit_bench(const ExitBenchOptions& options,
                                const std::filesystem::path& guest_dir,
-                               const std::string& kvmm_version) {
+                               const std::string& kvmm_version,
+                               const ExitBenchProgress& progress) {
   const std::filesystem::path guest = guest_dir / "bench_exits.bin";
   std::error_code error;
   if (!std::filesystem::is_regular_file(guest, error)) {
@@ -95,7 +96,9 @@ ExitBenchReport run_exit_bench(const ExitBenchOptions& options,
   report.iterations = options.iterations;
   report.warmup = options.warmup;
   std::optional<uint32_t> kvm_khz;
+  size_t done = 0;
   for (const ExitKind kind : kinds) {
+    ++done;
     ExitBenchRequest request;
     request.guest = guest;
     request.kind = kind;
@@ -120,6 +123,7 @@ ExitBenchReport run_exit_bench(const ExitBenchOptions& options,
           {kind, "the timer interrupt never woke the vCPU, " + std::to_string(tries) +
                      " tries (seen in the nested host, whose emulated LAPIC timer sometimes "
                      "loses one)"});
+      if (progress) progress(kind, done, kinds.size(), nullptr);
       continue;
     }
     ExitBenchRun& run = *measured;
@@ -136,6 +140,7 @@ ExitBenchReport run_exit_bench(const ExitBenchOptions& options,
       if (timed.stats) result.handler = handler_time(*timed.stats);
     }
     report.kinds.push_back(std::move(result));
+    if (progress) progress(kind, done, kinds.size(), &report.kinds.back());
   }
   report.tsc = tsc_frequency(kvm_khz);
   report.shares = compute_vmm_shares(report.kinds);

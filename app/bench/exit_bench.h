@@ -3,6 +3,7 @@
 // gathers the results the report formats print (exit_bench_report.h).
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,11 +61,17 @@ struct ExitBenchReport {
   double to_ns(double cycles) const { return cycles * 1e6 / tsc.khz; }
 };
 
+// Called after each kind ends, measured or skipped: its position (from 1)
+// among `total` kinds to run, and its result (nullptr when skipped).
+using ExitBenchProgress =
+    std::function<void(ExitKind kind, size_t done, size_t total, const ExitKindResult* result)>;
+
 // Throws Error on a host problem or a failing guest. `guest_dir` holds
-// bench_exits.bin.
+// bench_exits.bin. `progress`, when set, hears of each kind as it ends.
 ExitBenchReport run_exit_bench(const ExitBenchOptions& options,
                                const std::filesystem::path& guest_dir,
-                               const std::string& kvmm_version);
+                               const std::string& kvmm_version,
+                               const ExitBenchProgress& progress = {});
 
 // The VMM-share rows for the kinds in `kinds` (pure; unit-tested).
 std::vector<VmmShare> compute_vmm_shares(const std::vector<ExitKindResult>& kinds);

@@ -746,6 +746,10 @@ Program make_program(RunState& run, CheckCommand& check, SchedState& sched,
            "where kvmm bench finds its guests (default: guest/ next to kvmm, then "
            "../lib/kvmm/guest from it, then the directory kvmm was installed to)",
            {"bench exits", "bench sched"}},
+          {"KVMM_BENCH_PROGRESS",
+           "1: a line on stderr as each kind ends; 0: none (default: only when stderr is a "
+           "terminal); stdout holds the report either way",
+           {"bench exits"}},
           {"KVMM_BLOCK_IO",
            "thread or io_uring: the disk I/O engine of --disk (default io_uring, worker threads "
            "where io_uring is unavailable)",

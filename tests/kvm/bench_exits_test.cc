@@ -188,3 +188,20 @@ TEST_CASE("bench exits runs only the kinds asked for") {
   CHECK(report.at("kinds")[1].at("kind").get<std::string>() == "pio_out");
   CHECK(report.at("vmm_share").empty());  // pio_out's twin did not run
 }
+
+TEST_CASE("bench exits tells of each kind on stderr when KVMM_BENCH_PROGRESS=1") {
+  ProcessOptions options;
+  options.environment = {{"KVMM_BENCH_PROGRESS", "1"}};
+  const ProcessResult result = run_process(
+      {KVMM_BINARY, "bench", "exits", "--kind", "cpuid,pio_out", "--iterations", "50"}, options);
+  INFO("stdout: " << result.out << "\nstderr: " << result.err);
+  REQUIRE(result.exit_status == 0);
+  const std::vector<std::string> lines = lines_of(result.err);
+  REQUIRE(lines.size() == 2);
+  CHECK_THAT(lines[0], Catch::StartsWith("kvmm: bench exits: 1/2 cpuid: median ") &&
+                           Catch::EndsWith(" s)"));
+  CHECK_THAT(lines[1], Catch::StartsWith("kvmm: bench exits: 2/2 pio_out: median "));
+  // The report on stdout is as without it.
+  CHECK_THAT(result.out, Catch::Contains("median"));
+  CHECK_THAT(result.out, !Catch::Contains("kvmm: bench exits:"));
+}
