@@ -99,8 +99,16 @@ kvmm_kernel_fetch() {
         ((EUID == 0)) && apt_opts=(-o APT::Sandbox::User=root)
         # Into a folder of its own, so that an interrupted download leaves no
         # .deb that looks complete.
+        # The package is about 70 MB. On a terminal, show apt's own progress
+        # line; apt turns it off when its stdout is not a terminal, so it is
+        # asked for with quiet=0 and sent to stderr. Logs get none of it.
+        local quiet=(-qq)
+        if [[ -t 2 ]]; then
+            quiet=(-o quiet=0)
+            kvmm_note "downloading $pkg into $debdir (once; later builds reuse it)"
+        fi
         tmp=$(mktemp -d "$debdir/tmp.XXXXXX")
-        if ! (cd "$tmp" && apt-get "${apt_opts[@]}" download -qq "$pkg"); then
+        if ! (cd "$tmp" && apt-get "${apt_opts[@]}" "${quiet[@]}" download "$pkg" >&2); then
             rm -rf -- "$tmp"
             kvmm_die "apt-get download $pkg failed; run 'apt-get update' and retry, or set $kvmm_kernel_pkg_var"
         fi
