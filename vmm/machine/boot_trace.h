@@ -1,14 +1,18 @@
 #pragma once
 // `--boot-trace`: timestamps of the phases of a boot, in milliseconds since
-// kvmm started, printed to stderr as they happen:
+// kvmm started, printed to stderr as they happen, each with the CPU time the
+// whole process had used by then (CLOCK_PROCESS_CPUTIME_ID, every thread):
 //   process start → VM created → memory mapped → kernel loaded → first
 //   KVM_RUN → first console byte → guest marker (init reached)
+// The CPU time at "first KVM_RUN" is what starting the VMM cost, before the
+// guest ran; later phases also count the guest's own time on the vCPU threads.
 // Each phase is recorded once, by whichever thread reaches it first.
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 
 namespace kvmm {
 
@@ -24,5 +28,11 @@ class BootTrace {
   std::mutex mutex_;  // Guards seen_.
   std::set<std::string> seen_;
 };
+
+// One line of the trace, e.g.
+//   "boot-trace    12.345 ms     8.765 ms CPU  first KVM_RUN"
+// `wall_ms` since the process started, `cpu_ms` of process CPU time by then.
+// tools/bench-start reads the CPU figure from it: keep the shape.
+std::string format_boot_trace_line(double wall_ms, double cpu_ms, std::string_view phase);
 
 }  // namespace kvmm
