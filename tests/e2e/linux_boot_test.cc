@@ -153,7 +153,7 @@ TEST_CASE("boot trace prints each phase up to init in order") {
                                            "guest marker (init)", "guest powered off"};
   size_t at = 0;
   for (const std::string& phase : phases) {
-    const size_t found = r.err.find("ms  " + phase + "\n", at);
+    const size_t found = r.err.find(" ms CPU  " + phase + "\n", at);
     CHECK(found != std::string::npos);
     if (found != std::string::npos) at = found;
   }
