@@ -51,6 +51,9 @@ ProcessResult boot(Boot b) {
   ProcessResult r = run_process(argv, b.options);
   INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
   REQUIRE_FALSE(r.timed_out);
+  // The caller's first check shows kvmm's stderr too: a guest that crashed
+  // (status 4) is explained there by its registers.
+  UNSCOPED_INFO("kvmm's stderr:\n" << r.err);
   return r;
 }
 
