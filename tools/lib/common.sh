@@ -35,6 +35,12 @@ kvmm_note() {
     printf '%s: %s\n' "$kvmm_prog" "$*" >&2
 }
 
+# kvmm_median: the median of the numbers on stdin, one a line; prints nothing
+# when there are none, so a caller can tell "no samples" from a median of 0.
+kvmm_median() {
+    sort -n | awk '{a[NR] = $1} END {if (NR) print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+
 kvmm_have_package() {
     [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]
 }
