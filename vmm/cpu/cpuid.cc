@@ -152,16 +152,11 @@ std::vector<uint8_t> cpuid_for_vcpu(std::span<const uint8_t> supported, uint32_t
 }
 
 void add_tsc_deadline(std::vector<uint8_t>& cpuid) {
-  KvmCpuid2Header header{};
-  std::memcpy(&header, cpuid.data(), sizeof header);
-  for (uint32_t i = 0; i < header.nent; ++i) {
-    kvm_cpuid_entry2 entry{};
-    uint8_t* at = cpuid.data() + sizeof header + i * sizeof entry;
-    std::memcpy(&entry, at, sizeof entry);
-    if (entry.function != kLeafFeatures) continue;
-    entry.ecx |= kEcxTscDeadline;
-    std::memcpy(at, &entry, sizeof entry);
+  std::vector<kvm_cpuid_entry2> entries = entries_of(cpuid);
+  for (kvm_cpuid_entry2& e : entries) {
+    if (e.function == kLeafFeatures) e.ecx |= kEcxTscDeadline;
   }
+  cpuid = buffer_of(entries);
 }
 
 }  // namespace kvmm

@@ -22,12 +22,12 @@
 #include "vmm/boot/acpi/mp_table.h"
 #include "vmm/boot/flat_loader.h"
 #include "vmm/boot/image_file.h"
-#include "vmm/machine/guest_cmdline.h"
 #include "vmm/boot/multiboot/bios_handoff.h"
 #include "vmm/boot/multiboot/multiboot.h"
 #include "vmm/boot/reset_vector.h"
 #include "vmm/console/console_input.h"
 #include "vmm/console/terminal.h"
+#include "vmm/machine/guest_cmdline.h"
 #include "vmm/machine/memory_slots.h"
 #include "vmm/security/jail.h"
 #include "vmm/security/seccomp.h"
@@ -278,10 +278,7 @@ PlatformWiring Machine::platform_wiring() {
   if (!is_linux()) return wiring;
   wiring.serial_interrupt = [this](bool asserted) { vm_.set_irq_line(kCom1Irq, asserted); };
   PlatformWiring::Linux& linux_devices = wiring.linux_devices.emplace();
-  linux_devices.power_off = [this] {
-    trace_.mark("guest powered off");
-    stop_.request_stop(RunOutcome{kExitOk, ""});
-  };
+  linux_devices.power_off = [this] { guest_powered_off(); };
   // A panicking kernel (panic=-1) resets the same way a rebooting one does;
   // the console tells them apart.
   linux_devices.reset = [this] {

@@ -128,6 +128,8 @@ class Machine {
   // before it runs another instruction) and tells the main thread; S5 stops
   // the VM with status 0; other states are ignored.
   void request_sleep(uint8_t sleep_type);
+  // ACPI S5 from the guest (either sleep register): the run ends with 0.
+  void guest_powered_off();
   // Main thread: once every vCPU is parked the VM is asleep; it wakes on
   // the PM1 wake event (the RTC alarm with RTC_EN), and then each vCPU
   // resets itself (wake_vcpu) before it runs again.

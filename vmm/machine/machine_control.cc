@@ -78,8 +78,7 @@ void Machine::resume() {
 
 void Machine::request_sleep(uint8_t sleep_type) {
   if (sleep_type == kAcpiS5SleepType) {
-    trace_.mark("guest powered off");
-    stop_.request_stop(RunOutcome{kExitOk, ""});
+    guest_powered_off();
     return;
   }
   if (sleep_type != kAcpiS3SleepType) {
@@ -127,6 +126,11 @@ void Machine::wake_from_sleep() {
 
 void Machine::power_off(std::string reason) {
   stop_.request_stop(RunOutcome{kExitOk, std::move(reason)});
+}
+
+void Machine::guest_powered_off() {
+  trace_.mark("guest powered off");
+  power_off("");
 }
 
 std::vector<VcpuThreadInfo> Machine::vcpu_threads() const {

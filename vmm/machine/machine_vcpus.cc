@@ -125,21 +125,21 @@ void Machine::wake_vcpu(KvmVcpu& vcpu, const VcpuInitState& init) const {
 void Machine::prepare_vcpu_thread(uint32_t vcpu) const {
   pin_current_thread(vcpu);
   if (!config_.vcpu_sched) return;
-  // Under --jail this runs with the jail's ids, without CAP_SYS_NICE:
-  // fifo and rr then need RLIMIT_RTPRIO, which the change of ids keeps.
-  if (config_.jail && config_.vcpu_sched->kind != VcpuSchedPolicy::Kind::kOther &&
-      config_.vcpu_sched->kind != VcpuSchedPolicy::Kind::kIdle) {
-    try {
-      apply_vcpu_sched(*config_.vcpu_sched, vcpu);
-    } catch (const Error&) {
-      throw Error("--vcpu-sched " + vcpu_sched_name(*config_.vcpu_sched) + " for vCPU " +
-                  std::to_string(vcpu) + " was refused: --jail leaves kvmm without CAP_SYS_NICE; "
-                  "raise RLIMIT_RTPRIO before starting kvmm (e.g. ulimit -r 99), or drop one of "
-                  "the two options");
+  try {
+    apply_vcpu_sched(*config_.vcpu_sched, vcpu);
+  } catch (const Error&) {
+    // Under --jail this runs with the jail's ids, without CAP_SYS_NICE:
+    // fifo and rr then need RLIMIT_RTPRIO, which the change of ids keeps.
+    const VcpuSchedPolicy::Kind kind = config_.vcpu_sched->kind;
+    if (!config_.jail || kind == VcpuSchedPolicy::Kind::kOther ||
+        kind == VcpuSchedPolicy::Kind::kIdle) {
+      throw;
     }
-    return;
+    throw Error("--vcpu-sched " + vcpu_sched_name(*config_.vcpu_sched) + " for vCPU " +
+                std::to_string(vcpu) + " was refused: --jail leaves kvmm without CAP_SYS_NICE; "
+                "raise RLIMIT_RTPRIO before starting kvmm (e.g. ulimit -r 99), or drop one of "
+                "the two options");
   }
-  apply_vcpu_sched(*config_.vcpu_sched, vcpu);
 }
 
 void Machine::pin_current_thread(uint32_t vcpu) const {

@@ -26,21 +26,18 @@ std::optional<uint32_t> parse_id(std::string_view text) {
 }  // namespace
 
 JailOptions parse_jail_option(std::string_view text) {
-  const std::vector<std::string_view> parts = split(text, ',');
-  if (parts.empty() || parts[0].empty()) {
+  const std::vector<KeyValue> fields = split_key_values(text);
+  if (fields[0].field.empty()) {
     throw UsageError(
         "--jail needs a directory: give e.g. --jail /srv/kvmm/vm0,uid=65534,gid=65534");
   }
   JailOptions options;
-  options.dir = std::string(parts[0]);
-  for (size_t i = 1; i < parts.size(); ++i) {
-    const std::string_view part = parts[i];
-    const size_t equals = part.find('=');
-    const std::string_view key = part.substr(0, equals);
-    const std::string_view value =
-        equals == std::string_view::npos ? std::string_view() : part.substr(equals + 1);
+  options.dir = std::string(fields[0].field);
+  for (size_t i = 1; i < fields.size(); ++i) {
+    const std::string_view key = fields[i].key;
+    const std::string_view value = fields[i].value.value_or(std::string_view());
     if (key != "uid" && key != "gid") {
-      throw UsageError("--jail " + std::string(text) + ": '" + std::string(part) +
+      throw UsageError("--jail " + std::string(text) + ": '" + std::string(fields[i].field) +
                        "' is not uid=N or gid=N (a directory name may not contain a comma)");
     }
     const std::optional<uint32_t> id = parse_id(value);
