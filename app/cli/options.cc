@@ -150,8 +150,8 @@ Verb run_verb(RunState& state) {
            .completion = Completion::kFile,
            .set = store(config.initrd)},
           {.name = "--cmdline", .placeholder = "STR",
-           .help = "kernel command line, instead of the default \"console=ttyS0 panic=-1 "
-                   "pci=off\": without console=ttyS0 the console is silent (kvmm warns); "
+           .help = "kernel command line, instead of the default \"console=ttyS0 panic=-1\": "
+                   "without console=ttyS0 the console is silent (kvmm warns); "
                    "--append adds to the default line instead",
            .set =
                [&state](std::string_view value) {

@@ -1,8 +1,8 @@
 #pragma once
 // Port ranges where a PC has hardware kvmm does not emulate and that guests
 // probe as a matter of course (Linux: POST code port 0x80 for I/O delays,
-// PCI configuration at 0xcf8, COM2-4, LPT1). They read as all ones, like an
-// empty bus, without the once-per-address report unhandled ports get, so
+// COM2-4, LPT1). They read as all ones, like an empty bus, without the
+// once-per-address report unhandled ports get, so
 // the console stays clean.
 #include <cstdint>
 #include <cstring>

@@ -73,7 +73,7 @@ struct Guest {
 std::vector<std::string> guest_argv(const Guest& g) {
   return {KVMM_BINARY, "run", "--kernel", kGuestDir + "/vmlinuz", "--initrd",
           kGuestDir + "/initrd.img", "--cmdline",
-          "console=ttyS0 quiet panic=-1 pci=off kvmm.ip=" + g.address + "/24", "--mem", "512M",
+          "console=ttyS0 quiet panic=-1 kvmm.ip=" + g.address + "/24", "--mem", "512M",
           "--net", "tap=" + g.tap + ",mac=" + g.mac + g.net_extra};
 }
 

@@ -78,7 +78,7 @@ uint64_t allocated_bytes(const fs::path& path) {
 
 struct Boot {
   std::vector<std::string> args;
-  std::string cmdline = "console=ttyS0 quiet panic=-1 pci=off";
+  std::string cmdline = "console=ttyS0 quiet panic=-1";
   ProcessOptions options;
 };
 

@@ -34,7 +34,7 @@ std::string guest_file(const std::string& name) {
 
 std::vector<std::string> boot_args(const std::string& name, const std::string& disk) {
   return {KVMM_BINARY, "run", "--kernel", guest_file("vmlinuz"), "--initrd",
-          guest_file("initrd.img"), "--cmdline", "console=ttyS0 quiet panic=-1 pci=off",
+          guest_file("initrd.img"), "--cmdline", "console=ttyS0 quiet panic=-1",
           "--mem", "256M", "--cpus", "2", "--name", name, "--disk", disk};
 }
 

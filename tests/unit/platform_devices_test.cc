@@ -41,13 +41,14 @@ TEST_CASE("Platform devices: COM1, debug exit and the test device for every gues
   CHECK(pio.read(TestDevice::kPort + 4, read));
   CHECK(read == word);
 
-  // No Linux devices: the i8042 and absent legacy ports stay unclaimed.
+  // No Linux devices: the i8042, PCI and absent legacy ports stay unclaimed.
   std::array<uint8_t, 1> byte{};
   CHECK_FALSE(pio.read(0x64, byte));
   CHECK_FALSE(pio.read(0x70, byte));
+  CHECK_FALSE(pio.read(0xcfc, byte));
 }
 
-TEST_CASE("Platform devices: a Linux guest also gets power, reset, marker and absent ports") {
+TEST_CASE("Platform devices: a Linux guest also gets power, reset, marker, PCI and absent ports") {
   Bus pio(Bus::Kind::kPio);
   Bus mmio(Bus::Kind::kMmio);
   int resets = 0;
@@ -67,6 +68,12 @@ TEST_CASE("Platform devices: a Linux guest also gets power, reset, marker and ab
   std::array<uint8_t, 1> byte{};
   CHECK(pio.read(0x70, byte));  // CMOS: absent, but claimed.
   CHECK(byte[0] == 0xff);
+  // PCI configuration mechanism #1 with a host bridge at 00:00.0.
+  const std::array<uint8_t, 4> select{0x08, 0, 0, 0x80};  // Class code register.
+  CHECK(pio.write(0xcf8, select));
+  std::array<uint8_t, 4> class_code{};
+  CHECK(pio.read(0xcfc, class_code));
+  CHECK(class_code == std::array<uint8_t, 4>{0, 0, 0, 0x06});
 }
 
 TEST_CASE("Platform devices: a Linux guest's power button goes through the GED on MMIO") {

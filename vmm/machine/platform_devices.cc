@@ -7,6 +7,7 @@
 #include "devices/legacy/absent_ports.h"
 #include "devices/legacy/boot_marker.h"
 #include "devices/legacy/i8042.h"
+#include "devices/pci/pci_host_bridge.h"
 #include "devices/power/acpi_power.h"
 #include "devices/power/pm_timer.h"
 #include "vmm/arch/x86/layout.h"
@@ -38,7 +39,6 @@ constexpr PortRange kAbsentPorts[] = {
     {0x2f8, 8, "COM2"},
     {0x378, 3, "LPT1"},
     {0x3e8, 8, "COM3"},
-    {0xcf8, 8, "PCI configuration"},
 };
 
 static_assert(GenericEventDevice::kPowerButtonEvent == kGedPowerButtonEvent);
@@ -59,6 +59,8 @@ std::shared_ptr<GenericEventDevice> add_linux_devices(Bus& pio, Bus& mmio,
   pio.insert(std::make_shared<I8042>(wiring.reset), I8042::kDataPort, I8042::kSize, "i8042");
   pio.insert(std::make_shared<BootMarker>([marker = wiring.boot_marker](uint8_t) { marker(); }),
              BootMarker::kPort, 1, "boot marker");
+  pio.insert(std::make_shared<PciHostBridge>(), PciHostBridge::kPort, PciHostBridge::kSize,
+             "PCI configuration (host bridge only)");
   auto absent = std::make_shared<AbsentPorts>();
   for (const PortRange& range : kAbsentPorts) {
     if (has_cmos_rtc && range.base == CmosRtc::kPort) continue;

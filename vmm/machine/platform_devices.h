@@ -3,8 +3,8 @@
 // flat guests the debug-exit port and the test device — and what a Linux
 // guest needs besides:
 // ACPI power and reset, the Generic Event Device behind the power button,
-// the i8042 reset line, the boot marker, and legacy ports that read as
-// absent. One function wires them, for `kvmm run`, the
+// the i8042 reset line, the boot marker, PCI configuration space with a
+// host bridge alone, and legacy ports that read as absent. One function wires them, for `kvmm run`, the
 // exit benchmark's VM and the KVM-less dispatch benchmark alike.
 #include <cstdint>
 #include <functional>

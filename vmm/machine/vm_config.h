@@ -21,7 +21,7 @@ namespace kvmm {
 
 // Serial console; on panic reboot at once (which kvmm reports) instead of
 // hanging; no PCI bus to probe (kvmm has none; devices are virtio-mmio).
-inline constexpr const char* kDefaultCmdline = "console=ttyS0 panic=-1 pci=off";
+inline constexpr const char* kDefaultCmdline = "console=ttyS0 panic=-1";
 
 // --stats, --stats=json, --stats-file=PATH: per-vCPU statistics at exit.
 struct StatsOutput {
