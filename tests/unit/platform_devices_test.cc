@@ -59,12 +59,15 @@ TEST_CASE("Platform devices: a Linux guest also gets power, reset, marker, PCI a
   wiring.linux_devices.emplace();
   wiring.linux_devices->power_off = [] {};
   wiring.linux_devices->reset = [&resets] { ++resets; };
-  wiring.linux_devices->boot_marker = [&markers] { ++markers; };
+  wiring.linux_devices->boot_marker = [&markers](const BootMarkerEvent&) { ++markers; };
   add_platform_devices(pio, mmio, std::move(wiring));
 
   const std::array<uint8_t, 1> pulse{0xfe};
   CHECK(pio.write(0x64, pulse));  // i8042: pulse the reset line.
   CHECK(resets == 1);
+  const std::array<uint8_t, 1> phase{1};
+  CHECK(pio.write(BootMarker::kPort, phase));
+  CHECK(markers == 1);
   std::array<uint8_t, 1> byte{};
   CHECK(pio.read(0x70, byte));  // CMOS: absent, but claimed.
   CHECK(byte[0] == 0xff);
@@ -85,7 +88,7 @@ TEST_CASE("Platform devices: a Linux guest's power button goes through the GED o
   wiring.linux_devices.emplace();
   wiring.linux_devices->power_off = [] {};
   wiring.linux_devices->reset = [] {};
-  wiring.linux_devices->boot_marker = [] {};
+  wiring.linux_devices->boot_marker = [](const BootMarkerEvent&) {};
   wiring.linux_devices->event_interrupt = [&levels](bool asserted) { levels.push_back(asserted); };
   const PlatformDevices devices = add_platform_devices(pio, mmio, std::move(wiring));
   REQUIRE(devices.events != nullptr);
@@ -124,7 +127,7 @@ TEST_CASE("Platform devices: a Linux guest has no debug exit or test device unle
     wiring.linux_devices.emplace();
     wiring.linux_devices->power_off = [] {};
     wiring.linux_devices->reset = [] {};
-    wiring.linux_devices->boot_marker = [] {};
+    wiring.linux_devices->boot_marker = [](const BootMarkerEvent&) {};
     add_platform_devices(*pio, *mmio, std::move(wiring));
     return std::make_pair(std::move(pio), std::move(mmio));
   };
@@ -172,7 +175,7 @@ TEST_CASE("Platform devices: QEMU's isa-debug-exit, pc-testdev and a multiboot g
   wiring.linux_devices.emplace();  // A multiboot guest gets these too; not the absent 0x70.
   wiring.linux_devices->power_off = [] {};
   wiring.linux_devices->reset = [] {};
-  wiring.linux_devices->boot_marker = [] {};
+  wiring.linux_devices->boot_marker = [](const BootMarkerEvent&) {};
   wiring.linux_devices->event_interrupt = [](bool) {};
   const PlatformDevices devices = add_platform_devices(*pio, *mmio, std::move(wiring));
   REQUIRE(devices.rtc != nullptr);

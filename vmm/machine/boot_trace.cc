@@ -24,9 +24,27 @@ double process_cpu_ms() {
 
 std::string format_boot_trace_line(double wall_ms, double cpu_ms, std::string_view phase) {
   char line[160];
-  std::snprintf(line, sizeof line, "boot-trace %9.3f ms %9.3f ms CPU  %.*s", wall_ms, cpu_ms,
-                static_cast<int>(phase.size()), phase.data());
+  if (cpu_ms < 0) {
+    std::snprintf(line, sizeof line, "boot-trace %9.3f ms %9s ms CPU  %.*s", wall_ms, "-",
+                  static_cast<int>(phase.size()), phase.data());
+  } else {
+    std::snprintf(line, sizeof line, "boot-trace %9.3f ms %9.3f ms CPU  %.*s", wall_ms, cpu_ms,
+                  static_cast<int>(phase.size()), phase.data());
+  }
   return line;
+}
+
+std::string boot_marker_phase(uint8_t value) {
+  switch (value) {
+    case 1:
+      return "guest: init started";
+    case 2:
+      return "guest: modules loaded";
+    case 3:
+      return "guest: ready";
+    default:
+      return "guest marker " + std::to_string(value);
+  }
 }
 
 void BootTrace::mark(const std::string& phase) {
@@ -39,6 +57,17 @@ void BootTrace::mark(const std::string& phase) {
   }
   const double ms = std::chrono::duration<double, std::milli>(now - kProcessStart).count();
   log_line(format_boot_trace_line(ms, cpu_ms, phase));
+}
+
+void BootTrace::mark_earlier(const std::string& phase, std::chrono::milliseconds before) {
+  if (!enabled_) return;
+  const auto at = std::chrono::steady_clock::now() - before;
+  {
+    std::lock_guard lock(mutex_);
+    if (!seen_.insert(phase).second) return;
+  }
+  const double ms = std::chrono::duration<double, std::milli>(at - kProcessStart).count();
+  log_line(format_boot_trace_line(ms, -1.0, phase));
 }
 
 }  // namespace kvmm

@@ -290,7 +290,13 @@ PlatformWiring Machine::platform_wiring() {
           RunOutcome{kExitOk, "the guest rebooted; kvmm stops instead of restarting it"});
     }
   };
-  linux_devices.boot_marker = [this] { trace_.mark("guest marker (init)"); };
+  linux_devices.boot_marker = [this](const BootMarkerEvent& event) {
+    if (event.guest_clock_ms) {
+      trace_.mark_earlier(kKernelStartPhase, std::chrono::milliseconds(*event.guest_clock_ms));
+    } else {
+      trace_.mark(boot_marker_phase(event.phase));
+    }
+  };
   linux_devices.event_interrupt = [this](bool asserted) { vm_.set_irq_line(kGedGsi, asserted); };
   return wiring;
 }

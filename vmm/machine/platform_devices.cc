@@ -57,8 +57,8 @@ std::shared_ptr<GenericEventDevice> add_linux_devices(Bus& pio, Bus& mmio,
   pio.insert(std::make_shared<AcpiPower>(kAcpiResetValue, handlers), kAcpiSleepControlPort,
              AcpiPower::kSize, "ACPI power");
   pio.insert(std::make_shared<I8042>(wiring.reset), I8042::kDataPort, I8042::kSize, "i8042");
-  pio.insert(std::make_shared<BootMarker>([marker = wiring.boot_marker](uint8_t) { marker(); }),
-             BootMarker::kPort, 1, "boot marker");
+  pio.insert(std::make_shared<BootMarker>(std::move(wiring.boot_marker)), BootMarker::kPort,
+             BootMarker::kSize, "boot marker");
   pio.insert(std::make_shared<PciHostBridge>(), PciHostBridge::kPort, PciHostBridge::kSize,
              "PCI configuration (host bridge only)");
   auto absent = std::make_shared<AbsentPorts>();

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "base/bus/bus.h"
+#include "devices/legacy/boot_marker.h"
 #include "devices/power/acpi_pm1.h"
 #include "devices/power/generic_event_device.h"
 #include "devices/rtc/cmos_rtc.h"
@@ -88,7 +89,8 @@ struct PlatformWiring {
   struct Linux {
     std::function<void()> power_off;    // ACPI S5.
     std::function<void()> reset;        // ACPI reset register or the i8042.
-    std::function<void()> boot_marker;  // The guest's init reached user space.
+    // The guest wrote to the boot marker (a phase of its boot).
+    BootMarker::Handler boot_marker;
     // The Generic Event Device's interrupt (GSI kGedGsi, level): called
     // with its new level on the thread that notified or read the device.
     GenericEventDevice::InterruptLine event_interrupt;
