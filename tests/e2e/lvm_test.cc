@@ -127,7 +127,7 @@ TEST_CASE("A logical volume from tools/kvmm-pool is the guest's disk and holds w
   host_ok("printf 'from-the-host' | dd of=" + volume + " bs=512 seek=100 conv=notrunc status=none");
 
   ProcessOptions options;
-  options.timeout = std::chrono::seconds(180);
+  options.timeout = std::chrono::seconds(300);  // With the checks run while the guest waits.
   options.conversation = {
       at_prompt("cat /sys/block/vda/size; dd if=/dev/vda bs=512 skip=100 count=1 2>/dev/null | head -c 13; "
                 "echo; dd if=/dev/urandom of=/tmp/p bs=64k count=16 2>/dev/null && md5sum </tmp/p && "
@@ -188,6 +188,7 @@ TEST_CASE("A logical volume from tools/kvmm-pool is the guest's disk and holds w
 }
 
 TEST_CASE("A logical volume mounted on the host is refused with its mount point") {
+  if (!fs::exists(kGuestDir + "/vmlinuz")) FAIL("build/default-guest is missing: run tools/default-guest-build");
   HostVolumeGroup vg;
   const std::string volume = vg.create("mounted", "32M");
   const fs::path mount_point = vg.dir / "mnt";
@@ -201,6 +202,12 @@ TEST_CASE("A logical volume mounted on the host is refused with its mount point"
   CHECK(refused_delete.exit_status == 1);
   CHECK(refused_delete.err.find("volume mounted is in use") != std::string::npos);
   CHECK(fs::exists(volume));
+  const ProcessResult again = host(kKvmmPool + " create " + kVolumeGroup + " mounted 8M");
+  CHECK(again.exit_status == 1);
+  CHECK(again.err.find("volume mounted already exists (" + volume + ")") != std::string::npos);
+  const ProcessResult no_group = host(kKvmmPool + " list kvmmt-no-such-vg");
+  CHECK(no_group.exit_status == 1);
+  CHECK(no_group.err.find("no volume group kvmmt-no-such-vg") != std::string::npos);
 
   // Giving the loop device under the volume group instead: held by LVM.
   check_refused(kvmm_run_args(vg.loop), "disk " + vg.loop + ": is a block device held by dm-");
