@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "base/util/error.h"
+#include "devices/virtio/block/block_device_users.h"
 
 namespace kvmm {
 
@@ -116,10 +117,7 @@ DiskImage DiskImage::open(const DiskOptions& options) {
   image.fd_ = UniqueFd(::open(path.c_str(), flags));
   if (!image.fd_.valid()) {
     const int err = errno;
-    if (err == EBUSY && exclusive) {
-      refuse(path, "is a block device in use (mounted, or opened exclusively by another process); "
-                   "unmount it or stop that process, or pass ,ro to use it read-only");
-    }
+    if (err == EBUSY && exclusive) refuse(path, block_device_busy_reason(path, st.st_rdev));
     if (err == EINVAL && options.cache == DiskCache::kNone) {
       refuse(path, "its file system refuses O_DIRECT (cache=none); use cache=writeback");
     }

@@ -16,7 +16,8 @@
 // same again as an open file description lock (F_OFD_SETLK, whole file),
 // which is what QEMU takes and checks: neither kind sees the other.
 // A block device opened read-write is opened O_EXCL: refused while mounted
-// or claimed exclusively by someone else.
+// or claimed exclusively by someone else, and the refusal names the mount
+// point or holder where it can (block_device_users.h).
 #include <cstdint>
 #include <string>
 

@@ -169,7 +169,8 @@ TEST_CASE("disk image refuses a block device someone else holds exclusively (O_E
     UniqueFd holder(::open(device.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC));
     if (holder.valid()) {
       CHECK_THROWS_WITH(DiskImage::open(options(device)),
-                        Catch::Contains("is a block device in use") && Catch::Contains(",ro"));
+                        Catch::Contains("is a block device opened exclusively by another process") &&
+                            Catch::Contains("fuser -v " + device));
       // Read-only needs no claim.
       CHECK(DiskImage::open(options(device, DiskAccess::kReadOnly)).block_device());
     } else {
