@@ -105,7 +105,7 @@ struct HostVolumeGroup {
 
 std::vector<std::string> kvmm_run_args(const std::string& disk) {
   return {"run", "--kernel", kGuestDir + "/vmlinuz", "--initrd", kGuestDir + "/initrd.img",
-          "--cmdline", "console=ttyS0 quiet panic=-1 pci=off", "--mem", "256M", "--disk", disk};
+          "--cmdline", "console=ttyS0 quiet panic=-1", "--mem", "256M", "--disk", disk};
 }
 
 ProcessOptions::Exchange at_prompt(std::string commands) { return {kPrompt, std::move(commands)}; }
