@@ -3,17 +3,23 @@
 // guest reaches a server on the host's loopback through libslirp's host
 // address, and a host port forwarded with hostfwd= reaches a listener in the
 // guest. Only the host's loopback is used on the host side; nothing needs a
-// tap, a bridge or root.
+// tap, a bridge or root. As root (the nested host) each test runs in a network
+// namespace of its own with just its loopback up; otherwise on this host's.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -72,6 +78,32 @@ std::string read_line(int fd) {
   return text;
 }
 
+// Moves this thread (and so the threads and processes it starts) into a new
+// network namespace and brings its loopback up, where it may (root); the
+// nested host's own loopback is down. Each test is its own process.
+void private_loopback() {
+  if (::geteuid() != 0 || ::unshare(CLONE_NEWNET) != 0) return;
+  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  REQUIRE(fd.valid());
+  ifreq request{};
+  std::strcpy(request.ifr_name, "lo");
+  REQUIRE(::ioctl(fd.get(), SIOCGIFFLAGS, &request) == 0);
+  request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
+  REQUIRE(::ioctl(fd.get(), SIOCSIFFLAGS, &request) == 0);
+}
+
+// A thread that is told to finish and joined however the test ends.
+struct JoinedThread {
+  std::function<void()> finish;
+  std::thread thread;
+  void join() {
+    if (!thread.joinable()) return;
+    finish();
+    thread.join();
+  }
+  ~JoinedThread() { join(); }
+};
+
 // A TCP listener on the host's 127.0.0.1 at a port the kernel picks (so it is free).
 struct LoopbackListener {
   UniqueFd fd{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
@@ -90,16 +122,17 @@ struct LoopbackListener {
 }  // namespace
 
 TEST_CASE("user-mode network: the guest reaches a server on the host's loopback") {
+  private_loopback();
   // Serves one connection: says hello, keeps the guest's line, closes.
   LoopbackListener listener;
   std::string received;
-  std::thread server([&] {
+  JoinedThread server{[&] { ::shutdown(listener.fd.get(), SHUT_RDWR); }, std::thread([&] {
     UniqueFd c(::accept(listener.fd.get(), nullptr, nullptr));  // Unblocked by shutdown().
     if (!c.valid()) return;
     const std::string hello = "from-host-" + std::to_string(listener.port) + "\n";
     [[maybe_unused]] ssize_t n = ::write(c.get(), hello.data(), hello.size());
     received = read_line(c.get());
-  });
+  })};
   ProcessOptions options;
   // restrict=off: libslirp's host address stands for the host's 127.0.0.1.
   // $((40+2)) prints 42 only when evaluated, never in the echoed command.
@@ -108,7 +141,6 @@ TEST_CASE("user-mode network: the guest reaches a server on the host's loopback"
                 std::to_string(listener.port) + "; echo nc-done-$((40+2))\n"),
       at_prompt("poweroff -f\n")};
   const ProcessResult r = boot(std::string("user,") + kNet + ",restrict=off", options);
-  ::shutdown(listener.fd.get(), SHUT_RDWR);
   server.join();
   INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
   CHECK(r.exit_status == 0);
@@ -119,13 +151,14 @@ TEST_CASE("user-mode network: the guest reaches a server on the host's loopback"
 }
 
 TEST_CASE("user-mode network: a forwarded host port reaches a listener in the guest") {
+  private_loopback();
   // A port that was free a moment ago; kvmm refuses to start if it is taken.
   const uint16_t port = LoopbackListener().port;
   std::atomic<bool> stop{false};
   std::string reply;
   // Connects to the forward until the guest's listener answers (bounded):
   // before it listens, libslirp takes the connection and closes it.
-  std::thread client([&] {
+  JoinedThread client{[&] { stop = true; }, std::thread([&] {
     for (int attempt = 0; attempt < 300 && !stop; ++attempt) {
       UniqueFd c(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
       const sockaddr_in a = loopback(port);
@@ -140,15 +173,15 @@ TEST_CASE("user-mode network: a forwarded host port reaches a listener in the gu
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
-  });
+  })};
   ProcessOptions options;
   options.conversation = {
-      at_prompt("echo from-guest-$((40+2)) | nc -l -p 7000; echo listen-done-$((40+2))\n"),
+      at_prompt("echo from-guest-$((40+2)) | timeout 90 nc -l -p 7000; "
+                "echo listen-done-$((40+2))\n"),
       at_prompt("poweroff -f\n")};
   const std::string net = std::string("user,") + kNet + ",restrict=on,hostfwd=tcp:127.0.0.1:" +
                           std::to_string(port) + "-:7000";
   const ProcessResult r = boot(net, options);
-  stop = true;
   client.join();
   INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
   CHECK(r.exit_status == 0);
