@@ -246,6 +246,33 @@ TEST_CASE("slirp backend: a connection to a forwarded port reaches the guest as 
   CHECK(tcp_flags(*syn) == 0x02);  // SYN alone
 }
 
+TEST_CASE("slirp backend: a datagram to a forwarded UDP port reaches the guest") {
+  UserNetOptions options = link_local();
+  const uint16_t port = free_port();  // A TCP port number; the UDP one is as likely free.
+  options.forwards.push_back({ForwardProtocol::kUdp, 0x7f000001, port, std::nullopt, 5353});
+  SlirpBackend backend(options, 0);
+  send_frame(backend, arp_request(kGuest, kHost));
+  REQUIRE(receive_frame(backend, is_arp_reply));
+
+  UniqueFd client(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const std::string payload = "through-udp-forward";
+  REQUIRE(::sendto(client.get(), payload.data(), payload.size(), 0,
+                   reinterpret_cast<sockaddr*>(&a), sizeof(a)) ==
+          static_cast<ssize_t>(payload.size()));
+  const auto datagram = receive_frame(backend, [](const Bytes& f) {
+    return get16(f, 12) == 0x0800 && f[23] == 17;
+  });
+  REQUIRE(datagram);
+  CHECK(get32(*datagram, 30) == kGuest);
+  const size_t udp = 14 + ((*datagram)[14] & 0xf) * 4;
+  CHECK(get16(*datagram, udp + 2) == 5353);
+  CHECK(std::string(datagram->begin() + static_cast<long>(udp + 8), datagram->end()) == payload);
+}
+
 TEST_CASE("slirp backend: the guest reaches the host's loopback unless restricted") {
   Listener listener;
   for (const bool restricted : {false, true}) {
