@@ -14,8 +14,12 @@ namespace {
 
 constexpr const char* kDiskForms = "accepted: --disk PATH[,ro][,serial=S][,cache=none|writeback]";
 constexpr const char* kNetForms =
-    "use --net tap=NAME[,mac=MAC][,offload=on|off][,vhost=on|off] or "
-    "--net fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]";
+    "use --net tap=NAME[,mac=MAC][,offload=on|off][,vhost=on|off], "
+    "--net fd=N[,mac=MAC][,offload=on|off][,vhost=on|off] or "
+    "--net user[,mac=MAC][,net=ADDR/PREFIX][,restrict=on|off][,dns=on|off][,hostfwd=...]";
+constexpr const char* kUserNetForms =
+    "use --net user[,mac=MAC][,net=ADDR/PREFIX][,restrict=on|off][,dns=on|off]"
+    "[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...";
 constexpr size_t kInterfaceNameMax = 15;  // IFNAMSIZ - 1.
 
 [[noreturn]] void refuse_disk(const std::string& what) {
@@ -85,14 +89,116 @@ DiskOptions parse_disk_options(std::string_view text) {
   return options;
 }
 
+namespace {
+
+bool parse_on_off(const std::string& whole, std::string_view key, std::string_view value) {
+  if (value != "on" && value != "off") {
+    throw Error(whole + ": " + std::string(key) + "=" + std::string(value) + " is not on or off");
+  }
+  return value == "on";
+}
+
+std::optional<MacAddress> parse_guest_mac(const std::string& whole, std::string_view value) {
+  const auto mac = parse_mac(value);
+  if (!mac) {
+    throw Error(whole + ": mac=" + std::string(value) +
+                " is not a MAC address: give six hex bytes, e.g. mac=52:54:00:12:34:56");
+  }
+  if ((*mac)[0] & 1) {
+    throw Error(whole + ": mac=" + std::string(value) +
+                " is a multicast address (lowest bit of the first byte set): give a unicast "
+                "one, e.g. mac=52:54:00:12:34:56");
+  }
+  if (*mac == MacAddress{}) {
+    throw Error(whole + ": mac=" + std::string(value) +
+                " is all zeros: give e.g. mac=52:54:00:12:34:56");
+  }
+  return mac;
+}
+
+// --net user,...: everything after "user".
+NetOptions parse_user_net_options(const std::string& whole, const std::vector<KeyValue>& fields,
+                                  unsigned index) {
+  NetOptions options;
+  options.user = UserNetOptions{};
+  UserNetOptions& user = *options.user;
+  // libslirp moves every frame in kvmm and checks the guest's checksums:
+  // no vhost, and no offloads (a GSO frame would reach it as one huge frame).
+  options.offloads = NetOffloads::kOff;
+  std::optional<MacAddress> mac;
+  for (size_t i = 1; i < fields.size(); ++i) {
+    const KeyValue& field = fields[i];
+    const std::string_view key = field.key;
+    if (key == "tap" || key == "fd" || key == "vhost" || key == "offload" || key == "vlan") {
+      throw Error(whole + ": " + std::string(key) +
+                  "= is for taps; user-mode networking moves frames in kvmm without offloads: "
+                  "drop " + std::string(key) + "= or use --net tap=NAME");
+    }
+    if (!field.value || field.value->empty()) {
+      throw Error(whole + ": '" + std::string(field.field) + "' needs a value (KEY=VALUE): " +
+                  kUserNetForms);
+    }
+    const std::string_view value = *field.value;
+    try {
+      if (key == "mac") {
+        mac = parse_guest_mac(whole, value);
+      } else if (key == "net") {
+        parse_user_network(value, user);
+      } else if (key == "restrict") {
+        user.restricted = parse_on_off(whole, key, value);
+      } else if (key == "dns") {
+        user.dns = parse_on_off(whole, key, value);
+      } else if (key == "hostfwd") {
+        user.forwards.push_back(parse_host_forward(value));
+      } else {
+        throw Error("unknown field '" + std::string(key) + "': " + kUserNetForms);
+      }
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      if (message.starts_with(whole)) throw;
+      throw Error(whole + ": " + message);
+    }
+  }
+  for (size_t i = 0; i < user.forwards.size(); ++i) {
+    const HostForward& forward = user.forwards[i];
+    const Ipv4Address guest = user.guest_address(forward);
+    if ((guest & user.netmask()) != user.network) {
+      throw Error(whole + ": hostfwd=" + format_host_forward(forward) + ": guest address " +
+                  format_ipv4(guest) + " is outside the guest network " +
+                  format_ipv4(user.network) + "/" + std::to_string(user.prefix) +
+                  ": leave it out (the DHCP address " + format_ipv4(user.dhcp_start()) +
+                  ") or give one inside");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      const HostForward& other = user.forwards[j];
+      if (other.protocol == forward.protocol && other.host_port == forward.host_port &&
+          (other.host_address == forward.host_address || other.host_address == 0 ||
+           forward.host_address == 0)) {
+        throw Error(whole + ": two hostfwd= take host port " + std::to_string(forward.host_port) +
+                    ": give each its own host port");
+      }
+    }
+  }
+  options.mac = mac ? *mac : default_mac(index, static_cast<unsigned>(::getpid()));
+  return options;
+}
+
+}  // namespace
+
 NetOptions parse_net_options(std::string_view text, unsigned index) {
   const std::string whole = "--net " + std::string(text);
+  const std::vector<KeyValue> fields = split_key_values(text);
+  if (fields[0].field == "user") return parse_user_net_options(whole, fields, index);
   NetOptions options;
   bool have_backend = false;
   bool have_mac = false;
   std::optional<std::string_view> vlan;
-  for (const KeyValue& field : split_key_values(text)) {
+  for (const KeyValue& field : fields) {
     const std::string_view key = field.key;
+    if (key == "hostfwd" || key == "restrict" || key == "net" || key == "dns") {
+      throw Error(whole + ": " + std::string(key) + "= is for user-mode networking: " +
+                  "start the value with user (--net user," + std::string(field.field) + ")");
+    }
     if (!field.value || field.value->empty()) {
       throw Error(whole + ": '" + std::string(field.field) + "' needs a value (KEY=VALUE): " +
                   kNetForms);
@@ -116,21 +222,7 @@ NetOptions parse_net_options(std::string_view text, unsigned index) {
         options.fd = *fd;
       }
     } else if (key == "mac") {
-      const auto mac = parse_mac(value);
-      if (!mac) {
-        throw Error(whole + ": mac=" + std::string(value) +
-                    " is not a MAC address: give six hex bytes, e.g. mac=52:54:00:12:34:56");
-      }
-      if ((*mac)[0] & 1) {
-        throw Error(whole + ": mac=" + std::string(value) +
-                    " is a multicast address (lowest bit of the first byte set): give a unicast "
-                    "one, e.g. mac=52:54:00:12:34:56");
-      }
-      if (*mac == MacAddress{}) {
-        throw Error(whole + ": mac=" + std::string(value) +
-                    " is all zeros: give e.g. mac=52:54:00:12:34:56");
-      }
-      options.mac = *mac;
+      options.mac = *parse_guest_mac(whole, value);
       have_mac = true;
     } else if (key == "vlan") {
       vlan = value;  // Refused below, once the tap's name is known.
@@ -143,10 +235,7 @@ NetOptions parse_net_options(std::string_view text, unsigned index) {
         throw Error(whole + ": offload=" + std::string(value) + " is not on or off");
       }
     } else if (key == "vhost") {
-      if (value != "on" && value != "off") {
-        throw Error(whole + ": vhost=" + std::string(value) + " is not on or off");
-      }
-      options.vhost = value == "on";
+      options.vhost = parse_on_off(whole, key, value);
     } else {
       throw Error(whole + ": unknown field '" + std::string(key) + "': " + kNetForms);
     }

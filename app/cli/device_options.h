@@ -14,8 +14,10 @@ namespace kvmm {
 // comma (paths with commas are not supported).
 DiskOptions parse_disk_options(std::string_view text);
 
-// tap=NAME|fd=N[,mac=MAC][,vlan=ID][,offload=on|off][,vhost=on|off]; `index`
-// (0 for the first --net) picks the default MAC. Throws Error naming the bad
+// tap=NAME|fd=N[,mac=MAC][,vlan=ID][,offload=on|off][,vhost=on|off], or
+// user[,mac=MAC][,net=ADDR/PREFIX][,restrict=on|off][,dns=on|off][,hostfwd=...]
+// (devices/virtio/net/user_net_options.h); `index` (0 for the first --net)
+// picks the default MAC. Throws Error naming the bad
 // field and the accepted forms.
 NetOptions parse_net_options(std::string_view text, unsigned index);
 

@@ -232,15 +232,21 @@ Verb run_verb(RunState& state) {
        .repeatable = true,
        .set = [&config](std::string_view value) { parse_device_option(value, config.debug_devices); }},
       {.name = "--net",
-       .placeholder = "tap=NAME|fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]",
+       .placeholder = "tap=NAME|fd=N|user[,mac=MAC][,...]",
        .help = "a virtio-net interface (repeatable: eth0, eth1, ...) on the TAP NAME (opened, or "
                "created with CAP_NET_ADMIN) or on an open tap fd N handed over by a parent "
                "process; mac= sets its MAC address (default 52:54:00:xx:xx:xx from kvmm's pid); "
                "offload=off turns off checksum and TSO offloads; vhost=on moves the frames in "
                "the kernel (/dev/vhost-net). A VLAN is the host's: sudo tools/kvmm-net tap NAME "
-               "--vlan ID. See docs/networking.md",
+               "--vlan ID. Or user: user-mode networking (libslirp, as QEMU's -netdev user), "
+               "no tap and no root: the guest's network is net=ADDR/PREFIX (default "
+               "10.0.2.0/24: the host at .2, DNS at .3, DHCP from .15); "
+               "hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT (repeatable) "
+               "forwards a host port to the guest, HOSTADDR 127.0.0.1 unless given; "
+               "restrict=on lets the guest reach nothing but its forwards; dns=off answers no "
+               "DNS. See docs/networking.md",
        .completion = Completion::kWords,
-       .words = {"tap=", "fd="},
+       .words = {"tap=", "fd=", "user"},
        .repeatable = true,
        .set =
            [&config](std::string_view value) {
@@ -760,9 +766,9 @@ Program make_program(RunState& run, CheckCommand& check, SchedState& sched,
            "(docs/security.md)",
            {"run"}},
           {"KVMM_TEST_SECCOMP_VIOLATION",
-           "main, vcpu, virtio-blk, blk-worker, virtio-net or vhost-net: that thread makes a "
-           "call outside its seccomp filter right after loading it, to show what a violation "
-           "looks like (docs/security.md)",
+           "main, vcpu, virtio-blk, blk-worker, virtio-net, vhost-net or slirp: that thread "
+           "makes a call outside its seccomp filter right after loading it, to show what a "
+           "violation looks like (docs/security.md)",
            {"run"}},
       },
   };

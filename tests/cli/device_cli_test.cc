@@ -3,7 +3,10 @@
 // never opened for writing by a second kvmm.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -75,6 +78,36 @@ TEST_CASE("a VLAN given to --net is a usage error that names the host-side setup
 
 TEST_CASE("a --net fd= naming no open descriptor is refused") {
   check_refused(run_with({"--net", "fd=987"}), "not an open file descriptor");
+}
+
+TEST_CASE("a malformed --net user,hostfwd= is a usage error with the form") {
+  check_usage_error(run_with({"--net", "user,hostfwd=tcp:2222:22"}),
+                    "--net user,hostfwd=tcp:2222:22: hostfwd=tcp:2222:22: no '-' between the host "
+                    "and guest sides; give hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:"
+                    "GUESTPORT, e.g. hostfwd=tcp::2222-:22");
+}
+
+TEST_CASE("a tap's option with --net user is a usage error") {
+  check_usage_error(run_with({"--net", "user,vhost=on"}),
+                    "vhost= is for taps; user-mode networking moves frames in kvmm without "
+                    "offloads: drop vhost= or use --net tap=NAME");
+}
+
+TEST_CASE("a --net user,hostfwd= whose host port is in use is refused before the VM starts") {
+  // A listener on a port the kernel picks: that port is in use.
+  const int busy = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(busy >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(busy, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  REQUIRE(::listen(busy, 1) == 0);
+  socklen_t size = sizeof(a);
+  REQUIRE(::getsockname(busy, reinterpret_cast<sockaddr*>(&a), &size) == 0);
+  const std::string port = std::to_string(ntohs(a.sin_port));
+  check_refused(run_with({"--net", "user,hostfwd=tcp::" + port + "-:22"}),
+                "port " + port + " on 127.0.0.1 is in use: pick another hostfwd port");
+  ::close(busy);
 }
 
 TEST_CASE("more virtio devices than kvmm has interrupts for are refused") {

@@ -60,12 +60,16 @@ TEST_CASE("every kvmm thread runs with no_new_privs and a seccomp filter") {
   };
   options.action_after = std::chrono::milliseconds(1500);
   options.timeout = std::chrono::seconds(30);
-  const auto run = run_guest("spin", "long", {"--disk", image.path}, options);
+  // --net user's slirp thread too (link-local, no DNS: it only idles here).
+  const auto run = run_guest(
+      "spin", "long", {"--disk", image.path, "--net", "user,net=169.254.50.0/24,dns=off"},
+      options);
   INFO("stderr:\n" << run.result.err);
   CHECK(run.result.exit_status == 128 + SIGTERM);
   CHECK(seccomp.count("kvmm") == 1);
   CHECK(seccomp.count("vcpu0") == 1);
   CHECK(seccomp.count("blk-worker") == 4);
+  CHECK(seccomp.count("slirp0") == 1);
   for (const auto& [thread, value] : no_new_privs) {
     INFO(thread);
     CHECK(value == "1");
@@ -132,6 +136,16 @@ TEST_CASE("disk threads' calls outside their filters stop kvmm and name the thre
     CHECK(run.result.exit_status == kSigsysStatus);
     CHECK(run.result.err.find(violation_message("blk-worker")) != std::string::npos);
   }
+}
+
+TEST_CASE("the slirp thread's call outside its filter stops kvmm and names the thread and call") {
+  ProcessOptions options;
+  options.environment = {{"KVMM_TEST_SECCOMP_VIOLATION", "slirp"}};
+  const auto run = run_guest("hello_long", "long",
+                             {"--net", "user,net=169.254.50.0/24,dns=off"}, options);
+  INFO("stderr:\n" << run.result.err);
+  CHECK(run.result.exit_status == kSigsysStatus);
+  CHECK(run.result.err.find(violation_message("slirp0")) != std::string::npos);
 }
 
 TEST_CASE("with seccomp in log mode a call outside the filter goes through") {

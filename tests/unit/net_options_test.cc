@@ -66,8 +66,9 @@ TEST_CASE("net options: default MACs are locally administered unicast and differ
 
 TEST_CASE("net options: refusals name the field") {
   CHECK(refusal("") == "--net : '' needs a value (KEY=VALUE): use --net tap=NAME[,mac=MAC]"
-                       "[,offload=on|off][,vhost=on|off] or --net fd=N[,mac=MAC][,offload=on|off]"
-                       "[,vhost=on|off]");
+                       "[,offload=on|off][,vhost=on|off], --net fd=N[,mac=MAC][,offload=on|off]"
+                       "[,vhost=on|off] or --net user[,mac=MAC][,net=ADDR/PREFIX]"
+                       "[,restrict=on|off][,dns=on|off][,hostfwd=...]");
   CHECK(refusal("mac=52:54:00:00:00:01").find("needs tap=NAME or fd=N") != std::string::npos);
   CHECK(refusal("tap=a,fd=3").find("give one of tap= or fd=, once") != std::string::npos);
   CHECK(refusal("tap=a,tap=b").find("give one of tap= or fd=, once") != std::string::npos);

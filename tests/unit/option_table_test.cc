@@ -149,7 +149,8 @@ TEST_CASE("the help names the sub-options, exit statuses and environment") {
   const Program& program = kvmm_program();
   const std::string run_help = format_verb_help(program, program.verbs[0]);
   for (const char* text : {"--disk PATH[,ro][,serial=S][,cache=none|writeback]",
-                           "tap=NAME|fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]",
+                           "tap=NAME|fd=N|user[,mac=MAC][,...]", "offload=off", "vhost=on",
+                           "hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT",
                            "KVMM_BLOCK_IO", "KVMM_KVM_DEVICE", "Exit status:", "\n  3 ",
                            "\n  4 ", "debug-exit"}) {
     INFO(text);

@@ -5,6 +5,8 @@
 
 #include <linux/kvm.h>
 #include <linux/if_tun.h>
+#include <termios.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
@@ -25,7 +27,7 @@ namespace {
 constexpr ThreadRole kRoles[] = {ThreadRole::kMain,        ThreadRole::kVcpu,
                                  ThreadRole::kBlockIo,     ThreadRole::kBlockWorker,
                                  ThreadRole::kNetIo,       ThreadRole::kVhostNetIo,
-                                 ThreadRole::kApi};
+                                 ThreadRole::kApi,         ThreadRole::kSlirp};
 
 template <typename T>
 bool has(const std::vector<T>& list, T value) {
@@ -65,26 +67,45 @@ TEST_CASE("no seccomp filter allows starting programs, tracing, sockets or new p
     for (ThreadRole role : kRoles) {
       const RoleFilter f = kvmm::role_filter(role, FilterNeeds{.stats = stats});
       INFO(kvmm::role_name(role));
-      for (int nr : {SYS_execve, SYS_execveat, SYS_ptrace, SYS_socket, SYS_connect, SYS_fork,
-                     SYS_vfork, SYS_setuid, SYS_mount, SYS_kill, SYS_process_vm_writev,
-                     SYS_getppid, SYS_uname}) {
+      for (int nr : {SYS_execve, SYS_execveat, SYS_ptrace, SYS_fork, SYS_vfork, SYS_setuid,
+                     SYS_mount, SYS_kill, SYS_process_vm_writev, SYS_getppid, SYS_uname}) {
         INFO("system call " << nr);
         CHECK_FALSE(has(f.syscalls, nr));
+      }
+      // Only --net user's libslirp turns the guest's connections into sockets.
+      for (int nr : {SYS_socket, SYS_connect}) {
+        INFO("system call " << nr);
+        CHECK(has(f.syscalls, nr) == (role == ThreadRole::kSlirp));
       }
     }
   }
 }
 
-TEST_CASE("with a jail only the blk-worker filter changes ids, and never chroots") {
-  // The blk-workers exist when --jail changes the ids, and glibc makes every
-  // thread make the call itself; no thread may chroot, and with no jail no
-  // thread may change an id.
+TEST_CASE("the slirp filter serves sockets but cannot touch the guest or start anything") {
+  const RoleFilter f = kvmm::role_filter(ThreadRole::kSlirp, {});
+  for (int nr : {SYS_socket, SYS_connect, SYS_accept, SYS_bind, SYS_listen, SYS_sendto,
+                 SYS_recvfrom, SYS_poll}) {
+    INFO("system call " << nr);
+    CHECK(has(f.syscalls, nr));
+  }
+  CHECK(f.ioctls == std::vector<unsigned long>{FIONREAD, TCGETS});
+  for (int nr : {SYS_clone, SYS_clone3, SYS_execve, SYS_process_vm_writev, SYS_unlink}) {
+    INFO("system call " << nr);
+    CHECK_FALSE(has(f.syscalls, nr));
+  }
+}
+
+TEST_CASE("with a jail only the blk-worker and slirp filters change ids, and never chroot") {
+  // The blk-workers and slirp threads exist when --jail changes the ids, and
+  // glibc makes every thread make the call itself; no thread may chroot, and
+  // with no jail no thread may change an id.
   const int kChangeIds[] = {SYS_setgroups, SYS_setresgid, SYS_setresuid};
   for (bool jail : {false, true}) {
     for (ThreadRole role : kRoles) {
       const RoleFilter f = kvmm::role_filter(role, FilterNeeds{.stats = true, .jail = jail});
       INFO(kvmm::role_name(role) << (jail ? " with a jail" : ""));
-      const bool changes_ids = jail && role == ThreadRole::kBlockWorker;
+      const bool changes_ids =
+          jail && (role == ThreadRole::kBlockWorker || role == ThreadRole::kSlirp);
       for (int nr : kChangeIds) {
         INFO("system call " << nr);
         CHECK(has(f.syscalls, nr) == changes_ids);
@@ -134,9 +155,10 @@ TEST_CASE("the device threads make no ioctl and the main thread only its shutdow
   CHECK_FALSE(has(main.ioctls, static_cast<unsigned long>(KVM_CREATE_VCPU)));
 }
 
-TEST_CASE("files are opened only for --stats, and by the API thread") {
+TEST_CASE("files are opened only for --stats, by the API thread and by libslirp") {
   for (ThreadRole role : kRoles) {
     if (role == ThreadRole::kApi) continue;  // vm.info reads /proc/self/task.
+    if (role == ThreadRole::kSlirp) continue;  // /etc/resolv.conf, for DNS.
     INFO(kvmm::role_name(role));
     CHECK_FALSE(has(kvmm::role_filter(role, {}).syscalls, static_cast<int>(SYS_openat)));
     CHECK_FALSE(has(kvmm::role_filter(role, {}).syscalls, static_cast<int>(SYS_open)));

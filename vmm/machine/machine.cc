@@ -16,6 +16,7 @@
 #include "base/util/output_file.h"
 #include "base/util/stop_signals.h"
 #include "devices/virtio/block/virtio_block.h"
+#include "devices/virtio/net/slirp_backend.h"
 #include "devices/virtio/net/tap.h"
 #include "devices/virtio/net/virtio_net.h"
 #include "vmm/boot/acpi/acpi_tables.h"
@@ -54,9 +55,10 @@ std::unique_ptr<Machine> Machine::build(const VmConfig& config) {
   auto machine = std::unique_ptr<Machine>(new Machine(config));
   // Everything the run needs is open now: /dev/kvm, the VM and vCPU fds,
   // guest RAM with the kernel or image in it, disks and their rings, taps,
-  // vhost-net, the exit log and the statistics file (the caller opened the
-  // API socket and the console before). The only other threads are the
-  // disks' blk-workers; no vCPU, API or device I/O thread exists yet.
+  // vhost-net, --net user's forwarded ports, the exit log and the statistics
+  // file (the caller opened the API socket and the console before). The only
+  // other threads are the disks' blk-workers and --net user's slirp threads;
+  // no vCPU, API or device I/O thread exists yet.
   if (jail) {
     enter_jail(*jail);
     machine->trace_.mark("jailed");
@@ -183,10 +185,17 @@ std::vector<VirtioDeviceEntry> Machine::open_virtio_devices() const {
   }
   for (size_t i = 0; i < config_.nets.size(); ++i) {
     const NetOptions& net = config_.nets[i];
-    auto tap = std::make_unique<Tap>(net.tap.empty() ? Tap::adopt(net.fd) : Tap::open(net.tap));
+    std::unique_ptr<NetBackend> backend;
+    if (net.user) {
+      backend = std::make_unique<SlirpBackend>(*net.user, static_cast<unsigned>(i));
+    } else {
+      backend = std::make_unique<Tap>(net.tap.empty() ? Tap::adopt(net.fd) : Tap::open(net.tap));
+    }
     auto vhost = net.vhost ? std::make_unique<VhostNet>(VhostNet::open()) : nullptr;
+    // libslirp takes only whole frames with their checksums done.
+    const NetOffloads offloads = net.user ? NetOffloads::kOff : net.offloads;
     auto device = std::make_unique<VirtioNet>(
-        std::move(tap), VirtioNetConfig{net.mac, net.offloads, static_cast<unsigned>(i)},
+        std::move(backend), VirtioNetConfig{net.mac, offloads, static_cast<unsigned>(i)},
         std::move(vhost));
     // The transport owns the device and outlives every call of the summary.
     const VirtioNet* counters = device.get();

@@ -8,8 +8,9 @@
 // Threads: resolve_jail() anywhere; enter_jail() on the main thread before
 // any vCPU, API or device I/O thread exists. glibc applies setresuid(2),
 // setresgid(2) and setgroups(2) to every thread of the process (its setxid
-// broadcast), so threads that already run (the disks' blk-workers) change ids
-// too, and their seccomp filters must allow those calls (FilterNeeds::jail).
+// broadcast), so threads that already run (the disks' blk-workers, --net
+// user's slirp threads) change ids too, and their seccomp filters must allow
+// those calls (FilterNeeds::jail).
 #include <sys/types.h>
 
 #include <filesystem>

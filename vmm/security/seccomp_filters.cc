@@ -2,6 +2,7 @@
 
 #include <linux/kvm.h>
 #include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -81,6 +82,26 @@ RoleFilter net_io() {
 RoleFilter vhost_net_io() {
   RoleFilter f;
   add(f.syscalls, kEpollLoop);
+  return f;
+}
+
+// --net user's libslirp (slirp_backend.h): the guest's connections become
+// the host's sockets, so this thread alone opens, connects, accepts and
+// serves them. It also reads /etc/resolv.conf (fopen, stat) for the DNS
+// server it forwards the guest's queries to, sizes UDP datagrams with
+// FIONREAD, and logs libslirp's warnings through glib (isatty: TCGETS).
+RoleFilter slirp(const FilterNeeds& needs) {
+  RoleFilter f;
+  add(f.syscalls, {SYS_poll, SYS_ppoll, SYS_read});
+  add(f.syscalls, {SYS_socket, SYS_connect, SYS_accept, SYS_accept4, SYS_bind, SYS_listen,
+                   SYS_shutdown, SYS_getsockname, SYS_getpeername, SYS_getsockopt,
+                   SYS_setsockopt, SYS_sendto, SYS_recvfrom, SYS_sendmsg, SYS_recvmsg,
+                   SYS_fcntl});
+  add(f.syscalls, {SYS_openat, SYS_newfstatat, SYS_fstat, SYS_lseek});
+  add(f.ioctls, {FIONREAD, TCGETS});
+  // It exists when --jail changes the process's ids (glibc's setxid
+  // broadcast, as for the blk-workers).
+  if (needs.jail) add(f.syscalls, {SYS_setgroups, SYS_setresgid, SYS_setresuid});
   return f;
 }
 
@@ -166,6 +187,7 @@ RoleFilter role_filter(ThreadRole role, const FilterNeeds& needs) {
     case ThreadRole::kNetIo: f = net_io(); break;
     case ThreadRole::kVhostNetIo: f = vhost_net_io(); break;
     case ThreadRole::kApi: f = api(); break;
+    case ThreadRole::kSlirp: f = slirp(needs); break;
   }
   add(f.syscalls, kCommon);
   // Thread names: set by a thread for itself, read by the SIGSYS handler.
@@ -182,6 +204,7 @@ std::string_view role_name(ThreadRole role) {
     case ThreadRole::kNetIo: return "virtio-net";
     case ThreadRole::kVhostNetIo: return "vhost-net";
     case ThreadRole::kApi: return "api";
+    case ThreadRole::kSlirp: return "slirp";
   }
   return "unknown";
 }

@@ -23,8 +23,9 @@ struct FilterNeeds {
   bool stats = false;
   // An API socket: the main thread unlinks it at exit.
   bool api_socket = false;
-  // --jail: the disks' blk-worker threads, which run before the jail, take
-  // part in glibc's setxid broadcast (vmm/security/jail.h).
+  // --jail: the disks' blk-worker threads and --net user's slirp threads,
+  // which run before the jail, take part in glibc's setxid broadcast
+  // (vmm/security/jail.h).
   bool jail = false;
 };
 
@@ -40,7 +41,8 @@ struct RoleFilter {
 
 RoleFilter role_filter(ThreadRole role, const FilterNeeds& needs);
 
-// "main", "vcpu", "virtio-blk", "blk-worker", "virtio-net", "vhost-net".
+// "main", "vcpu", "virtio-blk", "blk-worker", "virtio-net", "vhost-net",
+// "api", "slirp".
 std::string_view role_name(ThreadRole role);
 
 }  // namespace kvmm

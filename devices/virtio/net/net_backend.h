@@ -1,6 +1,7 @@
 #pragma once
-// Where a virtio-net device's frames go: a tap (Tap), or in tests any
-// non-blocking file descriptor that keeps packet boundaries.
+// Where a virtio-net device's frames go: a tap (Tap), libslirp behind a
+// socketpair (SlirpBackend, --net user), or in tests any non-blocking file
+// descriptor that keeps packet boundaries.
 #include <cstdint>
 #include <string>
 

@@ -9,6 +9,7 @@
 namespace kvmm {
 
 std::string format_net_options(const NetOptions& net) {
+  if (net.user) return "user,mac=" + format_mac(net.mac) + format_user_net_options(*net.user);
   std::string text = net.tap.empty() ? "fd=" + std::to_string(net.fd) : "tap=" + net.tap;
   text += ",mac=" + format_mac(net.mac);
   if (net.offloads == NetOffloads::kOff) text += ",offload=off";

@@ -1,21 +1,25 @@
 #pragma once
-// What `--net tap=NAME[,mac=MAC][,offload=on|off][,vhost=on|off]`
-// or `--net fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]` asks for (parsed
-// in app/cli/device_options.cc), that text again (for vm.info's config), and
+// What `--net tap=NAME[,mac=MAC][,offload=on|off][,vhost=on|off]`,
+// `--net fd=N[,mac=MAC][,offload=on|off][,vhost=on|off]` or
+// `--net user[,mac=MAC][,...]` (user_net_options.h) asks for (parsed in
+// app/cli/device_options.cc), that text again (for vm.info's config), and
 // the MAC address helpers.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "devices/virtio/net/user_net_options.h"
 #include "devices/virtio/net/virtio_net.h"
 #include "devices/virtio/net/virtio_net_spec.h"
 
 namespace kvmm {
 
 struct NetOptions {
-  std::string tap;  // tap=NAME: open (or create) this tap. Empty with fd=.
+  std::string tap;  // tap=NAME: open (or create) this tap. Empty with fd= and user.
   int fd = -1;      // fd=N: an open tap fd handed over by the parent.
+  // user: user-mode networking in kvmm (libslirp); no tap, no root.
+  std::optional<UserNetOptions> user;
   MacAddress mac{};
   NetOffloads offloads = NetOffloads::kOn;
   // vhost=on: the kernel's vhost-net moves the frames (/dev/vhost-net).

@@ -1,6 +1,7 @@
 #pragma once
-// virtio-net (virtio 1.2 §5.1) over a tap: one receive and one transmit
-// queue, no control queue. The data path (NetEngine) runs on an I/O thread,
+// virtio-net (virtio 1.2 §5.1) over a tap (or --net user's socketpair,
+// slirp_backend.h): one receive and one transmit queue, no control queue.
+// The data path (NetEngine) runs on an I/O thread,
 // "virtio-net<N>", woken by the queues' notify eventfds and by the tap; or,
 // with vhost, in the kernel (VhostNet), and the I/O thread only turns
 // vhost's used-buffer signals into interrupts.
