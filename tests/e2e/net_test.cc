@@ -398,3 +398,14 @@ TEST_CASE("virtio-net: the guest takes its address from tools/kvmm-net up --dhcp
   CHECK(lease_line.find(address + "/24") != std::string::npos);
   CHECK(lease_line.find("kvmm-guest") != std::string::npos);
 }
+
+TEST_CASE("virtio-net: kvmm.ip=dhcp with no DHCP server warns and the guest comes up") {
+  HostNetwork net;  // No --dhcp: nobody answers.
+  net.add_tap("kvmmt-a");
+  Guest g{"kvmmt-a", "dhcp", "52:54:00:64:00:08", "", {}};
+  g.options.conversation = {at_prompt("poweroff -f\n")};
+  const auto r = boot(g);
+  CHECK(r.exit_status == 0);
+  CHECK(r.out.find("kvmm-guest: warning: no DHCP lease for eth0") != std::string::npos);
+  CHECK(r.out.find("by DHCP") == std::string::npos);
+}
