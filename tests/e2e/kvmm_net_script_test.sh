@@ -4,6 +4,7 @@
 # NAT rules through a veth "uplink" (checked as rules only: nothing is sent),
 # and `down` removing exactly what `up` and `tap` created. Needs root and the
 # tun, bridge and veth modules (the nested host has them).
+# kvmm_net_dhcp_test.sh covers DHCP and bridges it did not create.
 set -euo pipefail
 kvmm_net=$(cd -- "$(dirname -- "$0")/../../tools" && pwd)/kvmm-net
 
@@ -57,4 +58,5 @@ if command -v nft >/dev/null; then
     ! nft list table ip kvmm_net_kvmmt0 >/dev/null 2>&1 || fail "NAT table still there after down"
 fi
 [[ $(cat /proc/sys/net/ipv4/ip_forward) == 0 ]] || fail "ip_forward not restored"
+
 echo "kvmm-net script test: ok"

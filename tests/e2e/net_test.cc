@@ -1,7 +1,8 @@
 // virtio-net end to end: the default guest on a tap that tools/kvmm-net puts
 // on a bridge the test creates (and removes), with link-local addresses only
 // (169.254.100.0/24), so nothing leaves this host. Needs root (the nested
-// host's /init runs tests as root) and the tun and bridge modules.
+// host's /init runs tests as root), the tun and bridge modules, and dnsmasq
+// for the DHCP test.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -16,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,10 +49,12 @@ void host_ok(const std::string& command) {
 }
 
 // The bridge and taps of one test, removed again however the test ends.
+// `up_options` go to `tools/kvmm-net up` (e.g. " --dhcp").
 struct HostNetwork {
-  HostNetwork() {
+  explicit HostNetwork(const std::string& up_options = "") {
     host(kKvmmNet + " down --bridge " + kBridge);  // Leftovers of a killed run.
-    host_ok(kKvmmNet + " up --bridge " + kBridge + " --address " + kHostAddress + "/24");
+    host_ok(kKvmmNet + " up --bridge " + kBridge + " --address " + kHostAddress + "/24" +
+            up_options);
   }
   ~HostNetwork() { host(kKvmmNet + " down --bridge " + kBridge); }
   HostNetwork(const HostNetwork&) = delete;
@@ -64,7 +68,7 @@ struct HostNetwork {
 
 struct Guest {
   std::string tap;
-  std::string address;  // 169.254.100.N
+  std::string address;  // 169.254.100.N, or "dhcp"
   std::string mac;
   std::string net_extra;  // Appended to --net (e.g. ",offload=off").
   ProcessOptions options;
@@ -73,7 +77,9 @@ struct Guest {
 std::vector<std::string> guest_argv(const Guest& g) {
   return {KVMM_BINARY, "run", "--kernel", kGuestDir + "/vmlinuz", "--initrd",
           kGuestDir + "/initrd.img", "--cmdline",
-          "console=ttyS0 quiet panic=-1 kvmm.ip=" + g.address + "/24", "--mem", "512M",
+          "console=ttyS0 quiet panic=-1 kvmm.ip=" + g.address +
+              (g.address == "dhcp" ? "" : "/24"),
+          "--mem", "512M",
           "--net", "tap=" + g.tap + ",mac=" + g.mac + g.net_extra};
 }
 
@@ -361,4 +367,45 @@ TEST_CASE("virtio-net: two guests in the same VLAN on one bridge reach each othe
 TEST_CASE("virtio-net: guests in different VLANs on one bridge cannot reach each other") {
   const std::string out = ping_between(10, 20);
   CHECK(out.find("nopeer=42") != std::string::npos);
+}
+
+TEST_CASE("virtio-net: the guest takes its address from tools/kvmm-net up --dhcp") {
+  HostNetwork net(" --dhcp 169.254.100.50-169.254.100.60");
+  net.add_tap("kvmmt-a");
+  Guest g{"kvmmt-a", "dhcp", "52:54:00:64:00:07", "", {}};
+  g.options.conversation = {
+      at_prompt("ip -4 addr show eth0; ping -c 3 -W 5 " + std::string(kHostAddress) +
+                " >/dev/null && echo ping=$((40+2))\n"),
+      at_prompt("poweroff -f\n")};
+  const auto r = boot(g);
+  CHECK(r.exit_status == 0);
+  // What ip printed (the echoed command has no "inet"), in the range given.
+  std::smatch m;
+  const std::regex inet(R"(inet (169\.254\.100\.(5[0-9]|60))/24)");
+  REQUIRE(std::regex_search(r.out, m, inet));
+  const std::string address = m[1];
+  CHECK(r.out.find("kvmm-guest: eth0 " + address + "/24 by DHCP, router " + kHostAddress) !=
+        std::string::npos);
+  CHECK(r.out.find("ping=42") != std::string::npos);
+  // dnsmasq still runs (until HostNetwork ends), with the guest's lease.
+  const ProcessResult leases = host(kKvmmNet + " leases --bridge " + kBridge);
+  INFO("leases:\n" << leases.out << leases.err);
+  REQUIRE(leases.exit_status == 0);
+  std::string lease_line;
+  for (const std::string& line : lines_of(leases.out)) {
+    if (line.find("52:54:00:64:00:07") != std::string::npos) lease_line = line;
+  }
+  CHECK(lease_line.find(address + "/24") != std::string::npos);
+  CHECK(lease_line.find("kvmm-guest") != std::string::npos);
+}
+
+TEST_CASE("virtio-net: kvmm.ip=dhcp with no DHCP server warns and the guest comes up") {
+  HostNetwork net;  // No --dhcp: nobody answers.
+  net.add_tap("kvmmt-a");
+  Guest g{"kvmmt-a", "dhcp", "52:54:00:64:00:08", "", {}};
+  g.options.conversation = {at_prompt("poweroff -f\n")};
+  const auto r = boot(g);
+  CHECK(r.exit_status == 0);
+  CHECK(r.out.find("kvmm-guest: warning: no DHCP lease for eth0") != std::string::npos);
+  CHECK(r.out.find("by DHCP") == std::string::npos);
 }

@@ -47,7 +47,7 @@ ProcessResult boot(const std::string& net, ProcessOptions options) {
   const std::vector<std::string> argv = {
       KVMM_BINARY, "run", "--kernel", kGuestDir + "/vmlinuz", "--initrd",
       kGuestDir + "/initrd.img", "--cmdline",
-      std::string("console=ttyS0 quiet panic=-1 pci=off ") + kGuestIp, "--mem", "256M",
+      std::string("console=ttyS0 quiet panic=-1 ") + kGuestIp, "--mem", "256M",
       "--net", net};
   ProcessResult r = run_process(argv, options);
   INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
