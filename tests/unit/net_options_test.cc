@@ -4,19 +4,13 @@
 #include <catch2/catch.hpp>
 
 #include "base/util/error.h"
+#include "tests/unit/net_option_refusal.h"
 
 using namespace kvmm;
 
 namespace {
 
-std::string refusal(const std::string& text) {
-  try {
-    parse_net_options(text, 0);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "accepted";
-}
+using testing::net_option_refusal;
 
 }  // namespace
 
@@ -31,10 +25,10 @@ TEST_CASE("net options: tap=NAME with a MAC") {
 TEST_CASE("net options: vlan= is refused with the host-side setup that does it") {
   // It was once parsed and then ignored: the guest's frames went untagged
   // into whatever VLAN the tap's bridge port was in.
-  CHECK(refusal("tap=kvmm-tap0,vlan=20") ==
+  CHECK(net_option_refusal("tap=kvmm-tap0,vlan=20") ==
         "--net tap=kvmm-tap0,vlan=20: kvmm does not set VLANs: drop vlan= and put the tap in "
         "the VLAN on the host: sudo tools/kvmm-net tap kvmm-tap0 --vlan 20 (docs/networking.md)");
-  CHECK(refusal("vlan=5,fd=3").find("kvmm does not set VLANs: drop vlan= and put the tap in the "
+  CHECK(net_option_refusal("vlan=5,fd=3").find("kvmm does not set VLANs: drop vlan= and put the tap in the "
                                     "VLAN on the host: sudo tools/kvmm-net tap NAME --vlan 5") !=
         std::string::npos);
 }
@@ -51,7 +45,7 @@ TEST_CASE("net options: vhost=on asks for the kernel data path and is off unless
   CHECK_FALSE(parse_net_options("tap=a,vhost=off", 0).vhost);
   CHECK_FALSE(parse_net_options("tap=a", 0).vhost);
   CHECK(parse_net_options("fd=3,vhost=on", 0).vhost);
-  CHECK(refusal("tap=a,vhost=yes") == "--net tap=a,vhost=yes: vhost=yes is not on or off");
+  CHECK(net_option_refusal("tap=a,vhost=yes") == "--net tap=a,vhost=yes: vhost=yes is not on or off");
 }
 
 TEST_CASE("net options: default MACs are locally administered unicast and differ per device") {
@@ -65,26 +59,26 @@ TEST_CASE("net options: default MACs are locally administered unicast and differ
 }
 
 TEST_CASE("net options: refusals name the field") {
-  CHECK(refusal("") == "--net : '' needs a value (KEY=VALUE): use --net tap=NAME[,mac=MAC]"
+  CHECK(net_option_refusal("") == "--net : '' needs a value (KEY=VALUE): use --net tap=NAME[,mac=MAC]"
                        "[,offload=on|off][,vhost=on|off], --net fd=N[,mac=MAC][,offload=on|off]"
                        "[,vhost=on|off] or --net user[,mac=MAC][,net=ADDR/PREFIX]"
                        "[,restrict=on|off][,dns=on|off][,hostfwd=...]");
-  CHECK(refusal("mac=52:54:00:00:00:01").find("needs tap=NAME or fd=N") != std::string::npos);
-  CHECK(refusal("tap=a,fd=3").find("give one of tap= or fd=, once") != std::string::npos);
-  CHECK(refusal("tap=a,tap=b").find("give one of tap= or fd=, once") != std::string::npos);
-  CHECK(refusal("tap=this-name-is-too-long").find("tap=this-name-is-too-long is not an interface name") !=
+  CHECK(net_option_refusal("mac=52:54:00:00:00:01").find("needs tap=NAME or fd=N") != std::string::npos);
+  CHECK(net_option_refusal("tap=a,fd=3").find("give one of tap= or fd=, once") != std::string::npos);
+  CHECK(net_option_refusal("tap=a,tap=b").find("give one of tap= or fd=, once") != std::string::npos);
+  CHECK(net_option_refusal("tap=this-name-is-too-long").find("tap=this-name-is-too-long is not an interface name") !=
         std::string::npos);
-  CHECK(refusal("tap=a/b").find("is not an interface name") != std::string::npos);
-  CHECK(refusal("tap=..").find("is not an interface name") != std::string::npos);
-  CHECK(refusal("fd=x").find("fd=x is not a file descriptor number") != std::string::npos);
-  CHECK(refusal("fd=-1").find("fd=-1 is not a file descriptor number") != std::string::npos);
-  CHECK(refusal("tap=a,mac=52:54:00:00:00").find("mac=52:54:00:00:00 is not a MAC address") !=
+  CHECK(net_option_refusal("tap=a/b").find("is not an interface name") != std::string::npos);
+  CHECK(net_option_refusal("tap=..").find("is not an interface name") != std::string::npos);
+  CHECK(net_option_refusal("fd=x").find("fd=x is not a file descriptor number") != std::string::npos);
+  CHECK(net_option_refusal("fd=-1").find("fd=-1 is not a file descriptor number") != std::string::npos);
+  CHECK(net_option_refusal("tap=a,mac=52:54:00:00:00").find("mac=52:54:00:00:00 is not a MAC address") !=
         std::string::npos);
-  CHECK(refusal("tap=a,mac=01:00:5e:00:00:01").find("is a multicast address") != std::string::npos);
-  CHECK(refusal("tap=a,mac=00:00:00:00:00:00").find("is all zeros") != std::string::npos);
-  CHECK(refusal("tap=a,offload=maybe").find("offload=maybe is not on or off") != std::string::npos);
-  CHECK(refusal("tap=a,queues=4").find("unknown field 'queues'") != std::string::npos);
-  CHECK(refusal("tap=a,mac").find("'mac' needs a value") != std::string::npos);
+  CHECK(net_option_refusal("tap=a,mac=01:00:5e:00:00:01").find("is a multicast address") != std::string::npos);
+  CHECK(net_option_refusal("tap=a,mac=00:00:00:00:00:00").find("is all zeros") != std::string::npos);
+  CHECK(net_option_refusal("tap=a,offload=maybe").find("offload=maybe is not on or off") != std::string::npos);
+  CHECK(net_option_refusal("tap=a,queues=4").find("unknown field 'queues'") != std::string::npos);
+  CHECK(net_option_refusal("tap=a,mac").find("'mac' needs a value") != std::string::npos);
 }
 
 TEST_CASE("net options: MAC addresses parse only as six two-digit hex bytes") {

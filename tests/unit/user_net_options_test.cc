@@ -5,19 +5,13 @@
 #include "app/cli/device_options.h"
 #include "base/util/error.h"
 #include "devices/virtio/net/user_net_options.h"
+#include "tests/unit/net_option_refusal.h"
 
 using namespace kvmm;
 
 namespace {
 
-std::string refusal(const std::string& text) {
-  try {
-    parse_net_options(text, 0);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "accepted";
-}
+using testing::net_option_refusal;
 
 constexpr Ipv4Address kLoopback = 0x7f000001;
 
@@ -78,60 +72,60 @@ TEST_CASE("user net: every field parses and formats back to the same options") {
 TEST_CASE("user net: bad hostfwd strings are refused with the form") {
   const std::string form =
       "give hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, e.g. hostfwd=tcp::2222-:22";
-  CHECK(refusal("user,hostfwd=tcp:2222-:22") ==
+  CHECK(net_option_refusal("user,hostfwd=tcp:2222-:22") ==
         "--net user,hostfwd=tcp:2222-:22: hostfwd=tcp:2222-:22: the host side 'tcp:2222' is not "
         "PROTOCOL:HOSTADDR:HOSTPORT (both colons are needed); " + form);
-  CHECK(refusal("user,hostfwd=tcp::2222:22").find("no '-' between the host and guest sides") !=
+  CHECK(net_option_refusal("user,hostfwd=tcp::2222:22").find("no '-' between the host and guest sides") !=
         std::string::npos);
-  CHECK(refusal("user,hostfwd=tcp::2222-22").find("the guest side '22' is not GUESTADDR:GUESTPORT") !=
+  CHECK(net_option_refusal("user,hostfwd=tcp::2222-22").find("the guest side '22' is not GUESTADDR:GUESTPORT") !=
         std::string::npos);
-  CHECK(refusal("user,hostfwd=sctp::1-:2").find("protocol 'sctp' is not tcp or udp") !=
+  CHECK(net_option_refusal("user,hostfwd=sctp::1-:2").find("protocol 'sctp' is not tcp or udp") !=
         std::string::npos);
-  CHECK(refusal("user,hostfwd=tcp::0-:22").find("host port '0' is not a port number (1-65535)") !=
+  CHECK(net_option_refusal("user,hostfwd=tcp::0-:22").find("host port '0' is not a port number (1-65535)") !=
         std::string::npos);
-  CHECK(refusal("user,hostfwd=tcp::70000-:22").find("host port '70000' is not a port number") !=
+  CHECK(net_option_refusal("user,hostfwd=tcp::70000-:22").find("host port '70000' is not a port number") !=
         std::string::npos);
-  CHECK(refusal("user,hostfwd=tcp::2222-:").find("guest port '' is not a port number") !=
+  CHECK(net_option_refusal("user,hostfwd=tcp::2222-:").find("guest port '' is not a port number") !=
         std::string::npos);
-  CHECK(refusal("user,hostfwd=tcp:localhost:2222-:22")
+  CHECK(net_option_refusal("user,hostfwd=tcp:localhost:2222-:22")
             .find("host address 'localhost' is not an IPv4 address") != std::string::npos);
-  CHECK(refusal("user,hostfwd=tcp::2222-10.0.2.300:22")
+  CHECK(net_option_refusal("user,hostfwd=tcp::2222-10.0.2.300:22")
             .find("guest address '10.0.2.300' is not an IPv4 address") != std::string::npos);
-  CHECK(refusal("user,hostfwd=tcp::2222-192.168.0.5:22") ==
+  CHECK(net_option_refusal("user,hostfwd=tcp::2222-192.168.0.5:22") ==
         "--net user,hostfwd=tcp::2222-192.168.0.5:22: hostfwd=tcp:127.0.0.1:2222-192.168.0.5:22: "
         "guest address 192.168.0.5 is outside the guest network 10.0.2.0/24: leave it out (the "
         "DHCP address 10.0.2.15) or give one inside");
-  CHECK(refusal("user,hostfwd=tcp::2222-:22,hostfwd=tcp::2222-:23")
+  CHECK(net_option_refusal("user,hostfwd=tcp::2222-:22,hostfwd=tcp::2222-:23")
             .find("two hostfwd= take host port 2222") != std::string::npos);
   // The same port for TCP and UDP are two sockets.
-  CHECK(refusal("user,hostfwd=tcp::53-:53,hostfwd=udp::53-:53") == "accepted");
-  CHECK(refusal("user,hostfwd").find("'hostfwd' needs a value") != std::string::npos);
+  CHECK(net_option_refusal("user,hostfwd=tcp::53-:53,hostfwd=udp::53-:53") == "accepted");
+  CHECK(net_option_refusal("user,hostfwd").find("'hostfwd' needs a value") != std::string::npos);
 }
 
 TEST_CASE("user net: net=, restrict= and dns= refuse what they cannot mean") {
-  CHECK(refusal("user,net=10.0.2.0") ==
+  CHECK(net_option_refusal("user,net=10.0.2.0") ==
         "--net user,net=10.0.2.0: net=10.0.2.0 is not ADDRESS/PREFIX: give e.g. "
         "net=169.254.50.0/24");
-  CHECK(refusal("user,net=169.254.50.1/24") ==
+  CHECK(net_option_refusal("user,net=169.254.50.1/24") ==
         "--net user,net=169.254.50.1/24: net=169.254.50.1/24 has host bits set: give the "
         "network, net=169.254.50.0/24");
-  CHECK(refusal("user,net=10.0.0.0/28").find("the prefix must be 1 to 27") != std::string::npos);
-  CHECK(refusal("user,net=10.0.0.0/0").find("the prefix must be 1 to 27") != std::string::npos);
-  CHECK(refusal("user,net=10.0.02.0/24").find("is not ADDRESS/PREFIX") != std::string::npos);
-  CHECK(refusal("user,restrict=yes") == "--net user,restrict=yes: restrict=yes is not on or off");
-  CHECK(refusal("user,dns=no") == "--net user,dns=no: dns=no is not on or off");
-  CHECK(refusal("user,queues=2").find("unknown field 'queues'") != std::string::npos);
+  CHECK(net_option_refusal("user,net=10.0.0.0/28").find("the prefix must be 1 to 27") != std::string::npos);
+  CHECK(net_option_refusal("user,net=10.0.0.0/0").find("the prefix must be 1 to 27") != std::string::npos);
+  CHECK(net_option_refusal("user,net=10.0.02.0/24").find("is not ADDRESS/PREFIX") != std::string::npos);
+  CHECK(net_option_refusal("user,restrict=yes") == "--net user,restrict=yes: restrict=yes is not on or off");
+  CHECK(net_option_refusal("user,dns=no") == "--net user,dns=no: dns=no is not on or off");
+  CHECK(net_option_refusal("user,queues=2").find("unknown field 'queues'") != std::string::npos);
 }
 
 TEST_CASE("user net: tap, vhost and offload options are refused with user") {
-  CHECK(refusal("user,vhost=on") ==
+  CHECK(net_option_refusal("user,vhost=on") ==
         "--net user,vhost=on: vhost= is for taps; user-mode networking moves frames in kvmm "
         "without offloads: drop vhost= or use --net tap=NAME");
-  CHECK(refusal("user,offload=on").find("offload= is for taps") != std::string::npos);
-  CHECK(refusal("user,tap=a").find("tap= is for taps") != std::string::npos);
-  CHECK(refusal("user,fd=3").find("fd= is for taps") != std::string::npos);
+  CHECK(net_option_refusal("user,offload=on").find("offload= is for taps") != std::string::npos);
+  CHECK(net_option_refusal("user,tap=a").find("tap= is for taps") != std::string::npos);
+  CHECK(net_option_refusal("user,fd=3").find("fd= is for taps") != std::string::npos);
   // And the user-mode fields without user.
-  CHECK(refusal("tap=a,hostfwd=tcp::2222-:22") ==
+  CHECK(net_option_refusal("tap=a,hostfwd=tcp::2222-:22") ==
         "--net tap=a,hostfwd=tcp::2222-:22: hostfwd= is for user-mode networking: start the "
         "value with user (--net user,hostfwd=tcp::2222-:22)");
 }
