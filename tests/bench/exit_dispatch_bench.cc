@@ -3,15 +3,22 @@
 // guest gets (COM1, debug exit, test device), fills a kvm_run the way KVM
 // does for one recorded exit, and feeds it N times to ExitDispatcher, the
 // same dispatch the vCPU loop calls after KVM_RUN. tools/bench-dispatch runs
-// it under callgrind for two N and divides the difference.
+// it under callgrind for two N and divides the difference, and with --mark
+// under valgrind's lackey to count the pages each exit touches.
 //
-//   exit_dispatch_bench [pio_out|pio_in|mmio_write|mmio_read|serial_out] N
+//   exit_dispatch_bench [pio_out|pio_in|mmio_write|mmio_read|serial_out] N [--mark]
+//
+// --mark stores the iteration number to a marker page at the start of every
+// loop iteration and prints "marker 0xADDRESS" first, so a memory trace can
+// be cut into exits (tools/lib/exit_pages.py). Without it the loop is the
+// unmarked one, so callgrind's counts carry no marker cost.
 #include <linux/kvm.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -40,6 +47,29 @@ void record_pio(kvm_run& run, uint16_t port, uint8_t direction) {
   run.io.data_offset = kPioDataOffset;
 }
 
+// A page of its own, so the marker stores share no page with what the
+// dispatch touches; tools/lib/exit_pages.py leaves this page out.
+struct alignas(4096) TraceMarker {
+  volatile long iteration;
+};
+TraceMarker g_trace_marker;
+
+// The loop of Vcpu::run_loop without KVM_RUN: the stop check, then dispatch.
+// KVM rewrites kvm_run before each exit; the recorded exit stays in place
+// here (dispatch does not change the fields it reads). With kMark, one store
+// (one instruction, on the loop's own code page) marks each iteration's start.
+template <bool kMark>
+long run_exits(ExitDispatcher& dispatcher, const StopController& stop, kvm_run& run,
+               std::span<uint8_t> run_bytes, long exits) {
+  long handled = 0;
+  while (!stop.stop_requested() && handled < exits) {
+    if constexpr (kMark) g_trace_marker.iteration = handled;
+    if (dispatcher.dispatch(run, run_bytes) != ExitDispatcher::Action::kContinue) break;
+    ++handled;
+  }
+  return handled;
+}
+
 void record_mmio(kvm_run& run, uint64_t address, bool is_write) {
   run.exit_reason = KVM_EXIT_MMIO;
   run.mmio.phys_addr = address;
@@ -51,8 +81,10 @@ void record_mmio(kvm_run& run, uint64_t address, bool is_write) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s pio_out|pio_in|mmio_write|mmio_read|serial_out N\n", argv[0]);
+  const bool mark = argc == 4 && std::string(argv[3]) == "--mark";
+  if (argc != 3 && !mark) {
+    std::fprintf(stderr, "usage: %s pio_out|pio_in|mmio_write|mmio_read|serial_out N [--mark]\n",
+                 argv[0]);
     return 1;
   }
   const std::string kind = argv[1];
@@ -100,13 +132,13 @@ int main(int argc, char** argv) {
   }
   base[kPioDataOffset] = 0x42;
 
-  // The loop of Vcpu::run_loop without KVM_RUN: the stop check, then dispatch.
-  // KVM rewrites kvm_run before each exit; the recorded exit stays in place
-  // here (dispatch does not change the fields it reads).
   long handled = 0;
-  while (!stop.stop_requested() && handled < exits) {
-    if (dispatcher.dispatch(run, run_bytes) != ExitDispatcher::Action::kContinue) break;
-    ++handled;
+  if (mark) {
+    std::printf("marker %p\n", static_cast<void*>(&g_trace_marker));
+    std::fflush(stdout);
+    handled = run_exits<true>(dispatcher, stop, run, run_bytes, exits);
+  } else {
+    handled = run_exits<false>(dispatcher, stop, run, run_bytes, exits);
   }
   std::printf("%ld %s exits dispatched (%llu serial bytes)\n", handled, kind.c_str(),
               static_cast<unsigned long long>(serial_bytes));
