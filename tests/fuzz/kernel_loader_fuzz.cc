@@ -88,6 +88,79 @@ bool in_ram(const GuestMemory& memory, uint64_t start, uint64_t length) {
 // load_linux()'s promise for `request`: a load that lies in guest RAM, or an Error.
 void check_linux_load(const GuestMemory& memory, const LinuxBootRequest& request,
                       bool with_initrd) {
+  expect_load_or_error([&] {
+    const LinuxBootInfo info = load_linux(memory, request);
+    expect(in_ram(memory, info.entry.value, 1));
+    const uint64_t boot_data_size = info.protocol == LinuxBootInfo::Protocol::kPvh
+                                        ? sizeof(linux_abi::HvmStartInfo)
+                                        : sizeof(linux_abi::BootParams);
+    expect(in_ram(memory, info.boot_data.value, boot_data_size));
+    expect(info.kernel_load < info.kernel_end);
+    expect(in_ram(memory, info.kernel_load, info.kernel_end - info.kernel_load));
+    expect(info.entry.value >= info.kernel_load && info.entry.value < info.kernel_end);
+    if (with_initrd) {
+      expect(info.initrd_size == kInitrdBytes);
+      expect(in_ram(memory, info.initrd_address, info.initrd_size));
+      // The initrd does not overlap the kernel.
+      expect(info.initrd_address >= info.kernel_end ||
+             info.initrd_address + info.initrd_size <= info.kernel_load);
+    } else {
+      expect(info.initrd_size == 0);
+    }
+  });
+}
+
+// The host-side decoders and the unpacking never throw and keep their bound.
+void check_unpack(const GuestMemory& memory, LinuxBootRequest& request, bool with_initrd,
+                  std::span<const uint8_t> kernel) {
+  try {
+    const DecompressResult result = decompress_payload(kernel, kUnpackBound);
+    if (result.status == DecompressResult::Status::kOk) {
+      expect(!result.data.empty() && result.data.size() <= kUnpackBound);
+    } else {
+      expect(!result.reason.empty() && result.data.empty());
+    }
+    const ImageFile file = ImageFile::open(request.kernel, "kernel");
+    UnpackOutcome outcome = unpack_bzimage(file, request.kernel, nullptr, kUnpackBound);
+    expect(outcome.note.find('\n') == std::string::npos);
+    if (!outcome.kernel) return;
+    expect(outcome.kernel->elf.size() <= kUnpackBound);
+    request.unpacked = std::move(outcome.kernel);
+  } catch (...) {
+    expect(false);
+  }
+  check_linux_load(memory, request, with_initrd);
+  request.unpacked.reset();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  // One guest memory per size, reused: a load writes only what it places.
+  static std::array<std::unique_ptr<GuestMemory>, kRamSizes.size()> memories;
+  static const int kernel_fd = memfd("kvmm-fuzz-kernel");
+  static const int initrd_fd = [] {
+    const int fd = memfd("kvmm-fuzz-initrd");
+    expect(::ftruncate(fd, kInitrdBytes) == 0);
+    return fd;
+  }();
+
+  const size_t ram_index = data[0] & 3;
+  const bool with_initrd = (data[0] & 4) != 0;
+  if (!memories[ram_index]) {
+    memories[ram_index] = std::make_unique<GuestMemory>(make_guest_memory(kRamSizes[ram_index]));
+  }
+  const GuestMemory& memory = *memories[ram_index];
+
+  expect(::ftruncate(kernel_fd, 0) == 0);
+  expect(::pwrite(kernel_fd, data + 1, size - 1, 0) == static_cast<ssize_t>(size - 1));
+
+  LinuxBootRequest request;
+  request.kernel = fd_path(kernel_fd);
+  if (with_initrd) request.initrd = fd_path(initrd_fd);
+  request.cmdline = KernelCmdline("console=ttyS0 reboot=k panic=1");
+  request.ram_bytes = kRamSizes[ram_index];
   check_linux_load(memory, request, with_initrd);
   if ((data[0] & 8) != 0) check_unpack(memory, request, with_initrd, {data + 1, size - 1});
 
