@@ -64,11 +64,17 @@ bool write_all(int fd, std::span<const uint8_t> bytes) {
   return true;
 }
 
-// mkdir -p with mode 0700 for what it makes.
+// mkdir -p with mode 0700 for what it makes, and only inside directories
+// this user owns: kvmm run as root with another user's HOME (sudo) would
+// otherwise leave root's directory in that user's ~/.cache.
 void make_dirs(const std::filesystem::path& dir) {
   std::filesystem::path prefix;
   for (const auto& part : dir) {
+    const std::filesystem::path parent = prefix.empty() ? std::filesystem::path("/") : prefix;
     prefix /= part;
+    struct stat st {};
+    if (::stat(prefix.c_str(), &st) == 0) continue;
+    if (errno != ENOENT || ::stat(parent.c_str(), &st) < 0 || st.st_uid != ::geteuid()) return;
     if (::mkdir(prefix.c_str(), 0700) < 0 && errno != EEXIST) return;
   }
 }

@@ -36,9 +36,9 @@ class KernelCache {
   // $XDG_CACHE_HOME/kvmm when that is set and absolute, else $HOME/.cache/
   // kvmm; nullopt when neither can be known.
   static std::optional<std::filesystem::path> default_dir();
-  // Opens `dir`, making it (and its parents, 0700) when missing. nullopt
-  // when it cannot be made or opened, is not a directory, is not owned by
-  // this user or is writable by others.
+  // Opens `dir`, making it (and its parents, 0700, inside directories this
+  // user owns) when missing. nullopt when it cannot be made or opened, is
+  // not a directory, is not owned by this user or is writable by others.
   static std::optional<KernelCache> open(const std::filesystem::path& dir);
 
   // The entry for a bzImage of `identity`; nullopt when there is none.
