@@ -28,6 +28,7 @@ void config_json(JsonWriter& json, const VmConfig& config, std::string_view name
     if (config.initrd) json.member("initrd", config.initrd->string());
     json.member("cmdline", config.cmdline);
     if (!config.cmdline_append.empty()) json.member("append", config.cmdline_append);
+    json.member("kernel-unpack", kernel_unpack_name(config.kernel_unpack));
   }
   if (config.flat_image) {
     json.member("flat", config.flat_image->string());

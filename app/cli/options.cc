@@ -145,6 +145,29 @@ Verb run_verb(RunState& state) {
                    "entry note (entered in 32-bit protected mode)",
            .completion = Completion::kFile,
            .set = store(config.kernel)},
+          {.name = "--kernel-unpack", .placeholder = "cache|memory|off",
+           .help = "a bzImage's compressed kernel is decompressed by kvmm and booted through PVH "
+                   "when it is a vmlinux with a PVH entry note (else the bzImage boots as it "
+                   "is): cache (the default) keeps the result in $XDG_CACHE_HOME/kvmm or "
+                   "~/.cache/kvmm for the next boot; memory decompresses at every boot; off "
+                   "lets the guest decompress itself. --boot-trace shows what happened. See "
+                   "docs/linux-guests.md",
+           .completion = Completion::kWords,
+           .words = {"cache", "memory", "off"},
+           .set =
+               [&config](std::string_view mode) {
+                 if (mode == "cache") {
+                   config.kernel_unpack = KernelUnpack::kCache;
+                 } else if (mode == "memory") {
+                   config.kernel_unpack = KernelUnpack::kMemory;
+                 } else if (mode == "off") {
+                   config.kernel_unpack = KernelUnpack::kOff;
+                 } else {
+                   throw UsageError("--kernel-unpack=" + std::string(mode) +
+                                    " is not an unpack mode: use --kernel-unpack=cache, memory "
+                                    "or off");
+                 }
+               }},
           {.name = "--initrd", .placeholder = "FILE",
            .help = "initial ramdisk, loaded high in RAM",
            .completion = Completion::kFile,

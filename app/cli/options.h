@@ -18,11 +18,13 @@
 namespace kvmm {
 
 struct RunCommand {
-  // kvmm run confines its threads unless told --seccomp=off (VmConfig's own
-  // default is off, for machines built inside tests).
+  // kvmm run confines its threads unless told --seccomp=off, and unpacks a
+  // bzImage into the cache unless told --kernel-unpack=memory or off
+  // (VmConfig's own defaults are off, for machines built inside tests).
   VmConfig config = [] {
     VmConfig defaults;
     defaults.seccomp = SeccompMode::kOn;
+    defaults.kernel_unpack = KernelUnpack::kCache;
     return defaults;
   }();
   // --name: the VM's name for kvmm list and the other verbs; empty: kvmm-PID.

@@ -3,6 +3,8 @@
 (each input format is described at the top of tests/fuzz/NAME_fuzz.cc). Each seed is a well-formed use, so
 that mutations start near what a real guest, kernel file or user does.
 Rerun after changing a format: python3 tests/fuzz/make_seeds.py"""
+import gzip
+import lzma
 import os
 import struct
 
@@ -79,7 +81,11 @@ MIB = 1 << 20
 
 
 def bzimage(setup_sects=1, header_sects=None, version=0x020f, loadflags=1, xloadflags=1, pref=0x200000, init_size=0x100000,
-            payload=0x1000):
+            payload=0x1000, compressed=None):
+    """compressed: the kernel's payload (protocol 2.08), after a 0x40-byte head."""
+    if compressed is not None:
+        compressed += struct.pack('<I', 0)  # Where the build appends the decompressed size.
+        payload = max(payload, 0x40 + len(compressed))
     file = bytearray((setup_sects + 1) * 512)
     struct.pack_into('<B', file, 0x1f1, setup_sects if header_sects is None else header_sects)
     struct.pack_into('<I', file, 0x1f4, payload // 16)          # syssize
@@ -96,7 +102,11 @@ def bzimage(setup_sects=1, header_sects=None, version=0x020f, loadflags=1, xload
     struct.pack_into('<I', file, 0x238, 255)                    # cmdline_size
     struct.pack_into('<Q', file, 0x258, pref)                   # pref_address
     struct.pack_into('<I', file, 0x260, init_size)
-    return bytes(file) + bytes((i * 7 + 3) & 0xff for i in range(payload))
+    body = bytearray((i * 7 + 3) & 0xff for i in range(payload))
+    if compressed is not None:
+        struct.pack_into('<II', file, 0x248, 0x40, len(compressed))  # payload_offset, _length
+        body[0x40:0x40 + len(compressed)] = compressed
+    return bytes(file) + bytes(body)
 
 
 def pvh_elf(paddr=0x100000, entry=0x100010, code=0x200, note_size=4):
@@ -140,6 +150,9 @@ write('kernel_loader', {
     'multiboot_module_low': bytes([0 | 4]) + multiboot_elf(paddr=0x8000, entry=0x8000, flags=3),
     # Shorter than the 64-bit entry offset: refused (a bug this target found).
     'bzimage_short_payload': bytes([2]) + bzimage(payload=0xe0, init_size=0x100),
+    # Bit 3: unpacked on the host, to the PVH vmlinux inside.
+    'bzimage_xz_pvh': bytes([2 | 8]) + bzimage(compressed=lzma.compress(pvh_elf(), check=lzma.CHECK_CRC32)),
+    'bzimage_gzip_pvh': bytes([2 | 4 | 8]) + bzimage(compressed=gzip.compress(pvh_elf(), mtime=0)),
 })
 
 # ---- virtio_mmio: memory image, then register operations ----

@@ -102,7 +102,7 @@ kvmm_ensure_packages() {
 kvmm_build_packages=(
     build-essential:g++ make:make cmake:cmake nasm:nasm catch2 linux-libc-dev
     pkg-config:pkg-config liburing-dev libseccomp-dev groff-base:groff nlohmann-json3-dev
-    libcpp-httplib-dev libslirp-dev
+    libcpp-httplib-dev libslirp-dev liblzma-dev zlib1g-dev libzstd-dev liblz4-dev
 )
 
 # ccache makes a rebuild after 'rm -rf build' or a switched branch cost

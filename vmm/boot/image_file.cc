@@ -24,17 +24,25 @@ ImageFile ImageFile::open(const std::filesystem::path& path, std::string what) {
     }
     throw_errno("cannot open " + what + " " + path.string(), err);
   }
-  UniqueFd owned(fd);
+  return adopt(UniqueFd(fd), path, std::move(what));
+}
+
+ImageFile ImageFile::adopt(UniqueFd fd, const std::filesystem::path& path, std::string what) {
   struct stat st {};
-  if (::fstat(fd, &st) < 0) throw_errno("cannot stat " + what + " " + path.string());
+  if (::fstat(fd.get(), &st) < 0) throw_errno("cannot stat " + what + " " + path.string());
   if (!S_ISREG(st.st_mode)) {
     throw Error(what + " " + path.string() + " is not a regular file: give the path of the image");
   }
-  const int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ((flags & O_NONBLOCK) != 0 && ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) < 0)) {
     throw_errno("cannot set the file flags of " + what + " " + path.string());
   }
-  return ImageFile(std::move(owned), static_cast<uint64_t>(st.st_size), path, std::move(what));
+  constexpr int64_t kNsPerSecond = 1'000'000'000;
+  const FileIdentity identity{
+      static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+      static_cast<uint64_t>(st.st_size), st.st_mtim.tv_sec * kNsPerSecond + st.st_mtim.tv_nsec,
+      st.st_ctim.tv_sec * kNsPerSecond + st.st_ctim.tv_nsec};
+  return ImageFile(std::move(fd), identity, path, std::move(what));
 }
 
 void ImageFile::read_exact(uint64_t offset, std::span<uint8_t> out) const {

@@ -162,6 +162,7 @@ std::optional<LinuxBootInfo> Machine::load_guest() {
   if (request.cmdline.has("acpi=off")) virtio_slots_.add_cmdline_devices(request.cmdline);
   request.ram_bytes = config_.memory_bytes;
   request.acpi_rsdp = rsdp;
+  request.unpacked = unpack_kernel();
   LinuxBootInfo info = load_linux(memory_, request);
   // A --cmdline replaces the default line, console=ttyS0 with it: the
   // kernel then prints nothing on COM1 and the run looks hung. Said once the
@@ -173,6 +174,21 @@ std::optional<LinuxBootInfo> Machine::load_guest() {
   }
   trace_.mark("kernel loaded");
   return info;
+}
+
+std::optional<UnpackedKernel> Machine::unpack_kernel() {
+  if (config_.kernel_unpack == KernelUnpack::kOff) return std::nullopt;
+  // Opened here, in the constructor: before --jail's chroot (the directory
+  // is the user's, outside the jail) and before the main thread's seccomp
+  // filter, which allows neither memfd_create nor opening files.
+  std::optional<KernelCache> cache;
+  if (config_.kernel_unpack == KernelUnpack::kCache) {
+    if (auto dir = KernelCache::default_dir()) cache = KernelCache::open(*dir);
+  }
+  const ImageFile file = ImageFile::open(*config_.kernel, "kernel");
+  UnpackOutcome outcome = unpack_bzimage(file, *config_.kernel, cache ? &*cache : nullptr);
+  if (!outcome.note.empty()) trace_.mark(outcome.note);
+  return std::move(outcome.kernel);
 }
 
 std::vector<VirtioDeviceEntry> Machine::open_virtio_devices() const {

@@ -98,6 +98,9 @@ class Machine {
   // Each builds one part from the members declared before it.
   // machine.cc
   std::optional<LinuxBootInfo> load_guest();
+  // --kernel-unpack: the bzImage's payload decompressed on the host, or
+  // nullopt (off, not a bzImage, or not unpackable: the trace says why).
+  std::optional<UnpackedKernel> unpack_kernel();
   std::vector<VirtioDeviceEntry> open_virtio_devices() const;
   KvmSystem open_kvm() const;
   KvmVm create_vm();

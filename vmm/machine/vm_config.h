@@ -11,6 +11,7 @@
 #include "devices/virtio/block/disk_options.h"
 #include "devices/virtio/net/net_options.h"
 #include "vmm/arch/x86/layout.h"
+#include "vmm/boot/linux/bzimage_unpack.h"
 #include "vmm/cpu/cpu_mode.h"
 #include "vmm/cpu/vcpu_sched.h"
 #include "vmm/machine/platform_devices.h"
@@ -51,6 +52,10 @@ struct VmConfig {
   std::vector<NetOptions> nets;    // --net, in order: eth0, eth1, ...
   // --device: debug devices for a Linux guest (flat guests always get them).
   DebugDevices debug_devices;
+  // --kernel-unpack: decompress a bzImage on the host and boot it through
+  // PVH (vmm/boot/linux/bzimage_unpack.h). The CLI's default is cache; off
+  // here so that machines built inside tests touch no cache directory.
+  KernelUnpack kernel_unpack = KernelUnpack::kOff;
   bool boot_trace = false;
   // console_input feeds COM1 (a terminal in raw mode); benchmarks turn it off.
   bool console = true;

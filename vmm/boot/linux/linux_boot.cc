@@ -36,6 +36,12 @@ KernelFormat detect_format(const ImageFile& file) {
 }  // namespace
 
 LinuxBootInfo load_linux(const GuestMemory& memory, const LinuxBootRequest& request) {
+  if (request.unpacked) {
+    const UnpackedKernel& unpacked = *request.unpacked;
+    return load_pvh_file(memory, request, unpacked.elf, request.kernel.string() + " (unpacked)",
+                         PvhBootLimits{unpacked.cmdline_size, unpacked.initrd_end_limit,
+                                       unpacked.kernel_end});
+  }
   const ImageFile file = ImageFile::open(request.kernel, "kernel");
   switch (detect_format(file)) {
     case KernelFormat::kElf:

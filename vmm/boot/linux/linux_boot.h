@@ -15,6 +15,7 @@
 
 #include "base/memory/guest_address.h"
 #include "base/memory/guest_memory.h"
+#include "vmm/boot/linux/bzimage_unpack.h"
 #include "vmm/arch/x86/layout.h"
 #include "vmm/boot/linux/kernel_cmdline.h"
 
@@ -26,6 +27,9 @@ struct LinuxBootRequest {
   KernelCmdline cmdline{""};
   uint64_t ram_bytes = 0;  // As given to make_guest_memory().
   std::optional<GuestAddress> acpi_rsdp;
+  // The bzImage `kernel` unpacked on the host (unpack_bzimage()): booted
+  // through PVH instead of the bzImage's own entry.
+  std::optional<UnpackedKernel> unpacked;
 };
 
 struct LinuxBootInfo {
@@ -53,7 +57,8 @@ struct LinuxBootInfo {
   uint64_t initrd_size = 0;  // 0: no initrd.
 };
 
-// Loads the kernel (a bzImage, or an ELF vmlinux with a PVH entry note),
+// Loads the kernel (a bzImage, an ELF vmlinux with a PVH entry note, or
+// request.unpacked),
 // its command line and initrd into `memory` and writes the boot data.
 // Throws Error with one line naming the file or value and the fix.
 LinuxBootInfo load_linux(const GuestMemory& memory, const LinuxBootRequest& request);

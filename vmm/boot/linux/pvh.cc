@@ -189,11 +189,18 @@ PvhKernel parse_pvh_elf(const ImageFile& file, const std::filesystem::path& path
 }
 
 LinuxBootInfo load_pvh(const GuestMemory& memory, const LinuxBootRequest& request) {
-  const std::string name = "kernel " + request.kernel.string();
-  ImageFile file = ImageFile::open(request.kernel, "kernel");
-  const PvhKernel kernel = parse_pvh_elf(file, request.kernel);
+  const ImageFile file = ImageFile::open(request.kernel, "kernel");
+  return load_pvh_file(memory, request, file, request.kernel, PvhBootLimits{});
+}
 
-  require_kernel_fits(name, kernel.load_end, request.ram_bytes);
+LinuxBootInfo load_pvh_file(const GuestMemory& memory, const LinuxBootRequest& request,
+                            const ImageFile& file, const std::filesystem::path& path,
+                            const PvhBootLimits& limits) {
+  const std::string name = "kernel " + path.string();
+  const PvhKernel kernel = parse_pvh_elf(file, path);
+  const uint64_t kernel_end = std::max(kernel.load_end, limits.kernel_end);
+
+  require_kernel_fits(name, kernel_end, request.ram_bytes);
   const uint64_t low_end = low_ram_end(request.ram_bytes);
   for (const ElfLoadSegment& segment : kernel.segments) {
     auto target = memory.slice(GuestAddress{segment.physical_address}, segment.memory_size);
@@ -206,20 +213,21 @@ LinuxBootInfo load_pvh(const GuestMemory& memory, const LinuxBootRequest& reques
     std::fill(target->begin() + static_cast<std::ptrdiff_t>(segment.file_size), target->end(), 0);
   }
 
-  write_cmdline(memory, request.cmdline, kPvhMaxCmdline);
+  write_cmdline(memory, request.cmdline, std::min(limits.max_cmdline, kPvhMaxCmdline));
 
   LinuxBootInfo info;
   info.protocol = LinuxBootInfo::Protocol::kPvh;
   info.entry = GuestAddress{kernel.entry};
   info.boot_data = kStartInfoAddress;
   info.kernel_load = kernel.load_start;
-  info.kernel_end = kernel.load_end;
+  info.kernel_end = kernel_end;
 
   BootDataPlacement placement;
   placement.ram_bytes = request.ram_bytes;
   placement.acpi_rsdp = request.acpi_rsdp;
   if (request.initrd) {
-    placement.initrd = load_initrd(memory, *request.initrd, kernel.load_end, low_end);
+    placement.initrd = load_initrd(memory, *request.initrd, kernel_end,
+                                   std::min(limits.initrd_end_limit, low_end));
     info.initrd_address = placement.initrd.address;
     info.initrd_size = placement.initrd.size;
   }

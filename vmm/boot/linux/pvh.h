@@ -45,4 +45,18 @@ void write_start_info(const GuestMemory& memory, const BootDataPlacement& placem
 // their p_paddr, the command line, the initrd, then write_start_info().
 LinuxBootInfo load_pvh(const GuestMemory& memory, const LinuxBootRequest& request);
 
+// What a PVH boot may use besides the ELF. A vmlinux unpacked from a bzImage
+// takes the bzImage's header values (bzimage_unpack.h), so that the command
+// line, the initrd and what does not fit are as through the bzImage.
+struct PvhBootLimits {
+  uint64_t max_cmdline = kPvhMaxCmdline;
+  uint64_t initrd_end_limit = UINT64_MAX;  // Lowered to the end of low RAM.
+  uint64_t kernel_end = 0;                 // Raised to the ELF's load_end.
+};
+
+// load_pvh() for the ELF in `file`, named `path` in messages.
+LinuxBootInfo load_pvh_file(const GuestMemory& memory, const LinuxBootRequest& request,
+                            const ImageFile& file, const std::filesystem::path& path,
+                            const PvhBootLimits& limits);
+
 }  // namespace kvmm
