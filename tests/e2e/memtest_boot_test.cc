@@ -53,3 +53,26 @@ TEST_CASE("memtest86+ from Debian boots, tests memory on the serial console and 
   }
   CHECK(r.err.ends_with("kvmm: stopped by signal TERM\n"));
 }
+
+TEST_CASE("memtest86+ from Debian finds 2 vCPUs in kvmm's ACPI tables and tests with both") {
+  const std::string image = "/boot/memtest86+x64.bin";
+  if (!std::filesystem::exists(image)) {
+    WARN("skipped: " << image << " is missing (Debian package memtest86+)");
+    return;
+  }
+  ProcessOptions options;
+  const std::string running = "  [Moving inversions, ";
+  options.action_when_output_has = running;
+  options.action = [](int pid) { ::kill(pid, SIGTERM); };
+  options.timeout = std::chrono::seconds(150);
+  const ProcessResult r = run_process({KVMM_BINARY, "run", "--kernel", image, "--cmdline",
+                                       "console=ttyS0,115200", "--cpus", "2", "--mem", "64M"},
+                                      options);
+  INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
+  REQUIRE_FALSE(r.timed_out);
+  CHECK(r.out.find(running) != std::string::npos);
+  // The MADT's two processors, both started (INIT-SIPI-SIPI), in parallel mode.
+  CHECK(r.out.find("SMP: 2T (PAR)") != std::string::npos);
+  CHECK(r.exit_status == 128 + SIGTERM);
+  CHECK(r.err.ends_with("kvmm: stopped by signal TERM\n"));
+}
