@@ -45,7 +45,8 @@ struct BzImage {
 // power-of-two kernel_alignment when relocatable, a payload that is all
 // there (at least syssize * 16 bytes, or less by syssize's rounding unless
 // the compressed kernel, payload_offset + payload_length, is cut off) and a
-// kernel that would start at or above 1 MiB, clear of kvmm's boot data. Throws Error naming what is wrong.
+// kernel that would start at or above 1 MiB, clear of kvmm's boot data.
+// Throws Error naming what is wrong.
 BzImage parse_bzimage(const ImageFile& file, const std::filesystem::path& path);
 
 // Writes the zero page (struct boot_params) at kZeroPageAddress for `image`:
