@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/support/refusal.h"
@@ -143,4 +144,23 @@ TEST_CASE("a multiboot kernel asking for what kvmm does not load is refused in o
   header.resize(4096, '\0');
   check_refused({"run", "--kernel", dir.file("aout.flat", header)},
                 "asks for the a.out address fields (flag 16)");
+}
+
+// Images Debian builds that need a BIOS or a 32-bit entry: refused by kvmm
+// run before KVM is touched. Skipped (with a warning) when the package is
+// not installed; tools/test installs memtest86+, syslinux-common and ipxe.
+TEST_CASE("Debian's memdisk, ipxe.lkrn and memtest86+ia32.bin are refused in one line") {
+  const std::vector<std::pair<std::string, std::string>> images = {
+      {"/usr/lib/syslinux/memdisk", "which needs a BIOS kvmm does not provide: boot it with QEMU"},
+      {"/boot/ipxe.lkrn", "which needs a BIOS kvmm does not provide: boot it with QEMU"},
+      {"/boot/memtest86+ia32.bin", "kvmm enters a bzImage only in 64-bit mode"},
+  };
+  for (const auto& [path, needle] : images) {
+    if (!std::filesystem::exists(path)) {
+      WARN("skipped: " << path << " is missing (its Debian package is not installed)");
+      continue;
+    }
+    INFO(path);
+    check_refused({"run", "--kernel", path, "--mem", "256M"}, needle);
+  }
 }

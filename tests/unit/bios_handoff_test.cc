@@ -53,6 +53,17 @@ TEST_CASE("the BIOS interrupt table needs memory under its handlers") {
   CHECK_THROWS_WITH(write_bios_interrupt_table(small), Catch::Contains("raise --mem"));
 }
 
+TEST_CASE("the BIOS data area gives COM1, the EBDA segment and 639 KiB of base memory") {
+  GuestMemory memory = testing::first_mib();
+  write_bios_data_area(memory);
+  CHECK(memory.read_obj<uint16_t>(GuestAddress{0x400}) == uint16_t{0x3f8});
+  CHECK(memory.read_obj<uint16_t>(GuestAddress{0x40e}) == uint16_t{0x9fc0});
+  CHECK(memory.read_obj<uint16_t>(GuestAddress{0x413}) == uint16_t{639});
+  GuestMemory none;
+  none.add_region(GuestAddress{0x100000}, 0x100000);
+  CHECK_THROWS_WITH(write_bios_data_area(none), Catch::Contains("raise --mem"));
+}
+
 TEST_CASE("the 8259s are left at the BIOS's vector bases with the tick unmasked") {
   kvm_pic_state master{};
   master.elcr_mask = 0xf8;

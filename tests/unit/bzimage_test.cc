@@ -319,14 +319,16 @@ TEST_CASE("bzImage: header errors name the file and the fix") {
     TempFile kernel(fake.bytes());
     CHECK_THROWS_WITH(load_bzimage(memory, request_for(kernel, 8 * kMiB)),
                       "kernel " + kernel.path.string() +
-                          " uses boot protocol 2.02; kvmm needs 2.12 or later: use a kernel "
-                          "from 2013 or newer");
+                          " uses boot protocol 2.02 (before 2.12), so it has no 64-bit entry "
+                          "and starts only in its 16-bit setup code, which needs a BIOS kvmm "
+                          "does not provide: boot it with QEMU, or give a Linux kernel from "
+                          "2013 or newer");
   }
   SECTION("protocol 2.11 is one short") {
     fake.version = 0x020b;
     TempFile kernel(fake.bytes());
     CHECK_THROWS_WITH(load_bzimage(memory, request_for(kernel, 8 * kMiB)),
-                      Catch::Contains("uses boot protocol 2.11; kvmm needs 2.12"));
+                      Catch::Contains("uses boot protocol 2.11 (before 2.12)"));
   }
   SECTION("zImage") {
     fake.loadflags = 0;
@@ -390,7 +392,7 @@ TEST_CASE("bzImage: header errors name the file and the fix") {
   }
 }
 
-TEST_CASE("bzImage: syssize rounded past the file's end is accepted when the payload is there") {
+TEST_CASE("bzImage: syssize rounded past the file's end is accepted unless the payload is cut") {
   // The last 16-byte paragraph is partial: syssize * 16 is 5 bytes past the
   // end, as arch/x86/boot/tools/build.c's rounding leaves it.
   FakeBzImage fake;
@@ -418,9 +420,11 @@ TEST_CASE("bzImage: syssize rounded past the file's end is accepted when the pay
     fake.compressed_length = 0x1000 - 0x3b0;  // Ends at syssize * 16, past the file.
     CHECK_THROWS_WITH(parse(fake), Catch::Contains("is truncated"));
   }
-  SECTION("without payload_length nothing says the payload is there: truncated") {
+  SECTION("without payload_length (memtest86+) the file's size is taken, as GRUB and QEMU do") {
     fake.compressed_offset = 0;
     fake.compressed_length = 0;
+    CHECK(parse(fake).payload_size == 0x1000 - 5);
+    fake.payload_size = 0x1000 - 16;
     CHECK_THROWS_WITH(parse(fake), Catch::Contains("is truncated"));
   }
 }
@@ -470,7 +474,7 @@ TEST_CASE("bzImage: memory errors say to raise --mem") {
   }
 }
 
-TEST_CASE("load_linux tells a bzImage from an ELF and from anything else") {
+TEST_CASE("load_linux tells a bzImage from an ELF, a gzip file and anything else") {
   GuestMemory memory = make_guest_memory(8 * kMiB);
 
   TempFile bzimage(FakeBzImage{}.bytes());
@@ -487,6 +491,11 @@ TEST_CASE("load_linux tells a bzImage from an ELF and from anything else") {
                     "kernel " + random.path.string() +
                         " is neither a bzImage (no HdrS magic) nor an ELF vmlinux: give the "
                         "kernel image, e.g. /boot/vmlinuz-*");
+  TempFile gzip(std::vector<uint8_t>{0x1f, 0x8b, 8, 0, 0, 0, 0, 0});
+  CHECK_THROWS_WITH(load_linux(memory, request_for(gzip, 8 * kMiB)),
+                    "kernel " + gzip.path.string() +
+                        " is gzip-compressed, and kvmm loads images as they are: decompress "
+                        "it first (zcat FILE > FILE.bin) and give that");
   TempFile tiny(std::vector<uint8_t>{1, 2});
   CHECK_THROWS_WITH(load_linux(memory, request_for(tiny, 8 * kMiB)),
                     Catch::Contains("is neither a bzImage"));

@@ -138,8 +138,9 @@ std::optional<LinuxBootInfo> Machine::load_guest() {
     request.ram_bytes = config_.memory_bytes;
     const MultibootBootInfo loaded = load_multiboot(memory_, request);
     // Written after the kernel: a kernel loaded over address 0 keeps what
-    // it brought, and the table is then the BIOS's, as under QEMU.
+    // it brought, and the tables are then the BIOS's, as under QEMU.
     write_bios_interrupt_table(memory_);
+    write_bios_data_area(memory_);
     trace_.mark("kernel loaded");
     LinuxBootInfo info;
     info.protocol = LinuxBootInfo::Protocol::kMultiboot;

@@ -32,16 +32,20 @@ std::string protocol_name(uint16_t version) {
 constexpr uint64_t kRequiredHeaderLength = offsetof(SetupHeader, init_size) + sizeof(uint32_t);
 
 // syssize counts 16-byte paragraphs, rounded up (arch/x86/boot/tools/
-// build.c: sys_size = (sz + 15 + 4) / 16), so a kernel whose last paragraph
+// build.c: sys_size = (sz + 15 + 4) / 16), so an image whose last paragraph
 // is partial ends up to 15 bytes before syssize * 16; GRUB and QEMU load it
-// from the file's size. Such a tail is accepted when the compressed kernel
+// from the file's size. Such a tail is accepted unless the compressed kernel
 // that payload_offset and payload_length describe (protocol 2.08, counted
-// from the start of the protected-mode code) lies inside the file; a
-// shorter file, or one that cuts into that payload, is truncated.
+// from the start of the protected-mode code) reaches past the file's end.
+// An image that describes no compressed kernel (payload_length 0, e.g.
+// memtest86+x64.bin, 8 bytes short of its syssize) has nothing finer to
+// check, and loads as GRUB and QEMU load it. A shorter file is truncated.
 bool is_rounding_tail(const SetupHeader& header, uint64_t payload_size, uint64_t announced) {
   const uint64_t missing = announced - payload_size;
+  if (missing >= 16) return false;
+  if (header.payload_length == 0) return true;
   const uint64_t compressed_end = uint64_t{header.payload_offset} + header.payload_length;
-  return missing < 16 && header.payload_length != 0 && compressed_end <= payload_size;
+  return compressed_end <= payload_size;
 }
 
 }  // namespace
@@ -68,17 +72,25 @@ BzImage parse_bzimage(const ImageFile& file, const std::filesystem::path& path) 
                 "): give the kernel image, e.g. /boot/vmlinuz-*");
   }
   const uint16_t version = header.version;
+  // Before 2.12 no header can announce a 64-bit entry: such an image starts
+  // only in its 16-bit setup code, which calls the BIOS (int 10h, 13h, 15h)
+  // that kvmm does not provide. Refused here, not left to triple-fault.
   if (version < kMinBootProtocol) {
-    throw Error(name + " uses boot protocol " + protocol_name(version) + "; kvmm needs " +
-                protocol_name(kMinBootProtocol) + " or later: use a kernel from 2013 or newer");
+    throw Error(name + " uses boot protocol " + protocol_name(version) + " (before " +
+                protocol_name(kMinBootProtocol) +
+                "), so it has no 64-bit entry and starts only in its 16-bit setup code, "
+                "which needs a BIOS kvmm does not provide: boot it with QEMU, or give a "
+                "Linux kernel from 2013 or newer");
   }
   if ((header.loadflags & linux_abi::kLoadedHigh) == 0) {
     throw Error(name + " is a zImage (LOADED_HIGH is not set): kvmm boots only bzImage kernels");
   }
+  // A 32-bit image (e.g. memtest86+ia32.bin) has only the 32-bit entry,
+  // which would need a 32-bit boot path kvmm does not have.
   if ((header.xloadflags & linux_abi::kXlfKernel64) == 0) {
     throw Error(name +
-                " has no 64-bit entry point (XLF_KERNEL_64 is not set): give a 64-bit "
-                "x86 kernel");
+                " has no 64-bit entry point (XLF_KERNEL_64 is not set) and kvmm enters a "
+                "bzImage only in 64-bit mode: give the image's 64-bit (x86_64) build");
   }
 
   // boot.rst: the header ends at 0x202 + the byte at 0x201 (the jump's offset).

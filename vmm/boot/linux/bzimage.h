@@ -43,10 +43,10 @@ struct BzImage {
 // Checks the header of `file` (opened from `path`, named in messages):
 // boot flag, HdrS magic, protocol >= 2.12, LOADED_HIGH, XLF_KERNEL_64, a
 // power-of-two kernel_alignment when relocatable, a payload that is all
-// there (at least syssize * 16 bytes, or less by syssize's rounding when the
-// compressed kernel, payload_offset + payload_length, is in the file) and a
-// kernel that would start at or
-// above 1 MiB, clear of kvmm's boot data. Throws Error naming what is wrong.
+// there (at least syssize * 16 bytes, or less by syssize's rounding unless
+// the compressed kernel, payload_offset + payload_length, is cut off) and a
+// kernel that would start at or above 1 MiB, clear of kvmm's boot data.
+// Throws Error naming what is wrong.
 BzImage parse_bzimage(const ImageFile& file, const std::filesystem::path& path);
 
 // Writes the zero page (struct boot_params) at kZeroPageAddress for `image`:

@@ -15,7 +15,7 @@ namespace kvmm {
 
 namespace {
 
-enum class KernelFormat { kElf, kBzImage, kUnknown };
+enum class KernelFormat { kElf, kBzImage, kGzip, kUnknown };
 
 // Only the magic numbers decide; each loader then checks the whole header.
 KernelFormat detect_format(const ImageFile& file) {
@@ -29,6 +29,13 @@ KernelFormat detect_format(const ImageFile& file) {
     file.read_exact(linux_abi::kHeaderMagicOffset,
                     std::span(reinterpret_cast<uint8_t*>(&header_magic), sizeof header_magic));
     if (header_magic == linux_abi::kHeaderMagic) return KernelFormat::kBzImage;
+  }
+  // RFC 1952's ID1 ID2: a compressed image (Xen's xen-*.gz) that a
+  // bootloader such as GRUB would decompress before loading.
+  std::array<uint8_t, 2> gzip_magic{};
+  if (file.size() >= gzip_magic.size()) {
+    file.read_exact(0, gzip_magic);
+    if (gzip_magic == std::array<uint8_t, 2>{0x1f, 0x8b}) return KernelFormat::kGzip;
   }
   return KernelFormat::kUnknown;
 }
@@ -48,6 +55,10 @@ LinuxBootInfo load_linux(const GuestMemory& memory, const LinuxBootRequest& requ
       return load_pvh(memory, request);
     case KernelFormat::kBzImage:
       return load_bzimage(memory, request);
+    case KernelFormat::kGzip:
+      throw Error("kernel " + request.kernel.string() +
+                  " is gzip-compressed, and kvmm loads images as they are: decompress it "
+                  "first (zcat FILE > FILE.bin) and give that");
     case KernelFormat::kUnknown:
       break;
   }

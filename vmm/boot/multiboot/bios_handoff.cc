@@ -56,6 +56,20 @@ void write_bios_interrupt_table(const GuestMemory& memory) {
   }
 }
 
+void write_bios_data_area(const GuestMemory& memory) {
+  // IBM PC BIOS data area, segment 0x40: word 0x00 the first serial port's
+  // I/O base, word 0x0e the EBDA's segment, word 0x13 the KiB of
+  // conventional memory below it (int 12h's answer).
+  const uint16_t com1 = 0x3f8;
+  const auto ebda_segment = static_cast<uint16_t>(kEbdaStart >> 4);
+  const auto base_kib = static_cast<uint16_t>(kEbdaStart >> 10);
+  if (!memory.write_obj(GuestAddress{0x400}, com1) ||
+      !memory.write_obj(GuestAddress{0x40e}, ebda_segment) ||
+      !memory.write_obj(GuestAddress{0x413}, base_kib)) {
+    throw Error("guest memory has no room for the BIOS data area: raise --mem");
+  }
+}
+
 void set_bios_pic_state(kvm_pic_state& chip, bool master) {
   const uint8_t elcr_mask = chip.elcr_mask;
   chip = kvm_pic_state{};

@@ -9,6 +9,9 @@
 //   interrupt of that line can come.
 //   The two 8259s initialised (ICW1-ICW4, 8086 mode, cascaded on IRQ 2) at
 //   vector bases 0x08 and 0x70, IRQ 0 and the cascade unmasked.
+//   The BIOS data area's COM1 port, EBDA segment and base memory size
+//   (0x400, 0x40e, 0x413): Xen places its trampoline below the base memory
+//   end it reads there, and a 0 puts it at the top of the 4 GiB space.
 //   The PIT's channel 0 in mode 3 with the full count of 65536: IRQ 0 at
 //   1193182 / 65536 = 18.2 Hz, the BIOS tick.
 //
@@ -34,6 +37,10 @@ inline constexpr uint16_t kRealModeVectors = 256;
 // Writes the vector table and its handlers (at kBiosHandlersAddress). Throws
 // Error if guest memory does not cover them.
 void write_bios_interrupt_table(const GuestMemory& memory);
+
+// Writes the BIOS data area's fields above (the rest stays zero). Throws
+// Error if guest memory does not cover them.
+void write_bios_data_area(const GuestMemory& memory);
 
 // `chip` (a KVM_GET_IRQCHIP of KVM_IRQCHIP_PIC_MASTER or _SLAVE) as the BIOS
 // leaves it; KVM's edge/level masks (elcr_mask) stay as they were.
