@@ -39,6 +39,9 @@ constexpr PortRange kAbsentPorts[] = {
     {0x2f8, 8, "COM2"},
     {0x378, 3, "LPT1"},
     {0x3e8, 8, "COM3"},
+    // Written by memtest86+ (floppy motor off, VGA cursor hidden).
+    {0x3f0, 6, "floppy controller"},
+    {0x3d4, 2, "VGA CRT controller"},
 };
 
 static_assert(GenericEventDevice::kPowerButtonEvent == kGedPowerButtonEvent);
