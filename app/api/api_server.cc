@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <latch>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -50,7 +51,16 @@ ApiServer::ApiServer(int listen_fd, ApiRouter& router, Limits limits)
     : listen_fd_(listen_fd), router_(router), limits_(limits) {
   router_.set_payload_max_length(limits_.max_request_bytes);
   try {
-    thread_ = std::thread([this] { serve(); });
+    // The thread names itself (prctl: a jailed kvmm has no /proc to name it
+    // from here); the constructor waits for that, so from its return on,
+    // before the guest runs, `ps -T` and /proc show "api", never "kvmm".
+    std::latch named(1);
+    thread_ = std::thread([this, &named] {
+      ::pthread_setname_np(::pthread_self(), "api");
+      named.count_down();
+      serve();
+    });
+    named.wait();
   } catch (const std::system_error& e) {
     throw Error(std::string("cannot start the API thread: ") + e.what());
   }
@@ -64,7 +74,6 @@ ApiServer::~ApiServer() {
 }
 
 void ApiServer::serve() noexcept {
-  ::pthread_setname_np(::pthread_self(), "api");
   on_thread_start(ThreadRole::kApi);
   std::vector<Client> clients;
   std::vector<pollfd> fds;
