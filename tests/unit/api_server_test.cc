@@ -135,7 +135,8 @@ TEST_CASE("KVMM_RUN_DIR places the sockets") {
   ::unsetenv("KVMM_RUN_DIR");
 }
 
-TEST_CASE("a name held by a live listener is refused and a dead one's socket is replaced") {
+TEST_CASE("a name held by a live listener is refused and a dead one's socket is replaced",
+          "[threads]") {
   TempDir dir;
   const fs::path socket = dir.path / "vm.sock";
   {
@@ -167,7 +168,8 @@ TEST_CASE("a client of a VM that is not there is told so") {
                     Catch::Contains("no VM named 'gone' is running"));
 }
 
-TEST_CASE("garbage, oversized and half-sent requests are answered and dropped while others are served") {
+TEST_CASE("garbage, oversized and half-sent requests are answered and dropped while others are served",
+          "[threads]") {
   Served served(kvmm::ApiServer::Limits{.max_clients = 4, .max_request_bytes = 1024,
                                         .deadline = std::chrono::milliseconds(300)});
   {
@@ -198,7 +200,7 @@ TEST_CASE("garbage, oversized and half-sent requests are answered and dropped wh
   CHECK(served.ping());
 }
 
-TEST_CASE("clients beyond the limit are told 503 while the others stay served") {
+TEST_CASE("clients beyond the limit are told 503 while the others stay served", "[threads]") {
   Served served(kvmm::ApiServer::Limits{.max_clients = 3, .max_request_bytes = 1024,
                                         .deadline = std::chrono::milliseconds(10000)});
   std::vector<UniqueFd> idle;

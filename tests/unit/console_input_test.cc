@@ -142,7 +142,8 @@ TEST_CASE("Console input holds refused bytes and resumes when the guest drains t
   CHECK(received == input);
 }
 
-TEST_CASE("Console input keeps order with nothing lost while a guest thread drains RBR") {
+TEST_CASE("Console input keeps order with nothing lost while a guest thread drains RBR",
+          "[threads]") {
   Console c;
   constexpr size_t kBytes = 1000;
   std::string input;

@@ -77,7 +77,7 @@ TEST_CASE("GED: other widths, offsets and writes neither see nor lose the events
   CHECK(line.levels == std::vector<bool>{true, false});
 }
 
-TEST_CASE("GED: presses from other threads while the guest reads lose no event") {
+TEST_CASE("GED: presses from other threads while the guest reads lose no event", "[threads]") {
   FakeLine line;
   GenericEventDevice device(line.callback());
   constexpr int kPresses = 1000;

@@ -21,7 +21,7 @@
 using namespace kvmm;
 using kvmm::testing::TempFile;
 
-TEST_CASE("an image named by a FIFO is refused, not waited for") {
+TEST_CASE("an image named by a FIFO is refused, not waited for", "[threads]") {
   std::string dir = "/tmp/kvmm-fifo-XXXXXX";
   REQUIRE(::mkdtemp(dir.data()) != nullptr);
   const std::string fifo = dir + "/kernel";

@@ -44,7 +44,8 @@ struct Vcpus {
 
 }  // namespace
 
-TEST_CASE("a pause returns once every thread is parked, and nothing runs until resume") {
+TEST_CASE("a pause returns once every thread is parked, and nothing runs until resume",
+          "[threads]") {
   Vcpus vcpus;
   for (int round = 0; round < 20; ++round) {
     vcpus.gate.request_pause();
@@ -65,7 +66,7 @@ TEST_CASE("a pause returns once every thread is parked, and nothing runs until r
   }
 }
 
-TEST_CASE("a stop releases parked threads, and a retired thread counts as parked") {
+TEST_CASE("a stop releases parked threads, and a retired thread counts as parked", "[threads]") {
   auto vcpus = std::make_unique<Vcpus>();
   vcpus->gate.request_pause();
   REQUIRE(vcpus->gate.wait_until_parked(10s));
@@ -77,7 +78,7 @@ TEST_CASE("a stop releases parked threads, and a retired thread counts as parked
   CHECK(gate.wait_until_parked(0ms));
 }
 
-TEST_CASE("a guest's suspend outlasts an API pause, and parked threads learn they woke") {
+TEST_CASE("a guest's suspend outlasts an API pause, and parked threads learn they woke", "[threads]") {
   kvmm::PauseGate gate(1);
   std::atomic<int> ends[2] = {};  // kResumed, kWoke.
   std::thread vcpu([&] {
@@ -107,7 +108,7 @@ TEST_CASE("a guest's suspend outlasts an API pause, and parked threads learn the
   CHECK_FALSE(gate.pause_requested());
 }
 
-TEST_CASE("a pause that cannot complete reports it after the timeout") {
+TEST_CASE("a pause that cannot complete reports it after the timeout", "[threads]") {
   kvmm::PauseGate gate(1);  // Its one "vCPU" never looks.
   gate.request_pause();
   CHECK_FALSE(gate.wait_until_parked(1ms));
@@ -115,7 +116,7 @@ TEST_CASE("a pause that cannot complete reports it after the timeout") {
   CHECK_FALSE(gate.pause_requested());
 }
 
-TEST_CASE("/proc stat fields are counted after the command name, whatever it holds") {
+TEST_CASE("/proc stat fields are counted after the command name, whatever it holds", "[threads]") {
   const std::string line =
       "1234 (vcpu 0) (x)) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 "
       "26 27 28 29 30 31 32 33 34 35 7 37 38 39 40 41 42 43 44\n";

@@ -193,7 +193,7 @@ std::string refusal(const UserNetOptions& options) {
 
 }  // namespace
 
-TEST_CASE("slirp backend: libslirp answers an ARP request for the host address") {
+TEST_CASE("slirp backend: libslirp answers an ARP request for the host address", "[threads]") {
   SlirpBackend backend(link_local(), 0);
   CHECK(backend.describe() == "user-mode network 169.254.50.0/24");
   send_frame(backend, arp_request(kGuest, kHost));
@@ -205,7 +205,7 @@ TEST_CASE("slirp backend: libslirp answers an ARP request for the host address")
   CHECK(get32(*reply, 38) == kGuest);
 }
 
-TEST_CASE("slirp backend: DHCP offers the network's 15th address") {
+TEST_CASE("slirp backend: DHCP offers the network's 15th address", "[threads]") {
   SlirpBackend backend(link_local(), 0);
   send_frame(backend, dhcp_discover());
   const auto offer = receive_frame(backend, [](const Bytes& f) {
@@ -221,7 +221,8 @@ TEST_CASE("slirp backend: DHCP offers the network's 15th address") {
   CHECK((*offer)[bootp + 242] == 2);
 }
 
-TEST_CASE("slirp backend: a connection to a forwarded port reaches the guest as a SYN") {
+TEST_CASE("slirp backend: a connection to a forwarded port reaches the guest as a SYN",
+          "[threads]") {
   UserNetOptions options = link_local();
   options.restricted = true;  // Forwards work in a restricted network.
   const uint16_t port = free_port();
@@ -246,7 +247,7 @@ TEST_CASE("slirp backend: a connection to a forwarded port reaches the guest as 
   CHECK(tcp_flags(*syn) == 0x02);  // SYN alone
 }
 
-TEST_CASE("slirp backend: a datagram to a forwarded UDP port reaches the guest") {
+TEST_CASE("slirp backend: a datagram to a forwarded UDP port reaches the guest", "[threads]") {
   UserNetOptions options = link_local();
   const uint16_t port = free_port();  // A TCP port number; the UDP one is as likely free.
   options.forwards.push_back({ForwardProtocol::kUdp, 0x7f000001, port, std::nullopt, 5353});
@@ -273,7 +274,7 @@ TEST_CASE("slirp backend: a datagram to a forwarded UDP port reaches the guest")
   CHECK(std::string(datagram->begin() + static_cast<long>(udp + 8), datagram->end()) == payload);
 }
 
-TEST_CASE("slirp backend: the guest reaches the host's loopback unless restricted") {
+TEST_CASE("slirp backend: the guest reaches the host's loopback unless restricted", "[threads]") {
   Listener listener;
   for (const bool restricted : {false, true}) {
     INFO((restricted ? "restrict=on" : "restrict=off"));

@@ -298,7 +298,8 @@ TEST_CASE("UART calls the interrupt line only when its level changes") {
   for (size_t i = 1; i < u.levels.size(); ++i) CHECK(u.levels[i] != u.levels[i - 1]);
 }
 
-TEST_CASE("UART keeps a consistent line level under concurrent host input and guest reads") {
+TEST_CASE("UART keeps a consistent line level under concurrent host input and guest reads",
+          "[threads]") {
   // Checked on this thread afterwards: Catch2 assertions are not thread-safe.
   std::atomic<bool> level{false};
   std::atomic<int> calls{0};

@@ -246,7 +246,7 @@ TEST_CASE("virtio-mmio forwards pause and resume to its device, activated or not
   CHECK(f.read(kStatus) == kRunning);
 }
 
-TEST_CASE("virtio-mmio serialises a driver reset with a pause in progress") {
+TEST_CASE("virtio-mmio serialises a driver reset with a pause in progress", "[threads]") {
   Fixture f;
   f.negotiate(kVirtioFVersion1);
   f.set_up_queue(0, 16, 0x10000, 0x11000, 0x12000);

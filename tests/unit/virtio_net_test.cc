@@ -161,7 +161,8 @@ TEST_CASE("virtio-net device: config space holds the MAC, link up and one queue 
   CHECK(beyond == std::vector<uint8_t>(4, 0));
 }
 
-TEST_CASE("virtio-net device: its I/O thread sends queued frames and fills RX buffers") {
+TEST_CASE("virtio-net device: its I/O thread sends queued frames and fills RX buffers",
+          "[threads]") {
   Device d;
   d.activate(d.net.device_features());
   CHECK(d.backend->accepted == d.net.device_features());
@@ -202,7 +203,8 @@ TEST_CASE("virtio-net device: its I/O thread sends queued frames and fills RX bu
         "dropped), 0 bad chains");
 }
 
-TEST_CASE("virtio-net device: a packet waits for RX buffers and arrives once they come") {
+TEST_CASE("virtio-net device: a packet waits for RX buffers and arrives once they come",
+          "[threads]") {
   Device d;
   d.activate(d.net.device_features());
   std::string packet(12 + 300, 'w');
@@ -215,7 +217,8 @@ TEST_CASE("virtio-net device: a packet waits for RX buffers and arrives once the
   CHECK(d.net.counters().rx_dropped == 0);
 }
 
-TEST_CASE("virtio-net device: a hostile TX chain is dropped and counted and the device keeps going") {
+TEST_CASE("virtio-net device: a hostile TX chain is dropped and counted and the device keeps going",
+          "[threads]") {
   Device d;
   d.activate(d.net.device_features());
   d.tx.add({{0x30000, 4, false}});                          // No header.
@@ -230,7 +233,7 @@ TEST_CASE("virtio-net device: a hostile TX chain is dropped and counted and the 
   CHECK(d.interrupt->needs_reset == 0);
 }
 
-TEST_CASE("virtio-net device: while paused no frame reaches guest memory or the tap") {
+TEST_CASE("virtio-net device: while paused no frame reaches guest memory or the tap", "[threads]") {
   Device d;
   d.activate(d.net.device_features());
   d.rx.add({{0x40000, 2048, true}});
@@ -258,7 +261,7 @@ TEST_CASE("virtio-net device: while paused no frame reaches guest memory or the 
   CHECK(d.net.counters().tx_frames == 1);
 }
 
-TEST_CASE("virtio-net device: reset and destruction while paused return") {
+TEST_CASE("virtio-net device: reset and destruction while paused return", "[threads]") {
   auto d = std::make_unique<Device>();
   d->activate(d->net.device_features());
   d->net.pause();
@@ -281,7 +284,8 @@ TEST_CASE("virtio-net device: reset and destruction while paused return") {
   REQUIRE(destroying.wait());
 }
 
-TEST_CASE("virtio-net device: paused and resumed 50 times, each frame from the tap arrives once, in order") {
+TEST_CASE("virtio-net device: paused and resumed 50 times, each frame from the tap arrives once, in order",
+          "[threads]") {
   Device d;
   d.activate(d.net.device_features());
   constexpr uint32_t kFrames = 300;

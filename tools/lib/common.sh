@@ -15,6 +15,10 @@
 #   kvmm_compiler_launcher   print the -DCMAKE_CXX_COMPILER_LAUNCHER=... argument
 #                            for cmake's configure step: ccache when installed
 #   kvmm_configure_and_build configure and build build/ the one way all tools do
+#   kvmm_configure_sanitizer_tree asan|tsan
+#                            configure build/fuzz (ASan+UBSan, with the fuzz
+#                            targets) or build/tsan (TSan) with clang++, the one
+#                            way tools/fuzz and tools/sanitize do; prints the tree
 #   kvmm_recipe PATH...      print one hash of the files at PATH... (relative to
 #                            the repository root; a folder stands for every file
 #                            in it), their names included: what a cached build
@@ -120,6 +124,31 @@ kvmm_configure_and_build() {
         kvmm_die "cmake configure failed (see above); after fixing it, rerun (rm -rf build if the cache is stale)"
     cmake --build build -j"$(nproc)" ||
         kvmm_die "build failed (see the compiler errors above)"
+}
+
+# The sanitizer trees are clang's: libFuzzer is clang's, and one compiler for
+# both keeps their runtimes (libclang-rt-14-dev) one package.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+kvmm_sanitizer_packages=(clang:clang++ libclang-rt-14-dev)
+
+kvmm_configure_sanitizer_tree() {
+    local tree args=()
+    case $1 in
+        asan)
+            tree=$KVMM_ROOT/build/fuzz
+            args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DKVMM_FUZZ=ON)
+            ;;
+        tsan)
+            # -O1: TSan's own advice, and half the build time of -O2 here.
+            tree=$KVMM_ROOT/build/tsan
+            args=(-DCMAKE_BUILD_TYPE=Debug '-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1' -DKVMM_SANITIZE=thread)
+            ;;
+        *) kvmm_die "no sanitizer tree '$1' (asan or tsan)" ;;
+    esac
+    # Warnings are the gcc build's to enforce (build/); clang's differ.
+    CXX=clang++ cmake -S "$KVMM_ROOT" -B "$tree" "${args[@]}" -DKVMM_WERROR=OFF -DBUILD_TESTING=ON "$(kvmm_compiler_launcher)" >/dev/null ||
+        kvmm_die "cmake configure of $tree failed (see above); if it was configured with another compiler, rm -rf $tree and rerun"
+    printf '%s\n' "$tree"
 }
 
 kvmm_recipe() {

@@ -32,7 +32,7 @@ std::map<uint64_t, int> wait_for(BlockIo& io, size_t count) {
 
 }  // namespace
 
-TEST_CASE("block I/O keeps more requests in flight than its depth and completes all") {
+TEST_CASE("block I/O keeps more requests in flight than its depth and completes all", "[threads]") {
   constexpr size_t kCount = 40;
   TempImage file(Bytes(kCount * 512, 0));
   UniqueFd fd(::open(file.path.c_str(), O_RDWR | O_CLOEXEC));
@@ -62,7 +62,7 @@ TEST_CASE("block I/O keeps more requests in flight than its depth and completes 
   CHECK(wait_for(*io, 1).at(99) == 0);
 }
 
-TEST_CASE("block I/O reports errors as negative errno") {
+TEST_CASE("block I/O reports errors as negative errno", "[threads]") {
   const BlockIoEngine engine = engine_under_test();
   SECTION("a write to a full device is ENOSPC") {
     UniqueFd full(::open("/dev/full", O_RDWR | O_CLOEXEC));
@@ -91,7 +91,7 @@ TEST_CASE("block I/O reports errors as negative errno") {
   }
 }
 
-TEST_CASE("block I/O engine names") {
+TEST_CASE("block I/O engine names", "[threads]") {
   TempImage file(Bytes(512, 0));
   UniqueFd fd(::open(file.path.c_str(), O_RDONLY | O_CLOEXEC));
   CHECK(std::string(make_block_io(fd.get(), BlockIoEngine::kThread, 8)->name()) == "thread");

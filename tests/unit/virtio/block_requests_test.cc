@@ -58,7 +58,7 @@ BlockIoEngine engine_under_test() {
 
 }  // namespace
 
-TEST_CASE("virtio-blk reads and writes sectors across split buffers") {
+TEST_CASE("virtio-blk reads and writes sectors across split buffers", "[threads]") {
   Disk disk(pattern(kSectors * 512, 1), DiskAccess::kReadWrite, engine_under_test());
   GuestMemory memory = guest();
 
@@ -88,7 +88,7 @@ TEST_CASE("virtio-blk reads and writes sectors across split buffers") {
   CHECK(back == data);
 }
 
-TEST_CASE("virtio-blk refuses requests past the end or not in whole sectors") {
+TEST_CASE("virtio-blk refuses requests past the end or not in whole sectors", "[threads]") {
   Disk disk(pattern(kSectors * 512, 1), DiskAccess::kReadWrite, engine_under_test());
   GuestMemory memory = guest();
   const Bytes before = disk.file.contents();
@@ -129,7 +129,7 @@ TEST_CASE("virtio-blk refuses requests past the end or not in whole sectors") {
   CHECK(disk.requests.in_flight() == 0);
 }
 
-TEST_CASE("virtio-blk drops a request without a writable status byte") {
+TEST_CASE("virtio-blk drops a request without a writable status byte", "[threads]") {
   Disk disk(pattern(kSectors * 512, 1), DiskAccess::kReadWrite, engine_under_test());
   GuestMemory memory = guest();
   ChainBuilder write(memory, 9);
@@ -140,7 +140,7 @@ TEST_CASE("virtio-blk drops a request without a writable status byte") {
   CHECK(disk.file.contents() == pattern(kSectors * 512, 1));
 }
 
-TEST_CASE("virtio-blk on a read-only disk refuses writes and leaves the file alone") {
+TEST_CASE("virtio-blk on a read-only disk refuses writes and leaves the file alone", "[threads]") {
   const Bytes original = pattern(kSectors * 512, 3);
   Disk disk(original, DiskAccess::kReadOnly, engine_under_test());
   GuestMemory memory = guest();
@@ -169,7 +169,7 @@ TEST_CASE("virtio-blk on a read-only disk refuses writes and leaves the file alo
   CHECK(disk.file.contents() == original);
 }
 
-TEST_CASE("virtio-blk GET_ID returns the serial and FLUSH succeeds") {
+TEST_CASE("virtio-blk GET_ID returns the serial and FLUSH succeeds", "[threads]") {
   Disk disk(pattern(kSectors * 512, 1), DiskAccess::kReadWrite, engine_under_test());
   GuestMemory memory = guest();
 
@@ -202,7 +202,7 @@ TEST_CASE("virtio-blk GET_ID returns the serial and FLUSH succeeds") {
   CHECK(done[1].status == kVirtioBlkSOk);
 }
 
-TEST_CASE("virtio-blk DISCARD and WRITE_ZEROES zero the range and validate segments") {
+TEST_CASE("virtio-blk DISCARD and WRITE_ZEROES zero the range and validate segments", "[threads]") {
   Disk disk(pattern(kSectors * 512, 1), DiskAccess::kReadWrite, engine_under_test());
   GuestMemory memory = guest();
 
@@ -245,7 +245,7 @@ TEST_CASE("virtio-blk DISCARD and WRITE_ZEROES zero the range and validate segme
   CHECK(disk.run(too_long).status == kVirtioBlkSIoErr);
 }
 
-TEST_CASE("virtio-blk WRITE_ZEROES with UNMAP deallocates blocks") {
+TEST_CASE("virtio-blk WRITE_ZEROES with UNMAP deallocates blocks", "[threads]") {
   const uint64_t sectors = 2048;  // 1 MiB, written so every block is allocated.
   Disk disk(pattern(sectors * 512, 1), DiskAccess::kReadWrite, engine_under_test());
   ::fsync(disk.image.fd());
@@ -264,7 +264,8 @@ TEST_CASE("virtio-blk WRITE_ZEROES with UNMAP deallocates blocks") {
   CHECK(Bytes(file.begin(), file.begin() + 1024 * 512) == Bytes(1024 * 512, 0));
 }
 
-TEST_CASE("virtio-blk WRITE_ZEROES writes zeros where the file system cannot zero a range") {
+TEST_CASE("virtio-blk WRITE_ZEROES writes zeros where the file system cannot zero a range",
+          "[threads]") {
   if (!std::filesystem::is_directory("/dev/shm")) {
     WARN("no /dev/shm (tmpfs, which has no FALLOC_FL_ZERO_RANGE); skipped");
     return;
@@ -279,7 +280,7 @@ TEST_CASE("virtio-blk WRITE_ZEROES writes zeros where the file system cannot zer
   CHECK(file[44 * 512] == pattern(kSectors * 512, 1)[44 * 512]);
 }
 
-TEST_CASE("virtio-blk reports host write errors as IOERR and keeps going") {
+TEST_CASE("virtio-blk reports host write errors as IOERR and keeps going", "[threads]") {
   // /dev/full fails every write with ENOSPC and reads as zeros.
   UniqueFd full(::open("/dev/full", O_RDWR | O_CLOEXEC));
   REQUIRE(full.valid());
@@ -300,7 +301,8 @@ TEST_CASE("virtio-blk reports host write errors as IOERR and keeps going") {
   CHECK(read.written(0) == Bytes(512, 0));
 }
 
-TEST_CASE("virtio-blk with cache=none serves buffers O_DIRECT cannot take through a bounce buffer") {
+TEST_CASE("virtio-blk with cache=none serves buffers O_DIRECT cannot take through a bounce buffer",
+          "[threads]") {
   const BlockIoEngine engine = engine_under_test();
   const Bytes original = pattern(kSectors * 512, 5);
   std::unique_ptr<Disk> disk;

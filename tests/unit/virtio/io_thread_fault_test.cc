@@ -25,7 +25,8 @@ bool wait_for(const std::atomic<bool>& flag) {
 
 }  // namespace
 
-TEST_CASE("an exception on an I/O thread runs on_fault and leaves the process running") {
+TEST_CASE("an exception on an I/O thread runs on_fault and leaves the process running",
+          "[threads]") {
   std::atomic<bool> faulted{false};
   {
     IoThread thread("virtio-throw0");
@@ -36,14 +37,14 @@ TEST_CASE("an exception on an I/O thread runs on_fault and leaves the process ru
   CHECK(faulted.load());
 }
 
-TEST_CASE("an exception of any type on an I/O thread is caught") {
+TEST_CASE("an exception of any type on an I/O thread is caught", "[threads]") {
   std::atomic<bool> faulted{false};
   IoThread thread("virtio-throw1");
   thread.start([](IoThread&) { throw 42; }, [&] { faulted.store(true); });
   REQUIRE(wait_for(faulted));
 }
 
-TEST_CASE("an I/O thread that throws without on_fault only ends") {
+TEST_CASE("an I/O thread that throws without on_fault only ends", "[threads]") {
   std::atomic<bool> ran{false};
   IoThread thread("virtio-throw2");
   thread.start([&](IoThread&) {
@@ -53,7 +54,7 @@ TEST_CASE("an I/O thread that throws without on_fault only ends") {
   REQUIRE(wait_for(ran));
 }
 
-TEST_CASE("a body that returns normally does not run on_fault") {
+TEST_CASE("a body that returns normally does not run on_fault", "[threads]") {
   std::atomic<bool> faulted{false};
   std::atomic<bool> stopped{false};
   {

@@ -62,7 +62,8 @@ void let_it_run() { std::this_thread::sleep_for(std::chrono::milliseconds(50)); 
 
 }  // namespace
 
-TEST_CASE("a paused I/O thread handles nothing until resume, then what arrived meanwhile") {
+TEST_CASE("a paused I/O thread handles nothing until resume, then what arrived meanwhile",
+          "[threads]") {
   CountingBody body;
   IoThread thread("virtio-pause0");
   body.start(thread);
@@ -83,7 +84,7 @@ TEST_CASE("a paused I/O thread handles nothing until resume, then what arrived m
   CHECK(body.parks == 1);
 }
 
-TEST_CASE("an I/O thread paused before start parks before its body runs") {
+TEST_CASE("an I/O thread paused before start parks before its body runs", "[threads]") {
   CountingBody body;
   IoThread thread("virtio-pause1");
   thread.pause();  // Only recorded: nothing runs yet.
@@ -95,7 +96,7 @@ TEST_CASE("an I/O thread paused before start parks before its body runs") {
   REQUIRE(eventually([&] { return body.handled == 1; }));
 }
 
-TEST_CASE("destroying a paused I/O thread stops it") {
+TEST_CASE("destroying a paused I/O thread stops it", "[threads]") {
   CountingBody body;
   auto thread = std::make_unique<IoThread>("virtio-pause2");
   body.start(*thread);
@@ -106,7 +107,7 @@ TEST_CASE("destroying a paused I/O thread stops it") {
   CHECK(body.stopped);  // park() returned kStop: stop wins over the pause.
 }
 
-TEST_CASE("destroying an I/O thread paused before start never runs its body") {
+TEST_CASE("destroying an I/O thread paused before start never runs its body", "[threads]") {
   CountingBody body;
   auto thread = std::make_unique<IoThread>("virtio-pause3");
   thread->pause();
@@ -116,7 +117,7 @@ TEST_CASE("destroying an I/O thread paused before start never runs its body") {
   CHECK_FALSE(body.ran);
 }
 
-TEST_CASE("pausing an I/O thread whose body has ended returns") {
+TEST_CASE("pausing an I/O thread whose body has ended returns", "[threads]") {
   IoThread thread("virtio-pause4");
   std::atomic<bool> ended{false};
   thread.start([&](IoThread&) { ended = true; });
@@ -126,7 +127,7 @@ TEST_CASE("pausing an I/O thread whose body has ended returns") {
   thread.resume();
 }
 
-TEST_CASE("pause and resume in quick succession neither hang nor lose work") {
+TEST_CASE("pause and resume in quick succession neither hang nor lose work", "[threads]") {
   CountingBody body;
   IoThread thread("virtio-pause5");
   body.start(thread);

@@ -32,7 +32,7 @@ bool thread_named(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("an I/O thread is named, reports its sources and stops when destroyed") {
+TEST_CASE("an I/O thread is named, reports its sources and stops when destroyed", "[threads]") {
   EventFd work;
   std::atomic<int> woken{0};
   std::atomic<bool> stopped{false};
@@ -65,7 +65,7 @@ TEST_CASE("an I/O thread is named, reports its sources and stops when destroyed"
   CHECK(stopped);
 }
 
-TEST_CASE("an I/O thread's wait with a zero timeout only looks") {
+TEST_CASE("an I/O thread's wait with a zero timeout only looks", "[threads]") {
   IoThread thread("virtio-test1");
   EventFd idle;
   thread.watch(idle.get(), EPOLLIN, 1);
@@ -84,7 +84,7 @@ TEST_CASE("an I/O thread's wait with a zero timeout only looks") {
   CHECK(saw_nothing);
 }
 
-TEST_CASE("watching a bad fd before start fails activation with an Error") {
+TEST_CASE("watching a bad fd before start fails activation with an Error", "[threads]") {
   IoThread thread("virtio-test2");
   CHECK_THROWS_AS(thread.watch(-1, EPOLLIN, 0), Error);
 }

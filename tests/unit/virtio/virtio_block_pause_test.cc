@@ -91,7 +91,7 @@ Bytes sectors_of(const TempImage& file, uint64_t first, uint64_t count) {
 
 }  // namespace
 
-TEST_CASE("virtio-blk takes no request while paused and serves it once after resume") {
+TEST_CASE("virtio-blk takes no request while paused and serves it once after resume", "[threads]") {
   const BlockIoEngine engine = KVMM_BLOCK_ENGINES();
   TempImage file(Bytes(64 * 512, 0));
   VirtioBlock device(options_for(file), 0, engine);
@@ -120,7 +120,8 @@ TEST_CASE("virtio-blk takes no request while paused and serves it once after res
   device.reset();
 }
 
-TEST_CASE("virtio-blk pause waits for the host I/O in flight and returns it used first") {
+TEST_CASE("virtio-blk pause waits for the host I/O in flight and returns it used first",
+          "[threads]") {
   WorkerGate gate;  // Before the device: its workers start held.
   TempImage file(Bytes(64 * 512, 0));
   VirtioBlock device(options_for(file), 0, BlockIoEngine::kThread);
@@ -163,7 +164,8 @@ TEST_CASE("virtio-blk pause waits for the host I/O in flight and returns it used
   device.reset();
 }
 
-TEST_CASE("virtio-blk paused and resumed 50 times under load completes each request once") {
+TEST_CASE("virtio-blk paused and resumed 50 times under load completes each request once",
+          "[threads]") {
   const BlockIoEngine engine = KVMM_BLOCK_ENGINES();
   constexpr int kRequests = 200;
   TempImage file(Bytes(kRequests * 512, 0));
@@ -234,7 +236,8 @@ TEST_CASE("virtio-blk paused and resumed 50 times under load completes each requ
   device.reset();
 }
 
-TEST_CASE("virtio-blk reset and destruction while paused return, and activation while paused starts parked") {
+TEST_CASE("virtio-blk reset and destruction while paused return, and activation while paused starts parked",
+          "[threads]") {
   const BlockIoEngine engine = KVMM_BLOCK_ENGINES();
   TempImage file(Bytes(64 * 512, 0));
   auto device = std::make_unique<VirtioBlock>(options_for(file), 0, engine);

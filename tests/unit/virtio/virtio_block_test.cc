@@ -78,7 +78,7 @@ TEST_CASE("virtio-blk default serial is stable and 20 bytes") {
   CHECK(serial != VirtioBlock::default_serial("/images/b.img"));
 }
 
-TEST_CASE("virtio-blk serves requests from its queue on its own thread") {
+TEST_CASE("virtio-blk serves requests from its queue on its own thread", "[threads]") {
   const BlockIoEngine engine = KVMM_BLOCK_ENGINES();
   TempImage file(pattern(64 * 512, 4));
   VirtioBlock device(options_for(file), 3, engine);
@@ -133,7 +133,7 @@ TEST_CASE("virtio-blk serves requests from its queue on its own thread") {
   CHECK_FALSE(thread_named("virtio-blk3"));
 }
 
-TEST_CASE("virtio-blk asks for a reset when the ring is broken") {
+TEST_CASE("virtio-blk asks for a reset when the ring is broken", "[threads]") {
   TempImage file(Bytes(8 * 512, 0));
   VirtioBlock device(options_for(file));
   BlockDeviceRig rig;
@@ -145,7 +145,8 @@ TEST_CASE("virtio-blk asks for a reset when the ring is broken") {
   device.reset();
 }
 
-TEST_CASE("virtio-blk reset with requests in flight stops cleanly and the device can start again") {
+TEST_CASE("virtio-blk reset with requests in flight stops cleanly and the device can start again",
+          "[threads]") {
   const BlockIoEngine engine = KVMM_BLOCK_ENGINES();
   TempImage file(Bytes(256 * 512, 0));
   VirtioBlock device(options_for(file), 0, engine);
