@@ -1,6 +1,7 @@
 #include "devices/virtio/block/block_requests.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -199,8 +200,9 @@ bool BlockRequests::bounce_fits(uint64_t size) const {
 
 void BlockRequests::bounce(BlockIoRequest& request, Pending& pending, uint64_t length,
                            uint64_t size) {
-  pending.bounce = AlignedBuffer(static_cast<uint8_t*>(std::aligned_alloc(info_.buffer_alignment, size)));
-  if (!pending.bounce) throw std::bad_alloc();
+  auto* buffer = static_cast<uint8_t*>(std::aligned_alloc(info_.buffer_alignment, size));
+  if (buffer == nullptr) throw std::bad_alloc();
+  pending.bounce = AlignedBuffer(buffer, FreeDeleter{});
   pending.bounce_size = size;
   bounce_bytes_ += size;
   peak_bounce_bytes_ = std::max(peak_bounce_bytes_, bounce_bytes_);
@@ -249,7 +251,9 @@ void BlockRequests::submit_waiting() {
 
 void BlockRequests::issue(uint64_t tag, BlockIoRequest request) {
   request.tag = tag;
-  pending_.at(tag).submitted = true;
+  Pending& pending = pending_.at(tag);
+  pending.submitted = true;
+  request.keep_alive = pending.bounce;
   ++submitted_;
   io_.submit(std::move(request));
 }
@@ -280,7 +284,9 @@ std::vector<BlockCompletion> BlockRequests::reap() {
     Pending p = std::move(it->second);
     pending_.erase(it);
     uint8_t status = kVirtioBlkSOk;
-    if (done.result < 0) {
+    if (done.result == -ECANCELED) {
+      status = kVirtioBlkSIoErr;  // Reset or shutdown asked for it: nothing to log.
+    } else if (done.result < 0) {
       // Host trouble (ENOSPC, EIO): the guest sees an I/O error and goes on.
       status = kVirtioBlkSIoErr;
       log_.log(std::string(p.what) + " at sector " + std::to_string(p.sector) +
@@ -312,6 +318,13 @@ void BlockRequests::abandon_unsubmitted() {
     release(it->second);
     it = pending_.erase(it);
   }
+}
+
+void BlockRequests::forget_submitted() {
+  io_.forget_in_flight();
+  abandon_unsubmitted();
+  for (const auto& [tag, pending] : pending_) release(pending);
+  pending_.clear();
 }
 
 BlockQueueStep start_available(Virtqueue& queue, BlockRequests& requests, RateLimitedLog& log) {

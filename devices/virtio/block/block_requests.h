@@ -134,17 +134,28 @@ class BlockRequests {
   uint64_t bounce_bytes() const { return bounce_bytes_; }
   uint64_t peak_bounce_bytes() const { return peak_bounce_bytes_; }
 
-  // For reset and shutdown: forgets every request never handed to the
-  // engine (held FLUSHes, requests waiting for bounce space), so that only
-  // host I/O already submitted remains to be waited for. Their status bytes
-  // are left alone; nothing is put in the used ring.
+  // Reset and shutdown, in this order (nothing is put in the used ring: the
+  // driver is resetting; the caller drops what reap() returns):
+  //  1. abandon_unsubmitted() forgets every request never handed to the
+  //     engine (held FLUSHes, requests waiting for bounce space); their
+  //     status bytes are left alone.
+  //  2. cancel_submitted() asks the engine to end the rest (BlockIo::cancel):
+  //     they come back through reap() with IOERR, or as they finish.
+  //  3. forget_submitted(), for what did not come back in time: forgets the
+  //     rest. The engine keeps their bounce buffers until the kernel is done
+  //     with them and never reports them, so a later BlockRequests on the
+  //     same engine never sees their tags.
   void abandon_unsubmitted();
+  void cancel_submitted() { io_.cancel(); }
+  void forget_submitted();
 
  private:
   struct FreeDeleter {
     void operator()(uint8_t* p) const { std::free(p); }
   };
-  using AlignedBuffer = std::unique_ptr<uint8_t, FreeDeleter>;
+  // Shared with the engine (BlockIoRequest::keep_alive), which may hold it
+  // past this object's life.
+  using AlignedBuffer = std::shared_ptr<uint8_t>;
 
   struct Pending {
     uint16_t head;
