@@ -1,5 +1,7 @@
 #include "devices/virtio/block/block_requests.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -318,6 +320,23 @@ void BlockRequests::abandon_unsubmitted() {
     release(it->second);
     it = pending_.erase(it);
   }
+}
+
+size_t BlockRequests::stop(std::chrono::milliseconds wait) {
+  abandon_unsubmitted();
+  cancel_submitted();
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (submitted_ > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd done{io_.completion_fd(), POLLIN, 0};
+    (void)::poll(&done, 1, static_cast<int>(left.count()));
+    (void)reap();
+  }
+  const size_t left_over = submitted_;
+  if (left_over > 0) forget_submitted();
+  return left_over;
 }
 
 void BlockRequests::forget_submitted() {

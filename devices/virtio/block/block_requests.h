@@ -29,6 +29,7 @@
 //    no other bounce buffer is in use), so the device never holds more than
 //    max(budget, one request) of bounce buffers.
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -134,17 +135,21 @@ class BlockRequests {
   uint64_t bounce_bytes() const { return bounce_bytes_; }
   uint64_t peak_bounce_bytes() const { return peak_bounce_bytes_; }
 
-  // Reset and shutdown, in this order (nothing is put in the used ring: the
-  // driver is resetting; the caller drops what reap() returns):
+  // Reset and shutdown: ends every request in at most about `wait`, and
+  // returns how many were left to the engine. Nothing is put in the used
+  // ring (the driver is resetting) and no status byte is written after it
+  // returns. In order:
   //  1. abandon_unsubmitted() forgets every request never handed to the
   //     engine (held FLUSHes, requests waiting for bounce space); their
   //     status bytes are left alone.
-  //  2. cancel_submitted() asks the engine to end the rest (BlockIo::cancel):
-  //     they come back through reap() with IOERR, or as they finish.
+  //  2. cancel_submitted() asks the engine to end the rest (BlockIo::cancel);
+  //     they come back through reap() (IOERR), as does what finishes anyway,
+  //     and are dropped. Up to `wait` for them.
   //  3. forget_submitted(), for what did not come back in time: forgets the
   //     rest. The engine keeps their bounce buffers until the kernel is done
   //     with them and never reports them, so a later BlockRequests on the
   //     same engine never sees their tags.
+  size_t stop(std::chrono::milliseconds wait);
   void abandon_unsubmitted();
   void cancel_submitted() { io_.cancel(); }
   void forget_submitted();

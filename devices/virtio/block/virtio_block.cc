@@ -4,7 +4,6 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 
@@ -191,21 +190,9 @@ void VirtioBlock::run(IoThread& thread, VirtioActivation activation) {
   // read already running) gets kResetWaitMs to finish; past that the engine
   // is told to forget it, keeping its bounce buffer until the kernel is
   // done, so the stop takes bounded time.
-  requests.abandon_unsubmitted();
-  requests.cancel_submitted();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kResetWaitMs);
-  while (requests.submitted() > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd done{io_->completion_fd(), POLLIN, 0};
-    (void)::poll(&done, 1, static_cast<int>(left.count()));
-    (void)requests.reap();
-  }
-  if (requests.submitted() > 0) {
-    log.log("reset leaves " + std::to_string(requests.submitted()) +
+  if (const size_t left = requests.stop(std::chrono::milliseconds(kResetWaitMs)); left > 0) {
+    log.log("reset leaves " + std::to_string(left) +
             " host I/O operations that could not be cancelled to finish in the background");
-    requests.forget_submitted();
   }
 }
 

@@ -213,13 +213,10 @@ TEST_CASE("virtio-blk reset cancels, then forgets, and the engine keeps the boun
     CHECK(requests.in_flight() == 2);
     CHECK(requests.submitted() == 1);
 
-    // The reset path of VirtioBlock::run, against I/O the kernel cannot stop.
-    requests.abandon_unsubmitted();
-    requests.cancel_submitted();
+    // VirtioBlock::run's reset, against I/O the kernel cannot stop: with no
+    // time to wait, the one submitted read is left to the engine.
+    CHECK(requests.stop(std::chrono::milliseconds(0)) == 1);
     CHECK(f.io.cancels() == 1);
-    CHECK(requests.reap().empty());
-    CHECK(requests.submitted() == 1);
-    requests.forget_submitted();
     CHECK(requests.in_flight() == 0);
     CHECK(requests.submitted() == 0);
     CHECK(requests.bounce_bytes() == 0);

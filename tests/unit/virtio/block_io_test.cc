@@ -13,6 +13,7 @@
 
 #include "base/util/unique_fd.h"
 #include "tests/unit/virtio/block_test_support.h"
+#include "tests/unit/virtio/bounded_task.h"
 
 using namespace kvmm;
 using namespace kvmm::testing;
@@ -179,6 +180,20 @@ TEST_CASE("io_uring cancels reads the kernel holds, and the engine serves the ne
   CHECK(wait_for(*io, 1).at(100) == 0);
   CHECK(next == data);
   CHECK(io->in_flight() == 0);
+}
+
+TEST_CASE("destroying an io_uring engine with reads waiting in the kernel cancels them") {
+  if (!io_uring_supported()) {
+    WARN("io_uring is unavailable here");
+    return;
+  }
+  Pipe pipe;
+  std::unique_ptr<BlockIo> io = make_io_uring_block_io(pipe.read_end.get(), 8);
+  std::vector<Bytes> buffers(20, Bytes(64, 0));
+  for (size_t i = 0; i < buffers.size(); ++i) io->submit(read_request(i, buffers[i]));
+  // Waiting for the reads instead would wait for ever: nobody writes.
+  BoundedTask destroy([&io] { io.reset(); });
+  CHECK(destroy.wait());
 }
 
 TEST_CASE("io_uring forgets operations but keeps their buffers until the kernel ends them") {
