@@ -3,7 +3,6 @@
 #include <poll.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -286,8 +285,8 @@ std::vector<BlockCompletion> BlockRequests::reap() {
     Pending p = std::move(it->second);
     pending_.erase(it);
     uint8_t status = kVirtioBlkSOk;
-    if (done.result == -ECANCELED) {
-      status = kVirtioBlkSIoErr;  // Reset or shutdown asked for it: nothing to log.
+    if (done.result < 0 && cancelled_) {
+      status = kVirtioBlkSIoErr;  // -ECANCELED, -EINTR: stop() asked for it; nothing to log.
     } else if (done.result < 0) {
       // Host trouble (ENOSPC, EIO): the guest sees an I/O error and goes on.
       status = kVirtioBlkSIoErr;

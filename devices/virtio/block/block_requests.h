@@ -151,7 +151,10 @@ class BlockRequests {
   //     same engine never sees their tags.
   size_t stop(std::chrono::milliseconds wait);
   void abandon_unsubmitted();
-  void cancel_submitted() { io_.cancel(); }
+  void cancel_submitted() {
+    cancelled_ = true;
+    io_.cancel();
+  }
   void forget_submitted();
 
  private:
@@ -216,6 +219,7 @@ class BlockRequests {
   std::deque<Waiting> waiting_;          // FIFO: for bounce budget.
   std::unordered_map<uint16_t, uint32_t> heads_;  // Heads in flight (a count: see start()).
   size_t submitted_ = 0;
+  bool cancelled_ = false;  // cancel_submitted() was called.
   uint64_t bounce_bytes_ = 0;
   uint64_t peak_bounce_bytes_ = 0;
   std::unique_ptr<RateLimitedLog> own_log_;  // When constructed with a prefix.

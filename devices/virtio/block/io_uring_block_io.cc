@@ -26,8 +26,8 @@ namespace {
 class IoUringBlockIo final : public BlockIo {
  public:
   IoUringBlockIo(int fd, unsigned depth, RingLockdown lockdown) : depth_(depth) {
-    if (open_disk_ring(ring_, fd, depth, done_fd_.get(), lockdown) == RingRestrictions::kUnavailable &&
-        lockdown == RingLockdown::kRestrict) {
+    restricted_ = open_disk_ring(ring_, fd, depth, done_fd_.get(), lockdown) == RingRestrictions::kApplied;
+    if (!restricted_ && lockdown == RingLockdown::kRestrict) {
       static std::once_flag said;
       std::call_once(said, [] {
         log_line(
@@ -122,7 +122,9 @@ class IoUringBlockIo final : public BlockIo {
       }
       io_uring_prep_cancel64(sqe, key, 0);
       io_uring_sqe_set_data64(sqe, key | kCancelKey);
-      sqe->flags |= IOSQE_FIXED_FILE;  // Required on every SQE (io_uring_ring.cc).
+      // A restricted ring requires the flag on every SQE (io_uring_ring.cc);
+      // an unrestricted one, perhaps on an older kernel, gets a plain cancel.
+      if (restricted_) sqe->flags |= IOSQE_FIXED_FILE;
     }
     if (io_uring_sq_ready(&ring_) > 0) (void)io_uring_submit(&ring_);
     if (!cancelled_.empty()) done_fd_.signal();
@@ -213,6 +215,7 @@ class IoUringBlockIo final : public BlockIo {
   static constexpr int kDiskFile = 0;
   const unsigned depth_;
   io_uring ring_{};
+  bool restricted_ = false;  // The ring carries io_uring_ring.h's restrictions.
   EventFd done_fd_;
   uint64_t next_key_ = 0;
   unsigned in_kernel_ = 0;  // Forgotten operations too: they hold their slot.
