@@ -36,6 +36,10 @@ BlockRequests::BlockRequests(BlockIo& io, BlockDiskInfo info, uint64_t features,
                              RateLimitedLog& log)
     : io_(io), info_(info), features_(features), log_(log) {}
 
+BlockRequests::~BlockRequests() {
+  if (submitted_ > 0) io_.forget_in_flight();
+}
+
 bool BlockRequests::in_range(uint64_t sector, uint64_t count) const {
   return sector <= info_.sectors && count <= info_.sectors - sector;
 }

@@ -114,6 +114,13 @@ class BlockRequests {
   // for its whole life, so a driver resetting and re-activating the device
   // does not get a fresh budget of lines each time.
   BlockRequests(BlockIo& io, BlockDiskInfo info, uint64_t features, RateLimitedLog& log);
+  // Gone with requests still in the engine (an I/O thread unwinding from an
+  // error), it makes the engine forget them: their completions never reach
+  // a later BlockRequests on the same engine (tags start again at 0), and
+  // their bounce buffers stay with the engine until the kernel is done.
+  ~BlockRequests();
+  BlockRequests(const BlockRequests&) = delete;
+  BlockRequests& operator=(const BlockRequests&) = delete;
 
   // Starts one request. Returns its completion when it needs no host I/O
   // (bad requests, GET_ID, FLUSH on a read-only disk); nullopt when it

@@ -233,6 +233,25 @@ TEST_CASE("virtio-blk reset cancels, then forgets, and the engine keeps the boun
   f.io.finish_forgotten();
 }
 
+TEST_CASE("virtio-blk requests gone while in the engine are forgotten, not left for the next") {
+  // An I/O thread unwinding from an error destroys its BlockRequests with
+  // reads in the kernel: the engine must not hand their completions (tags
+  // from 0 again) to the next activation's BlockRequests.
+  Fixture f;
+  f.header(kVirtioBlkTIn, 0);
+  DrivenQueue queue(f.memory, 8, GuestAddress{kRings});
+  {
+    BlockRequests requests(f.io, disk(8), 0, "test: ");
+    f.offer_read(queue, 0, kData, 512);
+    queue.driver.publish();
+    REQUIRE_FALSE(start_available(queue.queue, requests, f.log).broken);
+    REQUIRE(requests.submitted() == 1);
+  }
+  CHECK(f.io.in_kernel() == 0);
+  CHECK(f.io.forgotten().size() == 1);
+  CHECK(f.io.in_flight() == 0);
+}
+
 TEST_CASE("virtio-blk stops popping at queue size in flight and resumes as requests complete") {
   Fixture f;
   f.header(kVirtioBlkTIn, 0);
