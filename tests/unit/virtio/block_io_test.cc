@@ -230,13 +230,14 @@ TEST_CASE("io_uring forgets operations but keeps their buffers until the kernel 
 }
 
 TEST_CASE("the thread engine drops jobs not started on cancel, and running ones finish") {
-  // 64 MiB reads of /dev/zero keep the 4 workers busy while the rest queue.
-  // Workers take jobs in order, so the finished ones come first and every
-  // job after them is cancelled.
+  // 64 MiB reads of /dev/zero keep the 4 workers busy while the rest queue
+  // (200 of them: seconds of work, against the moment between the last
+  // submit and cancel()). Workers take jobs in order, so the finished ones
+  // come first and every job after them is cancelled.
   UniqueFd zero(::open("/dev/zero", O_RDONLY | O_CLOEXEC));
   REQUIRE(zero.valid());
   std::unique_ptr<BlockIo> io = make_thread_block_io(zero.get());
-  constexpr size_t kCount = 40;
+  constexpr size_t kCount = 200;
   Bytes big(64 << 20, 1);
   for (size_t i = 0; i < kCount; ++i) io->submit(read_request(i, big));
   io->cancel();
