@@ -3,10 +3,11 @@
 // Nothing a guest sends may crash kvmm or touch memory outside its buffers
 // (build with -fsanitize=address to check the latter), and the device's
 // bounds hold: requests in flight never exceed the queue size, bounce
-// buffers never exceed their budget.
+// buffers never exceed their budget, and a reset leaves nothing in flight.
 //
 // Input: byte 0 = readable buffer count (low 2 bits + 1) and writable count
-// (next 3 bits, 0..7) and read-only (bit 5); then one length byte per buffer
+// (next 3 bits, 0..7), read-only (bit 5), cache=none (bit 6) and a reset
+// while the request is in flight (bit 7); then one length byte per buffer
 // (readable: byte * 4; writable: byte * 4 + 1, so the status fits), then the
 // readable bytes (repeated to fill the buffers). The chain is the one a real
 // Virtqueue pops for those buffers (tests/support/virtio_driver.h). Seeds in
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -63,6 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t writable_count = (data[0] >> 2) & 7;
   const bool read_only = (data[0] & 0x20) != 0;
   const bool cache_none = (data[0] & 0x40) != 0;
+  const bool reset = (data[0] & 0x80) != 0;
   size_t at = 1;
   if (size < at + readable_count + writable_count) return 0;
 
@@ -104,6 +107,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check();
   if (done) return 0;
   if (!requests.head_in_flight(chain.head) || !requests.full()) ::abort();
+  if (reset) {
+    // The device's reset path: cancelled or finished within the bound (the
+    // image is a memfd), or else left to the engine; either way nothing stays.
+    (void)requests.stop(std::chrono::seconds(10));
+    check();
+    if (requests.in_flight() != 0 || requests.submitted() != 0 || requests.bounce_bytes() != 0 ||
+        requests.head_in_flight(chain.head) || w.io->in_flight() != 0) {
+      ::abort();
+    }
+    return 0;
+  }
   while (requests.in_flight() > 0) {
     pollfd p{w.io->completion_fd(), POLLIN, 0};
     ::poll(&p, 1, -1);

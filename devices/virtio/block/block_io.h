@@ -19,8 +19,21 @@
 //
 // Threads: submit() and reap() are called on one thread (the device's I/O
 // thread); the engine may use its own threads internally. Buffers named by
-// iovecs must stay valid until the operation completes. Destroying an engine
-// waits for every submitted operation to finish.
+// iovecs must stay valid until the operation completes (or, once forgotten,
+// until the kernel is done with it: see BlockIoRequest::keep_alive).
+//
+// Reset and shutdown: cancel() ends what it can at once, and
+// forget_in_flight() lets the caller move on from what it cannot. Work not
+// yet handed to the kernel is always dropped at once. Work in the kernel:
+//  - io_uring: IORING_OP_ASYNC_CANCEL for each operation. Whatever waits
+//    (poll-driven I/O: pipes, sockets, some devices) ends with -ECANCELED;
+//    buffered I/O on a regular file that an io-wq worker is already running
+//    ends -EINTR where it sleeps interruptibly, else runs to its end: then the
+//    bound is the I/O itself (one disk operation per queue entry).
+//  - thread: an operation already inside preadv/pwritev/fdatasync/fallocate
+//    cannot be interrupted portably and runs to its end.
+// Destroying an engine cancels what it can and then waits for the rest, as
+// the kernel may still write into the buffers.
 #include <sys/uio.h>
 
 #include <cstdint>
@@ -37,6 +50,10 @@ struct BlockIoRequest {
   uint64_t length = 0;     // Bytes; discards and zeroes (reads/writes: the iovecs).
   std::vector<iovec> iov;  // Reads and writes.
   uint64_t tag = 0;        // Returned with the completion.
+  // Owns memory the iovecs point into (a bounce buffer), if any: the engine
+  // holds it until the kernel is done with the operation, even when the
+  // caller has forgotten it (forget_in_flight()).
+  std::shared_ptr<void> keep_alive;
 };
 
 struct BlockIoCompletion {
@@ -60,8 +77,20 @@ class BlockIo {
   virtual int completion_fd() const = 0;
   // Completions finished since the last call; never blocks.
   virtual std::vector<BlockIoCompletion> reap() = 0;
-  // Operations submitted and not yet returned by reap().
+  // Operations submitted and not yet returned by reap() (and not forgotten).
   virtual size_t in_flight() const = 0;
+  // Asks every operation submitted so far to end now; never blocks. Those
+  // not yet in the kernel complete with -ECANCELED; those in the kernel
+  // complete with -ECANCELED or -EINTR where the kernel can stop them, else
+  // with their own result when they finish (see above). Completions still
+  // come through reap(); a multi-step operation takes no further step.
+  virtual void cancel() = 0;
+  // Forgets every operation submitted so far (after cancel(), for those that
+  // did not end in time): reap() never returns them and in_flight() no
+  // longer counts them. Those still in the kernel keep their keep_alive and
+  // their slot in the engine's depth until they finish, so forgotten work
+  // never piles up beyond one queue's worth.
+  virtual void forget_in_flight() = 0;
 };
 
 // `fd` must outlive the engine. `depth` bounds operations in flight in the

@@ -1,5 +1,7 @@
 #include "devices/virtio/block/block_requests.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -33,6 +35,10 @@ BlockRequests::BlockRequests(BlockIo& io, BlockDiskInfo info, uint64_t features,
 BlockRequests::BlockRequests(BlockIo& io, BlockDiskInfo info, uint64_t features,
                              RateLimitedLog& log)
     : io_(io), info_(info), features_(features), log_(log) {}
+
+BlockRequests::~BlockRequests() {
+  if (submitted_ > 0) io_.forget_in_flight();
+}
 
 bool BlockRequests::in_range(uint64_t sector, uint64_t count) const {
   return sector <= info_.sectors && count <= info_.sectors - sector;
@@ -199,8 +205,9 @@ bool BlockRequests::bounce_fits(uint64_t size) const {
 
 void BlockRequests::bounce(BlockIoRequest& request, Pending& pending, uint64_t length,
                            uint64_t size) {
-  pending.bounce = AlignedBuffer(static_cast<uint8_t*>(std::aligned_alloc(info_.buffer_alignment, size)));
-  if (!pending.bounce) throw std::bad_alloc();
+  auto* buffer = static_cast<uint8_t*>(std::aligned_alloc(info_.buffer_alignment, size));
+  if (buffer == nullptr) throw std::bad_alloc();
+  pending.bounce = AlignedBuffer(buffer, FreeDeleter{});
   pending.bounce_size = size;
   bounce_bytes_ += size;
   peak_bounce_bytes_ = std::max(peak_bounce_bytes_, bounce_bytes_);
@@ -249,7 +256,9 @@ void BlockRequests::submit_waiting() {
 
 void BlockRequests::issue(uint64_t tag, BlockIoRequest request) {
   request.tag = tag;
-  pending_.at(tag).submitted = true;
+  Pending& pending = pending_.at(tag);
+  pending.submitted = true;
+  request.keep_alive = pending.bounce;
   ++submitted_;
   io_.submit(std::move(request));
 }
@@ -280,7 +289,9 @@ std::vector<BlockCompletion> BlockRequests::reap() {
     Pending p = std::move(it->second);
     pending_.erase(it);
     uint8_t status = kVirtioBlkSOk;
-    if (done.result < 0) {
+    if (done.result < 0 && cancelled_) {
+      status = kVirtioBlkSIoErr;  // -ECANCELED, -EINTR: stop() asked for it; nothing to log.
+    } else if (done.result < 0) {
       // Host trouble (ENOSPC, EIO): the guest sees an I/O error and goes on.
       status = kVirtioBlkSIoErr;
       log_.log(std::string(p.what) + " at sector " + std::to_string(p.sector) +
@@ -312,6 +323,30 @@ void BlockRequests::abandon_unsubmitted() {
     release(it->second);
     it = pending_.erase(it);
   }
+}
+
+size_t BlockRequests::stop(std::chrono::milliseconds wait) {
+  abandon_unsubmitted();
+  cancel_submitted();
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (submitted_ > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd done{io_.completion_fd(), POLLIN, 0};
+    (void)::poll(&done, 1, static_cast<int>(left.count()));
+    (void)reap();
+  }
+  const size_t left_over = submitted_;
+  if (left_over > 0) forget_submitted();
+  return left_over;
+}
+
+void BlockRequests::forget_submitted() {
+  io_.forget_in_flight();
+  abandon_unsubmitted();
+  for (const auto& [tag, pending] : pending_) release(pending);
+  pending_.clear();
 }
 
 BlockQueueStep start_available(Virtqueue& queue, BlockRequests& requests, RateLimitedLog& log) {

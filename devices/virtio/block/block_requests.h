@@ -29,6 +29,7 @@
 //    no other bounce buffer is in use), so the device never holds more than
 //    max(budget, one request) of bounce buffers.
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -113,6 +114,13 @@ class BlockRequests {
   // for its whole life, so a driver resetting and re-activating the device
   // does not get a fresh budget of lines each time.
   BlockRequests(BlockIo& io, BlockDiskInfo info, uint64_t features, RateLimitedLog& log);
+  // Gone with requests still in the engine (an I/O thread unwinding from an
+  // error), it makes the engine forget them: their completions never reach
+  // a later BlockRequests on the same engine (tags start again at 0), and
+  // their bounce buffers stay with the engine until the kernel is done.
+  ~BlockRequests();
+  BlockRequests(const BlockRequests&) = delete;
+  BlockRequests& operator=(const BlockRequests&) = delete;
 
   // Starts one request. Returns its completion when it needs no host I/O
   // (bad requests, GET_ID, FLUSH on a read-only disk); nullopt when it
@@ -134,17 +142,35 @@ class BlockRequests {
   uint64_t bounce_bytes() const { return bounce_bytes_; }
   uint64_t peak_bounce_bytes() const { return peak_bounce_bytes_; }
 
-  // For reset and shutdown: forgets every request never handed to the
-  // engine (held FLUSHes, requests waiting for bounce space), so that only
-  // host I/O already submitted remains to be waited for. Their status bytes
-  // are left alone; nothing is put in the used ring.
+  // Reset and shutdown: ends every request in at most about `wait`, and
+  // returns how many were left to the engine. Nothing is put in the used
+  // ring (the driver is resetting) and no status byte is written after it
+  // returns. In order:
+  //  1. abandon_unsubmitted() forgets every request never handed to the
+  //     engine (held FLUSHes, requests waiting for bounce space); their
+  //     status bytes are left alone.
+  //  2. cancel_submitted() asks the engine to end the rest (BlockIo::cancel);
+  //     they come back through reap() (IOERR), as does what finishes anyway,
+  //     and are dropped. Up to `wait` for them.
+  //  3. forget_submitted(), for what did not come back in time: forgets the
+  //     rest. The engine keeps their bounce buffers until the kernel is done
+  //     with them and never reports them, so a later BlockRequests on the
+  //     same engine never sees their tags.
+  size_t stop(std::chrono::milliseconds wait);
   void abandon_unsubmitted();
+  void cancel_submitted() {
+    cancelled_ = true;
+    io_.cancel();
+  }
+  void forget_submitted();
 
  private:
   struct FreeDeleter {
     void operator()(uint8_t* p) const { std::free(p); }
   };
-  using AlignedBuffer = std::unique_ptr<uint8_t, FreeDeleter>;
+  // Shared with the engine (BlockIoRequest::keep_alive), which may hold it
+  // past this object's life.
+  using AlignedBuffer = std::shared_ptr<uint8_t>;
 
   struct Pending {
     uint16_t head;
@@ -200,6 +226,7 @@ class BlockRequests {
   std::deque<Waiting> waiting_;          // FIFO: for bounce budget.
   std::unordered_map<uint16_t, uint32_t> heads_;  // Heads in flight (a count: see start()).
   size_t submitted_ = 0;
+  bool cancelled_ = false;  // cancel_submitted() was called.
   uint64_t bounce_bytes_ = 0;
   uint64_t peak_bounce_bytes_ = 0;
   std::unique_ptr<RateLimitedLog> own_log_;  // When constructed with a prefix.

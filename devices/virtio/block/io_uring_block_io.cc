@@ -26,8 +26,8 @@ namespace {
 class IoUringBlockIo final : public BlockIo {
  public:
   IoUringBlockIo(int fd, unsigned depth, RingLockdown lockdown) : depth_(depth) {
-    if (open_disk_ring(ring_, fd, depth, done_fd_.get(), lockdown) == RingRestrictions::kUnavailable &&
-        lockdown == RingLockdown::kRestrict) {
+    restricted_ = open_disk_ring(ring_, fd, depth, done_fd_.get(), lockdown) == RingRestrictions::kApplied;
+    if (!restricted_ && lockdown == RingLockdown::kRestrict) {
       static std::once_flag said;
       std::call_once(said, [] {
         log_line(
@@ -38,10 +38,16 @@ class IoUringBlockIo final : public BlockIo {
   }
 
   ~IoUringBlockIo() override {
-    // The kernel may still write into guest buffers: wait for every operation.
+    // The kernel may still write into guest memory and bounce buffers (held
+    // by the operations): cancel, then wait for every operation, forgotten
+    // ones too. io_uring_queue_exit() would not wait for io-wq workers.
+    cancel();
     while (!operations_.empty()) {
       pollfd p{done_fd_.get(), POLLIN, 0};
-      ::poll(&p, 1, -1);
+      if (::poll(&p, 1, kSlowMs) == 0) {
+        log_line("virtio-blk: still waiting for " + std::to_string(operations_.size()) +
+                 " disk operations the kernel cannot cancel");
+      }
       reap();
     }
     io_uring_queue_exit(&ring_);
@@ -61,15 +67,27 @@ class IoUringBlockIo final : public BlockIo {
   std::vector<BlockIoCompletion> reap() override {
     done_fd_.consume();
     std::vector<BlockIoCompletion> out;
+    out.swap(cancelled_);
     io_uring_cqe* cqe = nullptr;
     while (io_uring_peek_cqe(&ring_, &cqe) == 0) {
       const uint64_t key = io_uring_cqe_get_data64(cqe);
       const int result = cqe->res;
       io_uring_cqe_seen(&ring_, cqe);
+      // A cancel's own answer (0, -ENOENT: already done, -EALREADY: running
+      // and signalled): the operation it named completes by itself.
+      if (key & kCancelKey) continue;
       --in_kernel_;
       auto it = operations_.find(key);
       if (it == operations_.end()) continue;  // Cannot happen: every sqe carries a live key.
-      if (std::optional<int> done = it->second.on_result(result)) {
+      if (key < forgotten_below_) {
+        operations_.erase(it);  // Its buffers (keep_alive) go only now.
+        --forgotten_;
+        continue;
+      }
+      std::optional<int> done = it->second.on_result(result);
+      // Cancelled between two steps (a short transfer): no next step.
+      if (!done && key < cancelled_below_) done = -ECANCELED;
+      if (done) {
         out.push_back(BlockIoCompletion{it->second.tag(), *done});
         operations_.erase(it);
       } else {
@@ -80,7 +98,45 @@ class IoUringBlockIo final : public BlockIo {
     return out;
   }
 
-  size_t in_flight() const override { return operations_.size(); }
+  size_t in_flight() const override { return operations_.size() - forgotten_ + cancelled_.size(); }
+
+  void cancel() override {
+    cancelled_below_ = next_key_;
+    for (const uint64_t key : backlog_) {
+      auto it = operations_.find(key);
+      cancelled_.push_back(BlockIoCompletion{it->second.tag(), -ECANCELED});
+      operations_.erase(it);
+    }
+    backlog_.clear();
+    // Everything left is in the kernel (forgotten operations too: asking
+    // again is harmless and helps a destructor waiting for them).
+    for (const auto& [key, operation] : operations_) {
+      io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+      if (sqe == nullptr) {
+        // The submission ring is full of cancels: hand them over and go on.
+        // A cancel that cannot be submitted now only means that operation
+        // ends by itself; reap() submits what stays in the ring.
+        (void)io_uring_submit(&ring_);
+        sqe = io_uring_get_sqe(&ring_);
+        if (sqe == nullptr) break;
+      }
+      io_uring_prep_cancel64(sqe, key, 0);
+      io_uring_sqe_set_data64(sqe, key | kCancelKey);
+      // A restricted ring requires the flag on every SQE (io_uring_ring.cc);
+      // an unrestricted one, perhaps on an older kernel, gets a plain cancel.
+      if (restricted_) sqe->flags |= IOSQE_FIXED_FILE;
+    }
+    if (io_uring_sq_ready(&ring_) > 0) (void)io_uring_submit(&ring_);
+    if (!cancelled_.empty()) done_fd_.signal();
+  }
+
+  void forget_in_flight() override {
+    forgotten_below_ = cancelled_below_ = next_key_;
+    cancelled_.clear();
+    for (const uint64_t key : backlog_) operations_.erase(key);
+    backlog_.clear();
+    forgotten_ = operations_.size();  // All in the kernel now.
+  }
 
  private:
   // Moves backlog entries into the ring while there is room.
@@ -128,6 +184,11 @@ class IoUringBlockIo final : public BlockIo {
 
   // Bound on flush_backlog()'s wait for the kernel to take requests.
   static constexpr int kMaxSubmitWaitMs = 1000;
+  // How often the destructor says it is still waiting.
+  static constexpr int kSlowMs = 5000;
+  // Marks a cancel's user_data (operation keys count up from 0 and never
+  // reach it).
+  static constexpr uint64_t kCancelKey = 1ull << 63;
 
   void prepare(io_uring_sqe* sqe, const BlockIoOperation::Step& step) {
     using Call = BlockIoOperation::Step::Call;
@@ -154,9 +215,17 @@ class IoUringBlockIo final : public BlockIo {
   static constexpr int kDiskFile = 0;
   const unsigned depth_;
   io_uring ring_{};
+  bool restricted_ = false;  // The ring carries io_uring_ring.h's restrictions.
   EventFd done_fd_;
   uint64_t next_key_ = 0;
-  unsigned in_kernel_ = 0;
+  unsigned in_kernel_ = 0;  // Forgotten operations too: they hold their slot.
+  // Operations with smaller keys were cancelled (they take no further step)
+  // or forgotten (their completions are dropped).
+  uint64_t cancelled_below_ = 0;
+  uint64_t forgotten_below_ = 0;
+  size_t forgotten_ = 0;  // Forgotten operations still in the kernel.
+  // Cancelled before reaching the kernel, for the next reap().
+  std::vector<BlockIoCompletion> cancelled_;
   // Keyed so a BlockIoOperation (and the iovecs the kernel reads) never moves
   // while in the ring: unordered_map nodes are stable.
   std::unordered_map<uint64_t, BlockIoOperation> operations_;

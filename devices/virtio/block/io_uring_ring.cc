@@ -28,9 +28,16 @@ int register_call(io_uring& ring, unsigned opcode, const void* arg, unsigned cou
   return r < 0 ? -errno : 0;
 }
 
-// The opcodes io_uring_block_io.cc's prepare() submits, and nothing else.
+// The opcodes io_uring_block_io.cc submits, and nothing else: prepare()'s
+// four, and ASYNC_CANCEL for reset and shutdown. A cancel names no file, yet
+// IORING_RESTRICTION_SQE_FLAGS_REQUIRED applies to every SQE whatever its
+// opcode (io_check_restriction), so the engine's cancels carry
+// IOSQE_FIXED_FILE too: ASYNC_CANCEL accepts the flag, and without
+// IORING_ASYNC_CANCEL_FD it only matches by user_data, so the flag changes
+// nothing. A cancel reaches only this ring's own requests; it cannot touch a
+// file.
 constexpr unsigned char kAllowedOps[] = {IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC,
-                                         IORING_OP_FALLOCATE};
+                                         IORING_OP_FALLOCATE, IORING_OP_ASYNC_CANCEL};
 
 }  // namespace
 

@@ -2,7 +2,8 @@
 // The io_uring of one disk, locked down before its first use: the disk's fd
 // is registered as fixed file 0 and, where the kernel has
 // IORING_REGISTER_RESTRICTIONS (Linux 5.10), the ring accepts only the
-// opcodes the block engine submits (readv, writev, fsync, fallocate), only
+// opcodes the block engine submits (readv, writev, fsync, fallocate, and
+// async-cancel for its own requests), only
 // on a fixed file (IOSQE_FIXED_FILE required), and no further io_uring_register
 // call at all. seccomp cannot see what a ring does, so this is what keeps a
 // compromised I/O thread from opening, reading or writing other files

@@ -2,9 +2,13 @@
 // taking requests in submission order. Several, so a slow device (O_DIRECT,
 // a real disk) still sees more than one request at a time; ordering between
 // requests is the caller's business (BlockRequests holds FLUSH back).
+// cancel() drops the jobs no worker has started; a job inside its system
+// call cannot be interrupted portably (a signal would not stop a disk read
+// either) and runs to its end.
 #include <pthread.h>
 #include <signal.h>
 
+#include <cerrno>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -44,8 +48,9 @@ class ThreadBlockIo final : public BlockIo {
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   }
 
+  // Jobs not started are dropped; those running finish (they may still
+  // write into their buffers), and the workers are joined.
   ~ThreadBlockIo() override { stop_workers(); }
-
 
   const char* name() const override { return "thread"; }
 
@@ -74,11 +79,30 @@ class ThreadBlockIo final : public BlockIo {
     return in_flight_;
   }
 
+  void cancel() override {
+    std::lock_guard lock(mutex_);
+    if (pending_.empty()) return;
+    for (const BlockIoRequest& request : pending_) {
+      done_.push_back(BlockIoCompletion{request.tag, -ECANCELED});
+    }
+    pending_.clear();
+    done_fd_.signal();
+  }
+
+  void forget_in_flight() override {
+    std::lock_guard lock(mutex_);
+    pending_.clear();
+    done_.clear();
+    in_flight_ = 0;
+    ++generation_;  // Running jobs' results are dropped when they end.
+  }
+
  private:
   void stop_workers() {
     {
       std::lock_guard lock(mutex_);
-      stopping_ = true;  // The worker finishes the queue first.
+      stopping_ = true;
+      pending_.clear();  // Nobody reaps them any more.
     }
     wake_.notify_all();
     for (std::thread& worker : workers_) worker.join();
@@ -91,11 +115,14 @@ class ThreadBlockIo final : public BlockIo {
     while (true) {
       wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
       if (pending_.empty()) return;  // Stopping, and nothing is left to start.
+      // Owns the request and its keep_alive until the system call is over.
       BlockIoOperation op(std::move(pending_.front()));
       pending_.pop_front();
+      const uint64_t generation = generation_;
       lock.unlock();
       const int result = run_blocking(fd_, op);
       lock.lock();
+      if (generation != generation_) continue;  // Forgotten.
       done_.push_back(BlockIoCompletion{op.tag(), result});
       done_fd_.signal();
     }
@@ -103,11 +130,12 @@ class ThreadBlockIo final : public BlockIo {
 
   const int fd_;
   EventFd done_fd_;
-  mutable std::mutex mutex_;  // Guards pending_, done_, in_flight_, stopping_.
+  mutable std::mutex mutex_;  // Guards pending_, done_, in_flight_, generation_, stopping_.
   std::condition_variable wake_;
   std::deque<BlockIoRequest> pending_;
   std::deque<BlockIoCompletion> done_;
   size_t in_flight_ = 0;
+  uint64_t generation_ = 0;  // Counts forget_in_flight() calls.
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };

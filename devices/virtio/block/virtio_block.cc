@@ -184,19 +184,15 @@ void VirtioBlock::run(IoThread& thread, VirtioActivation activation) {
     }
   }
 
-  // reset(): requests never handed to the engine fail at once (nothing is
-  // used: the driver is resetting). Host I/O still in flight writes into
-  // guest memory (reads), bounce buffers and status bytes: wait for it, and
-  // hand nothing to the queue. There is at most one operation per queue
-  // entry, each bounded by the host's storage; a slow one is logged.
-  requests.abandon_unsubmitted();
-  while (requests.submitted() > 0) {
-    pollfd done{io_->completion_fd(), POLLIN, 0};
-    if (::poll(&done, 1, kSlowMs) == 0) {
-      log.log("reset still waits for " + std::to_string(requests.submitted()) +
-              " host I/O operations");
-    }
-    (void)requests.reap();
+  // reset(): requests never handed to the engine end at once, those in the
+  // kernel are cancelled (BlockIo::cancel), and nothing is put in the used
+  // ring: the driver is resetting. What the kernel cannot cancel (a disk
+  // read already running) gets kResetWaitMs to finish; past that the engine
+  // is told to forget it, keeping its bounce buffer until the kernel is
+  // done, so the stop takes bounded time.
+  if (const size_t left = requests.stop(std::chrono::milliseconds(kResetWaitMs)); left > 0) {
+    log.log("reset leaves " + std::to_string(left) +
+            " host I/O operations that could not be cancelled to finish in the background");
   }
 }
 

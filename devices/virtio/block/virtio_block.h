@@ -10,9 +10,12 @@
 // transport. activate() starts the I/O thread ("virtio-blkN"), which alone
 // uses the queue, the request state and the interrupt until reset() stops it.
 // It sleeps in epoll on the queue's notify eventfd, the engine's completion
-// eventfd and a stop eventfd. reset() waits for host I/O still in flight
-// (a read lands in guest memory) and drops its results, so nothing touches
-// guest memory after it returns. pause() parks the I/O thread once every
+// eventfd and a stop eventfd. reset() fails requests never handed to the
+// kernel at once, cancels those in it, waits at most kResetWaitMs for what
+// cannot be cancelled and leaves that to the engine (which keeps its bounce
+// buffers until the kernel is done); it puts nothing in the used ring and
+// writes no status byte after it returns (a forgotten read still lands in
+// guest memory, which lives as long as the VM). pause() parks the I/O thread once every
 // request handed to the engine has completed and been returned used; it
 // takes nothing from the queue while paused. The image and the I/O engine
 // live as long as the device.
@@ -67,6 +70,8 @@ class VirtioBlock final : public VirtioDevice {
   static constexpr uint16_t kQueueSize = 256;
   static constexpr uint32_t kSegMax = kQueueSize - 2;  // Less the header and status descriptors.
   static constexpr uint32_t kMaxDiscardSectors = 1u << 21;  // 1 GiB per request.
+  // How long reset() waits for host I/O the kernel cannot cancel.
+  static constexpr int kResetWaitMs = 5000;
 
   // Opens the image (throws Error with a one-line message naming the path
   // and the fix) and starts the I/O engine. `index` names the I/O thread

@@ -5,8 +5,11 @@
 // engine completes only when the test says so (or never).
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -22,11 +25,13 @@ using namespace kvmm::testing;
 namespace {
 
 // An engine that does nothing: operations complete (successfully, oldest
-// first) only when the test calls complete().
+// first) only when the test calls complete(). Like I/O the kernel cannot
+// stop, it ignores cancel(); forgotten operations stay "in the kernel" (their
+// keep_alive held) until the test calls finish_forgotten().
 class ManualBlockIo final : public BlockIo {
  public:
   const char* name() const override { return "manual"; }
-  void submit(BlockIoRequest request) override { submitted_.push_back(request.tag); }
+  void submit(BlockIoRequest request) override { submitted_.push_back(std::move(request)); }
   int completion_fd() const override { return -1; }
   std::vector<BlockIoCompletion> reap() override {
     std::vector<BlockIoCompletion> out;
@@ -34,19 +39,40 @@ class ManualBlockIo final : public BlockIo {
     return out;
   }
   size_t in_flight() const override { return submitted_.size() + done_.size(); }
+  void cancel() override { ++cancels_; }
+  void forget_in_flight() override {
+    for (BlockIoRequest& request : submitted_) forgotten_.push_back(std::move(request));
+    submitted_.clear();
+    done_.clear();
+  }
 
   void complete(size_t count) {
     for (size_t i = 0; i < count && !submitted_.empty(); ++i) {
-      done_.push_back(BlockIoCompletion{submitted_.front(), 0});
+      done_.push_back(BlockIoCompletion{submitted_.front().tag, 0});
       submitted_.pop_front();
     }
   }
+  void finish_forgotten() { forgotten_.clear(); }
   size_t in_kernel() const { return submitted_.size(); }
+  const std::deque<BlockIoRequest>& forgotten() const { return forgotten_; }
+  int cancels() const { return cancels_; }
 
  private:
-  std::deque<uint64_t> submitted_;
+  std::deque<BlockIoRequest> submitted_;
   std::vector<BlockIoCompletion> done_;
+  std::deque<BlockIoRequest> forgotten_;
+  int cancels_ = 0;
 };
+
+// The process's resident set (/proc/self/statm), in bytes.
+uint64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0;
+  uint64_t resident = 0;
+  statm >> size >> resident;
+  REQUIRE(statm);
+  return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
 
 constexpr uint64_t kRings = 0x10000;
 constexpr uint64_t kTables = 0x20000;  // Indirect tables, 64 bytes apart.
@@ -118,6 +144,112 @@ TEST_CASE("virtio-blk breaks the queue when one head is made available again whi
   CHECK(step.broken->find("§2.7") != std::string::npos);
   CHECK(requests.in_flight() == 1);
   CHECK(f.io.in_kernel() == 1);
+}
+
+TEST_CASE("virtio-blk holds host memory flat against a driver re-publishing heads without end") {
+  // The hostile driver above, made to go on: it fills a 256-entry queue with
+  // reads (4 KiB of guest buffers each, in 8 pieces), then re-publishes
+  // their heads a million times whatever the device says, and the engine
+  // never completes. Bounded, the device holds 256 requests and, full, pops
+  // nothing more (were it to pop, the first re-published head would break
+  // the queue); unbounded (no queue-size limit, no in-flight head check),
+  // each copy would be one more request and its iovecs (a few hundred bytes
+  // of host memory each: hundreds of MiB in all).
+  //
+  // Measured 2026-12-05 on a Debian 12 build host (Linux 6.18, 2 cores,
+  // RelWithDebInfo): 13,076 KiB resident after the warm-up and at the end;
+  // with both bounds disabled, 16,360 KiB then 362,376 KiB (+346 MiB), and
+  // the check below fails.
+  Fixture f(4 << 20);
+  f.header(kVirtioBlkTIn, 0);
+  constexpr uint16_t kSize = 256;
+  DrivenQueue queue(f.memory, kSize, GuestAddress{kRings});
+  BlockRequests requests(f.io, disk(kSize), 0, f.log);
+  std::vector<uint16_t> heads;
+  for (unsigned i = 0; i < kSize; ++i) {
+    std::vector<Buffer> segments{{GuestAddress{kHeader}, 16, Access::kReadable}};
+    for (unsigned piece = 0; piece < 8; ++piece) {
+      segments.push_back({GuestAddress{kData + 4096ull * i + 512 * piece}, 512, Access::kWritable});
+    }
+    segments.push_back({GuestAddress{kStatus}, 1, Access::kWritable});
+    heads.push_back(queue.driver.add_indirect_chain(GuestAddress{kTables + 256ull * i}, segments));
+  }
+  queue.driver.publish();
+  BlockQueueStep step = start_available(queue.queue, requests, f.log);
+  REQUIRE(requests.in_flight() == kSize);
+
+  constexpr unsigned kRepublished = 1'000'000;
+  constexpr unsigned kWarmUp = 10'000;
+  uint64_t warm = 0;
+  size_t most_in_flight = 0;
+  for (unsigned i = 0; i < kRepublished; ++i) {
+    if (i == kWarmUp) warm = resident_bytes();
+    queue.driver.make_available(heads[i % kSize]);
+    queue.driver.publish();
+    step = start_available(queue.queue, requests, f.log);
+    most_in_flight = std::max(most_in_flight, requests.in_flight());
+  }
+  const uint64_t end = resident_bytes();
+  INFO("resident set: " << warm / 1024 << " KiB after the warm-up, " << end / 1024 << " KiB at the end");
+  CHECK(end < warm + (4u << 20));
+  CHECK(most_in_flight == kSize);
+  CHECK(step.completed.empty());
+  CHECK(f.io.in_kernel() == kSize);
+}
+
+TEST_CASE("virtio-blk reset cancels, then forgets, and the engine keeps the bounce buffers") {
+  Fixture f(4 << 20);
+  f.header(kVirtioBlkTIn, 0);
+  DrivenQueue queue(f.memory, 16, GuestAddress{kRings});
+  BlockDiskInfo info = disk(16);
+  info.buffer_alignment = 4096;
+  info.bounce_budget = 1 << 20;
+  {
+    BlockRequests requests(f.io, info, 0, "test: ");
+    f.offer_read(queue, 0, kData + 1, 8192);  // Misaligned: bounced.
+    f.offer_read(queue, 1, kData + 1, 1 << 20);  // Waits for bounce space.
+    queue.driver.publish();
+    REQUIRE_FALSE(start_available(queue.queue, requests, f.log).broken);
+    CHECK(requests.in_flight() == 2);
+    CHECK(requests.submitted() == 1);
+
+    // VirtioBlock::run's reset, against I/O the kernel cannot stop: with no
+    // time to wait, the one submitted read is left to the engine.
+    CHECK(requests.stop(std::chrono::milliseconds(0)) == 1);
+    CHECK(f.io.cancels() == 1);
+    CHECK(requests.in_flight() == 0);
+    CHECK(requests.submitted() == 0);
+    CHECK(requests.bounce_bytes() == 0);
+  }
+  // The BlockRequests is gone; the read still in the "kernel" writes into a
+  // bounce buffer the engine owns.
+  REQUIRE(f.io.forgotten().size() == 1);
+  const BlockIoRequest& stuck = f.io.forgotten().front();
+  REQUIRE(stuck.keep_alive != nullptr);
+  CHECK(stuck.keep_alive.use_count() == 1);
+  REQUIRE(stuck.iov.size() == 1);
+  CHECK(stuck.iov[0].iov_base == stuck.keep_alive.get());
+  std::memset(stuck.iov[0].iov_base, 0xab, stuck.iov[0].iov_len);
+  f.io.finish_forgotten();
+}
+
+TEST_CASE("virtio-blk requests gone while in the engine are forgotten, not left for the next") {
+  // An I/O thread unwinding from an error destroys its BlockRequests with
+  // reads in the kernel: the engine must not hand their completions (tags
+  // from 0 again) to the next activation's BlockRequests.
+  Fixture f;
+  f.header(kVirtioBlkTIn, 0);
+  DrivenQueue queue(f.memory, 8, GuestAddress{kRings});
+  {
+    BlockRequests requests(f.io, disk(8), 0, "test: ");
+    f.offer_read(queue, 0, kData, 512);
+    queue.driver.publish();
+    REQUIRE_FALSE(start_available(queue.queue, requests, f.log).broken);
+    REQUIRE(requests.submitted() == 1);
+  }
+  CHECK(f.io.in_kernel() == 0);
+  CHECK(f.io.forgotten().size() == 1);
+  CHECK(f.io.in_flight() == 0);
 }
 
 TEST_CASE("virtio-blk stops popping at queue size in flight and resumes as requests complete") {

@@ -80,6 +80,18 @@ TEST_CASE("the disk's io_uring refuses other opcodes, other files and further re
   sqe->flags |= IOSQE_FIXED_FILE;
   CHECK(complete_one(r.ring) == -EACCES);
 
+  // A cancel, as the engine sends one on reset: allowed with
+  // IOSQE_FIXED_FILE, which the lockdown requires on every entry, even one
+  // that names no file (nothing has this user_data: -ENOENT); refused
+  // without it.
+  sqe = io_uring_get_sqe(&r.ring);
+  io_uring_prep_cancel64(sqe, 12345, 0);
+  sqe->flags |= IOSQE_FIXED_FILE;
+  CHECK(complete_one(r.ring) == -ENOENT);
+  sqe = io_uring_get_sqe(&r.ring);
+  io_uring_prep_cancel64(sqe, 12345, 0);
+  CHECK(complete_one(r.ring) == -EACCES);
+
   // Registering another file afterwards.
   const int other_raw = other_fd.get();
   CHECK(io_uring_register_files_update(&r.ring, 0, &other_raw, 1) == -EACCES);
