@@ -184,7 +184,8 @@ TEST_CASE("io_uring cancels reads the kernel holds, and the engine serves the ne
   CHECK(io->in_flight() == 0);
 }
 
-TEST_CASE("destroying an io_uring engine with reads waiting in the kernel cancels them") {
+TEST_CASE("destroying an io_uring engine with reads waiting in the kernel cancels them",
+          "[threads]") {
   if (!io_uring_supported()) {
     WARN("io_uring is unavailable here");
     return;
@@ -229,7 +230,8 @@ TEST_CASE("io_uring forgets operations but keeps their buffers until the kernel 
   CHECK(next == Bytes(64, 2));
 }
 
-TEST_CASE("the thread engine drops jobs not started on cancel, and running ones finish") {
+TEST_CASE("the thread engine drops jobs not started on cancel, and running ones finish",
+          "[threads]") {
   // 64 MiB reads of /dev/zero keep the 4 workers busy while the rest queue
   // (200 of them: seconds of work, against the moment between the last
   // submit and cancel()). Workers take jobs in order, so the finished ones
@@ -263,7 +265,8 @@ TEST_CASE("the thread engine drops jobs not started on cancel, and running ones 
   CHECK(small == Bytes(512, 0));
 }
 
-TEST_CASE("the thread engine forgets jobs, and running ones keep their buffers until they end") {
+TEST_CASE("the thread engine forgets jobs, and running ones keep their buffers until they end",
+          "[threads]") {
   UniqueFd zero(::open("/dev/zero", O_RDONLY | O_CLOEXEC));
   REQUIRE(zero.valid());
   std::unique_ptr<BlockIo> io = make_thread_block_io(zero.get());
