@@ -280,11 +280,13 @@ std::optional<std::string> Virtqueue::walk_chain(uint16_t head, DescriptorChain&
 std::optional<std::string> Virtqueue::walk_indirect(uint16_t index, GuestAddress table,
                                                     uint32_t length, ChainWalk& walk,
                                                     DescriptorChain& chain) const {
-  const std::string where = "indirect table of descriptor " + std::to_string(index);
+  // Messages are built only for a chain that fails: a valid request (Linux
+  // sends most through an indirect table) allocates no string.
+  const auto where = [index] { return "indirect table of descriptor " + std::to_string(index); };
   // §2.7.5.3: the table is len / 16 descriptors; a remainder or an empty table
   // is not a table.
   if (length == 0 || length % kDescSize != 0) {
-    return where + " has length " + std::to_string(length) +
+    return where() + " has length " + std::to_string(length) +
            ", not a nonzero multiple of 16 (§2.7.5.3)";
   }
   const uint32_t entries = length / kDescSize;
@@ -292,31 +294,31 @@ std::optional<std::string> Virtqueue::walk_indirect(uint16_t index, GuestAddress
   // a table (and the walk) small. Linux never builds a larger one for queues
   // of kvmm's sizes.
   if (entries > config_.size) {
-    return where + " has " + std::to_string(entries) + " entries, more than the queue size " +
+    return where() + " has " + std::to_string(entries) + " entries, more than the queue size " +
            std::to_string(config_.size) + " (§2.7.5.3.1)";
   }
   // The whole table in one region of guest RAM.
   auto host = memory_->slice(table, length);
-  if (!host) return where + " " + range(table.value, length) + " is not inside guest memory";
+  if (!host) return where() + " " + range(table.value, length) + " is not inside guest memory";
 
   uint32_t entry = 0;
   for (uint32_t walked = 0;; ++walked) {
     if (walked == entries) {
-      return where + " chains more than its " + std::to_string(entries) +
+      return where() + " chains more than its " + std::to_string(entries) +
              " entries (a loop?) (§2.7.5.2)";
     }
     // Guest-controlled: copied out before use.
     Descriptor descriptor;
     std::memcpy(&descriptor, host->data() + kDescSize * entry, sizeof descriptor);
-    const std::string at = where + " entry " + std::to_string(entry);
+    const auto at = [&where, entry] { return where() + " entry " + std::to_string(entry); };
     // §2.7.5.3.1: "MUST NOT set the VIRTQ_DESC_F_INDIRECT flag within an
     // indirect descriptor".
-    if (descriptor.flags & kDescFIndirect) return at + " is itself indirect (§2.7.5.3.1)";
-    if (auto why = add_buffer(descriptor, walk, chain)) return at + ": " + *why;
+    if (descriptor.flags & kDescFIndirect) return at() + " is itself indirect (§2.7.5.3.1)";
+    if (auto why = add_buffer(descriptor, walk, chain)) return at() + ": " + *why;
     if (!(descriptor.flags & kDescFNext)) return std::nullopt;
     // §2.7.5.3: next indexes the indirect table.
     if (descriptor.next >= entries) {
-      return at + " chains to " + std::to_string(descriptor.next) + ", beyond the table's " +
+      return at() + " chains to " + std::to_string(descriptor.next) + ", beyond the table's " +
              std::to_string(entries) + " entries (§2.7.5.3)";
     }
     entry = descriptor.next;
