@@ -91,6 +91,13 @@ class BlockIo {
   // their slot in the engine's depth until they finish, so forgotten work
   // never piles up beyond one queue's worth.
   virtual void forget_in_flight() = 0;
+  // While deferred, submit() only queues its request, and flush() hands all
+  // that are queued to the kernel at once: start_available() defers for one
+  // pass over the ring, so a pass costs one system call instead of one a
+  // request. reap() flushes too, and so does submit() once not deferred.
+  // Engines without a submission queue (the thread engine) ignore both.
+  virtual void defer_submissions(bool defer) { (void)defer; }
+  virtual void flush() {}
 };
 
 // `fd` must outlive the engine. `depth` bounds operations in flight in the

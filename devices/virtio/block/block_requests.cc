@@ -351,6 +351,15 @@ void BlockRequests::forget_submitted() {
 
 BlockQueueStep start_available(Virtqueue& queue, BlockRequests& requests, RateLimitedLog& log) {
   BlockQueueStep step;
+  // The pass's requests go to the kernel together, after it. Should the pass
+  // throw, what it queued goes with the next submission or reap().
+  struct Deferral {
+    BlockRequests& requests;
+    explicit Deferral(BlockRequests& r) : requests(r) { requests.defer_submissions(true); }
+    ~Deferral() { requests.defer_submissions(false); }
+    Deferral(const Deferral&) = delete;
+    Deferral& operator=(const Deferral&) = delete;
+  } deferral(requests);
   // Full: the rest stays in the ring; the caller comes back after reap().
   while (!requests.full()) {
     Virtqueue::PopResult popped = queue.pop();
@@ -377,6 +386,7 @@ BlockQueueStep start_available(Virtqueue& queue, BlockRequests& requests, RateLi
       step.completed.push_back(*done);
     }
   }
+  requests.flush();
   return step;
 }
 

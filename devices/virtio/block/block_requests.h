@@ -163,6 +163,10 @@ class BlockRequests {
     io_.cancel();
   }
   void forget_submitted();
+  // The engine's deferral (BlockIo::defer_submissions, flush): requests
+  // started meanwhile reach the kernel together at flush().
+  void defer_submissions(bool defer) { io_.defer_submissions(defer); }
+  void flush() { io_.flush(); }
 
  private:
   struct FreeDeleter {

@@ -59,8 +59,11 @@ class IoUringBlockIo final : public BlockIo {
     const uint64_t key = next_key_++;
     operations_.emplace(key, BlockIoOperation(std::move(request)));
     backlog_.push_back(key);
-    flush_backlog();
+    if (!deferred_) flush_backlog();
   }
+
+  void defer_submissions(bool defer) override { deferred_ = defer; }
+  void flush() override { flush_backlog(); }
 
   int completion_fd() const override { return done_fd_.get(); }
 
@@ -215,6 +218,7 @@ class IoUringBlockIo final : public BlockIo {
   static constexpr int kDiskFile = 0;
   const unsigned depth_;
   io_uring ring_{};
+  bool deferred_ = false;    // submit() queues only (defer_submissions).
   bool restricted_ = false;  // The ring carries io_uring_ring.h's restrictions.
   EventFd done_fd_;
   uint64_t next_key_ = 0;
