@@ -94,7 +94,8 @@ TEST_CASE("a jailed kvmm runs every thread as the jail's user, rooted in DIR") {
     ::kill(pid, SIGTERM);
   };
   // The guest prints only once it runs, which is after the jail.
-  options.action_when_output_has = "spinning";
+  // The whole line: a stop between its last two bytes would cut it short.
+  options.action_when_output_has = "spinning\n";
   options.timeout = std::chrono::seconds(30);
   const auto run = run_guest("spin", "long",
                              {"--disk", image.path.string(), "--stats-file=" + stats,
