@@ -137,6 +137,22 @@ RoleFilter vcpu(const FilterNeeds& needs) {
   return f;
 }
 
+// The launcher (base/util/thread_launcher.h) only starts threads, but every
+// thread it starts inherits its filter before narrowing it to its own: so its
+// list is the union of theirs. No ioctl: none of them makes one.
+RoleFilter launcher() {
+  RoleFilter f;
+  add(f.syscalls, kThreadStart);
+  for (const RoleFilter& child : {block_io(), net_io(), vhost_net_io()}) {
+    for (int nr : child.syscalls) {
+      bool present = false;
+      for (int have : f.syscalls) present = present || have == nr;
+      if (!present) f.syscalls.push_back(nr);
+    }
+  }
+  return f;
+}
+
 RoleFilter api() {
   RoleFilter f;
   // The poll loop over the listening socket and its clients.
@@ -188,6 +204,7 @@ RoleFilter role_filter(ThreadRole role, const FilterNeeds& needs) {
     case ThreadRole::kVhostNetIo: f = vhost_net_io(); break;
     case ThreadRole::kApi: f = api(); break;
     case ThreadRole::kSlirp: f = slirp(needs); break;
+    case ThreadRole::kLauncher: f = launcher(); break;
   }
   add(f.syscalls, kCommon);
   // Thread names: set by a thread for itself, read by the SIGSYS handler.
@@ -205,6 +222,7 @@ std::string_view role_name(ThreadRole role) {
     case ThreadRole::kVhostNetIo: return "vhost-net";
     case ThreadRole::kApi: return "api";
     case ThreadRole::kSlirp: return "slirp";
+    case ThreadRole::kLauncher: return "launcher";
   }
   return "unknown";
 }
