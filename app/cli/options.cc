@@ -789,8 +789,8 @@ Program make_program(RunState& run, CheckCommand& check, SchedState& sched,
            "(docs/security.md)",
            {"run"}},
           {"KVMM_TEST_SECCOMP_VIOLATION",
-           "main, vcpu, virtio-blk, blk-worker, virtio-net, vhost-net or slirp: that thread "
-           "makes a call outside its seccomp filter right after loading it, to show what a "
+           "main, vcpu, virtio-blk, blk-worker, virtio-net, vhost-net, slirp or launcher: that "
+           "thread makes a call outside its seccomp filter right after loading it, to show what a "
            "violation looks like (docs/security.md)",
            {"run"}},
       },

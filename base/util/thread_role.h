@@ -23,8 +23,9 @@ enum class ThreadRole : uint8_t {
   kVhostNetIo,   // virtio-net0 with vhost=on: call eventfds relayed to the irqfd
   kApi,          // api: the VM's API socket (app/api/api_server.h)
   kSlirp,        // slirp0, …: --net user's libslirp and the host's sockets it opens
+  kLauncher,     // launcher: starts the device I/O threads (base/util/thread_launcher.h)
 };
-inline constexpr int kThreadRoleCount = 8;
+inline constexpr int kThreadRoleCount = 9;
 
 // Called by a thread for itself once every fd it uses is open; it must not
 // return unless the thread may go on (a hook that cannot confine the thread

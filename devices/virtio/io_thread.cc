@@ -11,10 +11,11 @@
 #include <cstring>
 #include <stdexcept>
 #include <future>
-#include <system_error>
+#include <memory>
 
 #include "base/util/error.h"
 #include "base/util/log.h"
+#include "base/util/thread_launcher.h"
 
 namespace kvmm {
 
@@ -116,11 +117,12 @@ void IoThread::run_body(const std::function<void(IoThread&)>& body,
 void IoThread::start(std::function<void(IoThread&)> body, std::function<void()> on_fault) {
   started_ = true;
   // The thread names itself (prctl; naming another thread opens a /proc
-  // file, which the starting vCPU thread's seccomp filter refuses) and loads
-  // its filter before the body runs; start() waits for both, so the name is
-  // there as soon as it returns (`ps -T`, tests). At most 15 characters.
-  std::promise<void> confined;
-  std::future<void> ready = confined.get_future();
+  // file, which seccomp filters refuse) and loads its filter before the body
+  // runs; start() waits for both, so the name is there as soon as it returns
+  // (`ps -T`, tests). At most 15 characters. Shared: a thread's function is
+  // copyable (std::function).
+  auto confined = std::make_shared<std::promise<void>>();
+  std::future<void> ready = confined->get_future();
   // A pause() before start() parks the thread before its body; one after
   // start() returns reaches the body through wait(), as any later one.
   bool park_first;
@@ -129,11 +131,13 @@ void IoThread::start(std::function<void(IoThread&)> body, std::function<void()> 
     park_first = pause_requested_;
   }
   try {
-    thread_ = std::thread([this, park_first, confined = std::move(confined), body = std::move(body),
-                           on_fault = std::move(on_fault)]() mutable {
+    // Through the launcher (base/util/thread_launcher.h): the thread does
+    // not inherit the filter of the vCPU thread that activates the device.
+    thread_ = start_thread(name_, [this, park_first, confined, body = std::move(body),
+                                   on_fault = std::move(on_fault)] {
       ::pthread_setname_np(::pthread_self(), name_.substr(0, 15).c_str());
       if (role_) on_thread_start(*role_);
-      confined.set_value();
+      confined->set_value();
       bool run = true;
       if (park_first) {
         // Started while the VM is paused: nothing may run until resume().
@@ -147,9 +151,9 @@ void IoThread::start(std::function<void(IoThread&)> body, std::function<void()> 
       }
       pause_changed_.notify_all();
     });
-  } catch (const std::system_error& e) {
+  } catch (const Error&) {
     started_ = false;
-    throw Error(name_ + ": cannot start its I/O thread: " + e.what());
+    throw;
   }
   ready.wait();
 }

@@ -5,7 +5,9 @@
 //
 // Threads: the owner (the device, on a vCPU thread in activate()/reset())
 // constructs it, adds the first watches, start()s it and destroys it, which
-// stops and joins the thread. Between start() and destruction only the I/O
+// stops and joins the thread. start() has the launcher create the thread,
+// where one runs (base/util/thread_launcher.h), so it never inherits the
+// vCPU's seccomp filter. Between start() and destruction only the I/O
 // thread calls wait(), watch(), modify(), unwatch() and park().
 //
 // Pause (a VM pause): the owner calls pause() and resume() from the thread
@@ -69,9 +71,10 @@ class IoThread {
   bool modify(int fd, uint32_t events, uint64_t source);
   bool unwatch(int fd);
 
-  // Runs `body` on a new thread named name(), once the thread has named and
-  // confined itself (it returns after both); throws Error when no thread can
-  // be started. An exception escaping `body` (a kvmm bug, or the host
+  // Runs `body` on a new thread named name(), started through
+  // start_thread(), once the thread has named and confined itself (it
+  // returns after both); throws Error when no thread can be started. An
+  // exception escaping `body` (a kvmm bug, or the host
   // refusing memory) ends the thread, not kvmm: it is logged in one line and
   // `on_fault` runs on the I/O thread, for the device to set
   // DEVICE_NEEDS_RESET (virtio 1.2 §2.1.2); the guest's driver may reset it.

@@ -70,6 +70,7 @@ TEST_CASE("every kvmm thread runs with no_new_privs and a seccomp filter") {
   CHECK(seccomp.count("vcpu0") == 1);
   CHECK(seccomp.count("blk-worker") == 4);
   CHECK(seccomp.count("slirp0") == 1);
+  CHECK(seccomp.count("launcher") == 1);
   for (const auto& [thread, value] : no_new_privs) {
     INFO(thread);
     CHECK(value == "1");
@@ -146,6 +147,16 @@ TEST_CASE("the slirp thread's call outside its filter stops kvmm and names the t
   INFO("stderr:\n" << run.result.err);
   CHECK(run.result.exit_status == kSigsysStatus);
   CHECK(run.result.err.find(violation_message("slirp0")) != std::string::npos);
+}
+
+TEST_CASE("the launcher's call outside its filter stops kvmm and names the thread and call") {
+  ProcessOptions options;
+  options.environment = {{"KVMM_TEST_SECCOMP_VIOLATION", "launcher"}};
+  const auto run = run_guest("hello_long", "long", options);
+  INFO("stderr:\n" << run.result.err);
+  CHECK(run.result.exit_status == kSigsysStatus);
+  CHECK(run.result.err.find(violation_message("launcher")) != std::string::npos);
+  CHECK(run.result.out.empty());  // It comes before any vCPU.
 }
 
 TEST_CASE("with seccomp in log mode a call outside the filter goes through") {

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 #include <vector>
 
@@ -27,7 +28,9 @@ namespace {
 constexpr ThreadRole kRoles[] = {ThreadRole::kMain,        ThreadRole::kVcpu,
                                  ThreadRole::kBlockIo,     ThreadRole::kBlockWorker,
                                  ThreadRole::kNetIo,       ThreadRole::kVhostNetIo,
-                                 ThreadRole::kApi,         ThreadRole::kSlirp};
+                                 ThreadRole::kApi,         ThreadRole::kSlirp,
+                                 ThreadRole::kLauncher};
+static_assert(std::size(kRoles) == kvmm::kThreadRoleCount);
 
 template <typename T>
 bool has(const std::vector<T>& list, T value) {
@@ -119,7 +122,7 @@ TEST_CASE("with a jail only the blk-worker and slirp filters change ids, and nev
   }
 }
 
-TEST_CASE("only the vCPU filter runs the guest and starts threads") {
+TEST_CASE("only the vCPU filter runs the guest, and only the launcher starts threads") {
   const RoleFilter vcpu = kvmm::role_filter(ThreadRole::kVcpu, {});
   namespace vhost = kvmm::vhost_abi;
   CHECK(vcpu.ioctls ==
@@ -130,22 +133,28 @@ TEST_CASE("only the vCPU filter runs the guest and starts threads") {
                                    vhost::kSetFeatures, vhost::kSetMemTable, vhost::kSetVringNum,
                                    vhost::kSetVringAddr, vhost::kSetVringBase, vhost::kSetVringKick,
                                    vhost::kSetVringCall, vhost::kNetSetBackend});
-  CHECK(has(vcpu.syscalls, static_cast<int>(SYS_clone3)));
   // KVM_RUN, once per exit: tested before any other call.
   CHECK(vcpu.hot_syscall == static_cast<int>(SYS_ioctl));
+  const RoleFilter launcher = kvmm::role_filter(ThreadRole::kLauncher, {});
+  for (int nr : {SYS_clone, SYS_clone3, SYS_seccomp, SYS_set_robust_list, SYS_rseq}) {
+    INFO("system call " << nr);
+    CHECK(has(launcher.syscalls, nr));
+  }
+  CHECK(launcher.ioctls.empty());
   for (ThreadRole role : kRoles) {
-    if (role == ThreadRole::kVcpu) continue;
     const RoleFilter f = kvmm::role_filter(role, {});
     INFO(kvmm::role_name(role));
-    CHECK_FALSE(has(f.ioctls, static_cast<unsigned long>(KVM_RUN)));
-    CHECK_FALSE(has(f.syscalls, static_cast<int>(SYS_clone)));
-    CHECK_FALSE(has(f.syscalls, static_cast<int>(SYS_clone3)));
+    CHECK(has(f.ioctls, static_cast<unsigned long>(KVM_RUN)) == (role == ThreadRole::kVcpu));
+    for (int nr : {SYS_clone, SYS_clone3, SYS_seccomp}) {
+      INFO("system call " << nr);
+      CHECK(has(f.syscalls, nr) == (role == ThreadRole::kLauncher));
+    }
   }
 }
 
 TEST_CASE("the device threads make no ioctl and the main thread only its shutdown's") {
   for (ThreadRole role : {ThreadRole::kBlockIo, ThreadRole::kBlockWorker, ThreadRole::kNetIo,
-                          ThreadRole::kVhostNetIo}) {
+                          ThreadRole::kVhostNetIo, ThreadRole::kLauncher}) {
     INFO(kvmm::role_name(role));
     CHECK(kvmm::role_filter(role, {}).ioctls.empty());
   }
@@ -181,19 +190,43 @@ TEST_CASE("the API thread serves its socket but cannot touch the guest's memory 
   CHECK_FALSE(has(api.ioctls, static_cast<unsigned long>(KVM_SET_USER_MEMORY_REGION)));
 }
 
-TEST_CASE("the vCPU filter holds what the device threads it starts need") {
-  // A filter is inherited: a device thread runs under the vCPU's and its own.
-  const RoleFilter vcpu = kvmm::role_filter(ThreadRole::kVcpu, {});
+TEST_CASE("the launcher's filter holds what the device threads it starts need") {
+  // A filter is inherited: a device thread runs under the launcher's and its own.
+  const RoleFilter launcher = kvmm::role_filter(ThreadRole::kLauncher, {});
   for (ThreadRole child : {ThreadRole::kBlockIo, ThreadRole::kNetIo, ThreadRole::kVhostNetIo}) {
     const RoleFilter f = kvmm::role_filter(child, {});
     INFO(kvmm::role_name(child));
     for (int nr : f.syscalls) {
       INFO("system call " << nr);
+      CHECK(has(launcher.syscalls, nr));
+    }
+    CHECK(f.ioctls.empty());  // The launcher allows none.
+  }
+  // ... but the blk-workers and slirp threads are started by the main thread
+  // before any filter, and nothing else: no file, socket or disk I/O.
+  for (int nr : {SYS_pwritev, SYS_openat, SYS_socket, SYS_connect, SYS_execve, SYS_fork}) {
+    INFO("system call " << nr);
+    CHECK_FALSE(has(launcher.syscalls, nr));
+  }
+}
+
+TEST_CASE("the vCPU filter holds only what the vCPU itself does") {
+  // The device threads a vCPU asks for are the launcher's children: their
+  // calls are not the vCPU's. Activation on the vCPU creates the I/O
+  // thread's epoll fd and eventfds and watches its sources.
+  for (bool stats : {false, true}) {
+    const RoleFilter vcpu = kvmm::role_filter(ThreadRole::kVcpu, FilterNeeds{.stats = stats});
+    for (int nr : {SYS_clone, SYS_clone3, SYS_seccomp, SYS_set_robust_list, SYS_rseq,
+                   SYS_io_uring_enter, SYS_readv, SYS_writev, SYS_epoll_wait, SYS_epoll_pwait,
+                   SYS_poll, SYS_ppoll, SYS_pwritev}) {
+      INFO("system call " << nr);
+      CHECK_FALSE(has(vcpu.syscalls, nr));
+    }
+    for (int nr : {SYS_epoll_create1, SYS_eventfd2, SYS_epoll_ctl}) {
+      INFO("system call " << nr);
       CHECK(has(vcpu.syscalls, nr));
     }
   }
-  // ... but the blk-workers are started by the main thread before any filter.
-  CHECK_FALSE(has(vcpu.syscalls, static_cast<int>(SYS_pwritev)));
 }
 
 TEST_CASE("a VM pause needs nothing new: device threads park, the main thread pauses them") {

@@ -15,6 +15,7 @@
 #include "base/util/log.h"
 #include "base/util/output_file.h"
 #include "base/util/stop_signals.h"
+#include "base/util/thread_launcher.h"
 #include "devices/virtio/block/virtio_block.h"
 #include "devices/virtio/net/slirp_backend.h"
 #include "devices/virtio/net/tap.h"
@@ -339,6 +340,12 @@ RunOutcome Machine::run(const std::function<void()>& on_started) {
   UniqueFd signal_fd(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!signal_fd.valid()) throw_errno("signalfd failed");
 
+  // Before any filter but the disks' and slirp's: the device I/O threads
+  // that vCPUs activate are started by the launcher and inherit its filter,
+  // not the vCPU's (base/util/thread_launcher.h). Destroyed last, after the
+  // devices' threads are joined.
+  ThreadLauncher launcher;
+
   // The console, before any vCPU runs: stdin feeds COM1. On a terminal, raw
   // mode passes every key (Ctrl-C included) to the guest; the destructor
   // restores it on every way out of here, exceptions included, and the fatal
@@ -365,8 +372,8 @@ RunOutcome Machine::run(const std::function<void()>& on_started) {
       pthread_setname_np(pthread_self(), name.c_str());
       try {
         prepare_vcpu_thread(vcpu->index());
-        // Its fds (vCPU, kvm_run, devices) are open; the filter is inherited
-        // by the device threads this vCPU starts at DRIVER_OK.
+        // Its fds (vCPU, kvm_run, devices) are open. The device threads
+        // it asks for at DRIVER_OK are the launcher's children, not its own.
         install_thread_filter(ThreadRole::kVcpu);
       } catch (const Error& e) {
         stop_.request_stop(RunOutcome{kExitSetupFailed, e.what()});

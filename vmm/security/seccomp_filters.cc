@@ -48,9 +48,10 @@ constexpr std::initializer_list<int> kThreadStart = {
 };
 
 // Activating a virtio device (on the vCPU thread that wrote DRIVER_OK):
-// the I/O thread's epoll fd and stop eventfd.
+// the I/O thread's epoll fd, its stop and pause eventfds and the watches on
+// them and on the device's sources. The thread itself is the launcher's.
 constexpr std::initializer_list<int> kActivation = {
-    SYS_epoll_create1, SYS_eventfd2,
+    SYS_epoll_create1, SYS_eventfd2, SYS_epoll_ctl,
 };
 
 // vhost-net's set-up on activation and its stop on reset (vhost_net.cc).
@@ -121,12 +122,23 @@ RoleFilter vcpu(const FilterNeeds& needs) {
   // Waking from ACPI S3 (a multiboot guest): the vCPU resets itself.
   add(f.ioctls, {KVM_SET_REGS, KVM_SET_SREGS, kKvmSetMsrs, KVM_SET_FPU, KVM_SET_LAPIC,
                  KVM_SET_MP_STATE});
-  // DRIVER_OK and reset, written by the guest: start and stop device threads.
-  add(f.syscalls, kThreadStart);
+  // DRIVER_OK and reset, written by the guest: a device's activation and its
+  // stop (the I/O thread is asked for, and joined, here; the launcher starts
+  // it). A tap's offloads follow the guest's features; vhost-net is set up.
   add(f.syscalls, kActivation);
   add(f.ioctls, {TUNSETOFFLOAD});
   add(f.ioctls, kVhostIoctls);
-  // Inherited by the device threads started here, so theirs too.
+  return f;
+}
+
+// The launcher (base/util/thread_launcher.h) only starts threads, but every
+// thread it starts inherits its filter before narrowing it to its own: so its
+// list is the union of theirs. No ioctl: none of them makes one. The
+// blk-workers and slirp threads are not here: they start while the machine
+// is built, from the main thread, before the launcher exists.
+RoleFilter launcher() {
+  RoleFilter f;
+  add(f.syscalls, kThreadStart);
   for (const RoleFilter& child : {block_io(), net_io(), vhost_net_io()}) {
     for (int nr : child.syscalls) {
       bool present = false;
@@ -188,6 +200,7 @@ RoleFilter role_filter(ThreadRole role, const FilterNeeds& needs) {
     case ThreadRole::kVhostNetIo: f = vhost_net_io(); break;
     case ThreadRole::kApi: f = api(); break;
     case ThreadRole::kSlirp: f = slirp(needs); break;
+    case ThreadRole::kLauncher: f = launcher(); break;
   }
   add(f.syscalls, kCommon);
   // Thread names: set by a thread for itself, read by the SIGSYS handler.
@@ -205,6 +218,7 @@ std::string_view role_name(ThreadRole role) {
     case ThreadRole::kVhostNetIo: return "vhost-net";
     case ThreadRole::kApi: return "api";
     case ThreadRole::kSlirp: return "slirp";
+    case ThreadRole::kLauncher: return "launcher";
   }
   return "unknown";
 }

@@ -5,9 +5,11 @@
 // installer is vmm/security/seccomp.h. docs/security.md explains each list.
 //
 // A filter is inherited by every thread its thread creates, and stacked filters
-// all apply. The virtio I/O threads are started by a vCPU thread when the
-// guest's driver sets DRIVER_OK, so the vCPU filter also holds what those
-// threads need; each I/O thread then narrows itself to its own list.
+// all apply. The virtio I/O threads a vCPU thread asks for when the guest's
+// driver sets DRIVER_OK are started by the launcher thread
+// (base/util/thread_launcher.h), so the launcher's filter holds what those
+// threads need and the vCPU's only what the vCPU does; each I/O thread then
+// narrows itself to its own list.
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -42,7 +44,7 @@ struct RoleFilter {
 RoleFilter role_filter(ThreadRole role, const FilterNeeds& needs);
 
 // "main", "vcpu", "virtio-blk", "blk-worker", "virtio-net", "vhost-net",
-// "api", "slirp".
+// "api", "slirp", "launcher".
 std::string_view role_name(ThreadRole role);
 
 }  // namespace kvmm

@@ -17,6 +17,7 @@
 
 #include "base/util/event_fd.h"
 #include "base/util/stop_signals.h"
+#include "base/util/thread_launcher.h"
 #include "base/util/thread_role.h"
 #include "devices/virtio/block/block_io.h"
 #include "devices/virtio/block/block_io_operation.h"
@@ -35,11 +36,17 @@ class ThreadBlockIo final : public BlockIo {
     // of reaching the thread that waits for it. main() blocks them before any
     // thread exists; blocked again here, around the thread creation, so a
     // worker inherits the mask whoever builds the engine (a test, a bench).
+    // A worker the launcher starts has the launcher's, which blocks them too.
     const sigset_t stop = stop_signals();
     sigset_t previous;
     ::pthread_sigmask(SIG_BLOCK, &stop, &previous);
     try {
-      for (int i = 0; i < kWorkers; ++i) workers_.emplace_back([this] { run(); });
+      // Through the launcher, where one runs (base/util/thread_launcher.h).
+      // Room first: a started thread is never dropped unjoined.
+      workers_.reserve(kWorkers);
+      for (int i = 0; i < kWorkers; ++i) {
+        workers_.push_back(start_thread("blk-worker", [this] { run(); }));
+      }
     } catch (...) {
       ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
       stop_workers();

@@ -19,6 +19,7 @@
 #include "base/util/event_fd.h"
 #include "base/util/log.h"
 #include "base/util/rate_limited_log.h"
+#include "base/util/thread_launcher.h"
 #include "base/util/thread_role.h"
 #include "devices/virtio/net/virtio_net_spec.h"
 
@@ -308,12 +309,13 @@ SlirpBackend::SlirpBackend(const UserNetOptions& options, unsigned index)
   stack_ = std::make_unique<Stack>(options, name, std::move(slirp_end));
   // The thread names itself and loads its seccomp filter before the loop;
   // the constructor waits for both, as IoThread::start() does.
-  std::promise<void> confined;
-  std::future<void> ready = confined.get_future();
-  thread_ = std::thread([stack = stack_.get(), confined = std::move(confined)]() mutable {
+  // Through the launcher, where one runs (base/util/thread_launcher.h).
+  auto confined = std::make_shared<std::promise<void>>();
+  std::future<void> ready = confined->get_future();
+  thread_ = start_thread(name, [stack = stack_.get(), confined] {
     ::pthread_setname_np(::pthread_self(), stack->name().substr(0, 15).c_str());
     on_thread_start(ThreadRole::kSlirp);
-    confined.set_value();
+    confined->set_value();
     try {
       stack->run();
     } catch (const std::exception& e) {
