@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "app/api/api_listener.h"
-#include "app/api/api_router.h"
 #include "app/api/api_routes.h"
+#include "app/api/http_module.h"
 #include "app/api/api_server.h"
 #include "app/api/machine_control.h"
 #include "app/api/run_dir.h"
@@ -33,6 +33,7 @@
 #include "base/util/output_file.h"
 #include "base/util/unique_fd.h"
 #include "base/util/stop_signals.h"
+#include "base/util/thread_stack.h"
 #include "vmm/console/terminal.h"
 #include "vmm/machine/machine.h"
 
@@ -172,17 +173,21 @@ int run_guest(const RunCommand& command) {
   config.api = listener.has_value();
   config.console_input = console->input_fd();
   config.console_output = console->output_fd();
+  // The HTTP module is loaded on the API's first client, by the API thread,
+  // whose seccomp filter lets it open and map files but not search for
+  // them: found now. --jail's chroot hides the files: a jailed kvmm loads it
+  // now.
+  if (config.api) locate_http_module();
+  if (config.jail && config.api) (void)http_module();
   std::unique_ptr<Machine> machine = Machine::build(config);
   // Jailed now: the sockets' paths would name files inside the jail.
   if (config.jail) ApiListener::leave_files_in_place();
   // Declared after the machine, so destroyed (the API thread joined) first.
   std::optional<MachineControl> control;
-  ApiRouter router;
   std::optional<ApiServer> server;
   if (listener) {
     control.emplace(*machine, name, listener->path().string());
-    add_api_routes(router, *control, KVMM_VERSION);
-    server.emplace(listener->fd(), router);
+    server.emplace(listener->fd(), api_setup(*control, KVMM_VERSION), load_http_api);
   }
   console->start();
   std::function<void()> on_started;
@@ -268,6 +273,7 @@ int main(int argc, char** argv) {
   // only by the thread that waits for it, never kills kvmm from a worker.
   const sigset_t stop = kvmm::stop_signals();
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  kvmm::set_default_thread_stack();
   kvmm::install_fatal_signal_handlers();
   std::set_terminate(kvmm::on_terminate);
   // A closed stdout (e.g. `kvmm run ... | head`) must end the guest's output,

@@ -1,6 +1,5 @@
 #include "app/api/api_client.h"
 
-#include <httplib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include <system_error>
 
 #include "app/api/api_routes.h"
+#include "app/api/http_module.h"
 #include "app/api/run_dir.h"
 #include "base/util/error.h"
 #include "base/util/unique_fd.h"
@@ -52,23 +52,18 @@ ApiReply api_call(const std::filesystem::path& socket, std::string_view method,
     throw Error("no VM named '" + vm_of(socket) + "' is running (no API socket " +
                 socket.string() + "): kvmm list shows the running VMs");
   }
-  httplib::ClientImpl client(socket.string(), 80);
-  client.set_address_family(AF_UNIX);
-  client.set_connection_timeout(timeout);
-  client.set_read_timeout(timeout);
-  client.set_write_timeout(timeout);
   const std::string path = std::string(kApiPrefix) + std::string(endpoint);
-  httplib::Result result = method == "PUT" ? client.Put(path.c_str()) : client.Get(path.c_str());
-  if (!result) {
-    const httplib::Error error = result.error();
-    if (error == httplib::Error::Connection) {
+  const HttpReply reply = http_module().call(socket.string(), std::string(method), path, timeout);
+  switch (reply.outcome) {
+    case HttpReply::Outcome::kAnswered: break;
+    case HttpReply::Outcome::kNoConnection:
       throw Error("VM '" + vm_of(socket) + "' does not answer on " + socket.string() +
                   " (it has ended, or is not kvmm): kvmm list shows the running VMs");
-    }
-    throw Error("VM '" + vm_of(socket) + "' did not answer " + std::string(endpoint) + ": " +
-                httplib::to_string(error));
+    case HttpReply::Outcome::kFailed:
+      throw Error("VM '" + vm_of(socket) + "' did not answer " + std::string(endpoint) + ": " +
+                  reply.error);
   }
-  return ApiReply{result->status, result->body};
+  return ApiReply{reply.status, reply.body};
 }
 
 std::string reply_error(const ApiReply& reply) {

@@ -1,6 +1,6 @@
 #pragma once
 // The client side of the API, for `kvmm list|info|pause|…`: one request over
-// a VM's unix socket, by cpp-httplib.
+// a VM's unix socket, through the HTTP module (http_module.h).
 #include <chrono>
 #include <filesystem>
 #include <string>

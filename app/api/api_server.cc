@@ -13,6 +13,7 @@
 #include <system_error>
 #include <vector>
 
+#include "app/api/api_routes.h"
 #include "app/api/peer_credentials.h"
 #include "base/util/error.h"
 #include "base/util/thread_role.h"
@@ -47,9 +48,9 @@ void send_and_forget(int fd, const std::string& response) {
 
 }  // namespace
 
-ApiServer::ApiServer(int listen_fd, ApiRouter& router, Limits limits)
-    : listen_fd_(listen_fd), router_(router), limits_(limits) {
-  router_.set_payload_max_length(limits_.max_request_bytes);
+ApiServer::ApiServer(int listen_fd, HttpApiSetup setup, Factory factory, Limits limits)
+    : listen_fd_(listen_fd), setup_(std::move(setup)), factory_(std::move(factory)), limits_(limits) {
+  setup_.max_request_bytes = limits_.max_request_bytes;
   try {
     // The thread names itself (prctl: a jailed kvmm has no /proc to name it
     // from here); the constructor waits for that, so from its return on,
@@ -66,7 +67,19 @@ ApiServer::ApiServer(int listen_fd, ApiRouter& router, Limits limits)
   }
 }
 
-ApiServer::ApiServer(int listen_fd, ApiRouter& router) : ApiServer(listen_fd, router, Limits{}) {}
+ApiServer::ApiServer(int listen_fd, HttpApiSetup setup, Factory factory)
+    : ApiServer(listen_fd, std::move(setup), std::move(factory), Limits{}) {}
+
+HttpApi* ApiServer::http() {
+  if (http_ || !http_failure_.empty()) return http_.get();
+  try {
+    http_ = factory_(setup_);
+  } catch (const std::exception& e) {
+    http_failure_ = e.what();
+    log_.log(http_failure_);
+  }
+  return http_.get();
+}
 
 ApiServer::~ApiServer() {
   stop_.signal();
@@ -110,7 +123,13 @@ void ApiServer::serve() noexcept {
           }
           if (n == 0) client.input_ended = true;
           client.input.append(buffer, static_cast<size_t>(n));
-          ApiRouter::Result result = router_.handle(client.input, client.input_ended, client.pid);
+          HttpApi* api = http();
+          HttpApi::Result result;
+          if (api == nullptr) {
+            result = {true, canned_error_response(500, "Internal Server Error", http_failure_)};
+          } else {
+            result = api->handle(client.input, client.input_ended, client.pid);
+          }
           if (result.complete && result.response.empty()) {
             client.done = true;  // It closed without sending a request.
           } else if (result.complete) {

@@ -2,6 +2,8 @@
 
 #include <atomic>
 
+#include "base/util/thread_stack.h"
+
 namespace kvmm {
 
 namespace {
@@ -13,6 +15,7 @@ std::atomic<ThreadStartHook> g_hook{nullptr};
 void set_thread_start_hook(ThreadStartHook hook) { g_hook.store(hook, std::memory_order_release); }
 
 void on_thread_start(ThreadRole role) {
+  keep_stack_in_small_pages();
   if (ThreadStartHook hook = g_hook.load(std::memory_order_acquire)) hook(role);
 }
 

@@ -29,7 +29,8 @@ inline constexpr int kThreadRoleCount = 9;
 
 // Called by a thread for itself once every fd it uses is open; it must not
 // return unless the thread may go on (a hook that cannot confine the thread
-// ends the process).
+// ends the process). It also keeps the thread's stack out of huge pages
+// (thread_stack.h).
 using ThreadStartHook = void (*)(ThreadRole role);
 
 void set_thread_start_hook(ThreadStartHook hook);

@@ -27,7 +27,7 @@
 #include <string_view>
 #include <vector>
 
-#include "app/api/api_router.h"
+#include "app/api/http/api_router.h"
 #include "app/api/api_routes.h"
 #include "base/util/error.h"
 
@@ -176,10 +176,9 @@ FakeVm& fake_vm() {
 // Built once: its routes compile regular expressions.
 ApiRouter& router() {
   static ApiRouter* router = [] {
-    auto* r = new ApiRouter;
-    r->set_payload_max_length(64 * 1024);  // As the server sets it.
-    add_api_routes(*r, fake_vm(), "0.0.0-fuzz");
-    return r;
+    HttpApiSetup setup = api_setup(fake_vm(), "0.0.0-fuzz");
+    setup.max_request_bytes = 64 * 1024;  // As the server sets it.
+    return new ApiRouter(std::move(setup));
   }();
   return *router;
 }

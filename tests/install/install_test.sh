@@ -16,7 +16,7 @@ fail() {
 
 cmake --install "$build" --prefix "$prefix" >/dev/null
 
-for file in bin/kvmm lib/kvmm/guest/bench_exits.bin lib/kvmm/guest/sched_bench.bin \
+for file in bin/kvmm lib/kvmm/kvmm-http.so lib/kvmm/guest/bench_exits.bin lib/kvmm/guest/sched_bench.bin \
     share/man/man1/kvmm.1 share/bash-completion/completions/kvmm; do
     [[ -f $prefix/$file ]] || fail "$file is not installed"
 done
@@ -44,6 +44,21 @@ completed=$(bash -c 'source "$1" && COMP_WORDS=(kvmm run --di) COMP_CWORD=2 && _
     printf "%s\n" "${COMPREPLY[@]}"' completion "$prefix/share/bash-completion/completions/kvmm") ||
     fail "the completion does not source"
 [[ $completed == --disk ]] || fail "kvmm run --di completes to '$completed', not --disk"
+
+# The installed kvmm's HTTP module (P/lib/kvmm/kvmm-http.so), loaded by a
+# client's first request: to a socket no one listens on, it is "does not
+# answer"; without the module, the missing module by name.
+run_dir=$prefix/run
+mkdir -m 700 "$run_dir"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$run_dir/dead.sock"
+output=$(env -u KVMM_HTTP_MODULE KVMM_RUN_DIR="$run_dir" "$prefix/bin/kvmm" info dead 2>&1) &&
+    fail "kvmm info answered for a dead socket"
+[[ $output == *"does not answer"* ]] || fail "the installed kvmm's client: $output"
+mv "$prefix/lib/kvmm/kvmm-http.so" "$prefix/lib/kvmm/moved.so"
+output=$(env -u KVMM_HTTP_MODULE KVMM_RUN_DIR="$run_dir" "$prefix/bin/kvmm" info dead 2>&1) || true
+[[ $output == *"kvmm-http.so is missing (looked for $prefix/bin/kvmm-http.so, $prefix/bin/../lib/kvmm/kvmm-http.so"* ]] ||
+    fail "without P/lib/kvmm/kvmm-http.so: $output"
+mv "$prefix/lib/kvmm/moved.so" "$prefix/lib/kvmm/kvmm-http.so"
 
 # The installed kvmm finds its guest in P/lib/kvmm/guest with KVMM_GUEST_DIR
 # unset: the exit benchmark looks for its guest before it opens KVM, so with

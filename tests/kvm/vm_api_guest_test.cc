@@ -2,6 +2,7 @@
 // info, pause, resume, stats and destroy against a real VM on KVM, two VMs
 // at once, a clashing name, and clients that misbehave.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -125,6 +126,66 @@ TEST_CASE("a running VM is listed with its vCPU threads, pauses, resumes and is 
   CHECK_FALSE(std::filesystem::exists(dir.path / "talker.sock"));
   CHECK(kvmm_client(dir, {"info", "talker"}).err.find("no VM named 'talker' is running") !=
         std::string::npos);
+}
+
+namespace {
+
+// Whether process `pid` has mapped a file whose path holds `name`.
+bool maps_file(int pid, const std::string& name) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.find(name) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("the HTTP library is loaded on the API's first client, not at start") {
+  RunDir dir;
+  FlatVm vm(dir, "lazy", "spin");
+  REQUIRE(vm.process.wait_for_output("spinning", kBoot));
+  CHECK_FALSE(maps_file(vm.process.pid(), "libcpp-httplib"));
+  CHECK_FALSE(maps_file(vm.process.pid(), "libcrypto"));
+  CHECK_FALSE(maps_file(vm.process.pid(), "kvmm-http.so"));
+  CHECK(info_of(dir, "lazy")["state"] == "running");
+  CHECK(maps_file(vm.process.pid(), "kvmm-http.so"));
+  CHECK(maps_file(vm.process.pid(), "libcpp-httplib"));
+  CHECK(kvmm_client(dir, {"destroy", "lazy"}).exit_status == 0);
+  CHECK(vm.process.wait_exit(kBoot) == 0);
+}
+
+TEST_CASE("without its HTTP module the VM runs on and its API answers why, in one line") {
+  RunDir dir;
+  auto environment = dir.environment();
+  environment.emplace_back("KVMM_HTTP_MODULE", (dir.path / "no-such-module.so").string());
+  BackgroundProcess process({KVMM_BINARY, "run", "--flat", guest_path("spin"), "--mode", "long",
+                             "--name", "bare"},
+                            environment);
+  REQUIRE(process.wait_for_output("spinning", kBoot));
+  // The VM's own API answers 500 with the reason, and keeps serving.
+  for (int i = 0; i < 2; ++i) {
+    const int fd = connect_raw(dir.path / "bare.sock");
+    const std::string request = "GET /api/v1/vm.info HTTP/1.1\r\nHost: x\r\n\r\n";
+    REQUIRE(::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+    std::string reply;
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) reply.append(buffer, n);
+    ::close(fd);
+    INFO(reply);
+    CHECK(reply.rfind("HTTP/1.1 500 ", 0) == 0);
+    CHECK(reply.find("kvmm-http.so is missing") != std::string::npos);
+  }
+  // A client without the module says so; the VM is still running.
+  ProcessOptions options;
+  options.environment = environment;
+  const ProcessResult info = run_process({KVMM_BINARY, "info", "bare"}, options);
+  CHECK(info.exit_status == 1);
+  CHECK(info.err.find("kvmm-http.so is missing") != std::string::npos);
+  CHECK(info.err.find('\n') == info.err.size() - 1);
+  REQUIRE(::kill(process.pid(), SIGTERM) == 0);  // Running until now; its API cannot end it.
+  CHECK(process.wait_exit(kBoot).has_value());
 }
 
 TEST_CASE("pause and resume in a loop lose no vCPU and the VM runs on") {

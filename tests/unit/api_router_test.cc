@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "app/api/api_router.h"
+#include "app/api/http/api_router.h"
 #include "app/api/api_routes.h"
 #include "base/util/error.h"
 
@@ -90,8 +90,7 @@ Reply parse_reply(const std::string& response) {
 
 struct Api {
   FakeVm vm;
-  ApiRouter router;
-  Api() { kvmm::add_api_routes(router, vm, "9.9.9"); }
+  ApiRouter router{kvmm::api_setup(vm, "9.9.9")};
   Reply send(const std::string& request) {
     const ApiRouter::Result result = router.handle(request, false, 1);
     REQUIRE(result.complete);

@@ -16,7 +16,7 @@
 
 #include "app/api/api_client.h"
 #include "app/api/api_listener.h"
-#include "app/api/api_router.h"
+#include "app/api/http/api_router.h"
 #include "app/api/api_routes.h"
 #include "app/api/api_server.h"
 #include "app/api/run_dir.h"
@@ -27,6 +27,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using kvmm::UniqueFd;
+
+// api_call loads the HTTP module as kvmm does: this build's, from where the
+// build put it (the search beside the executable would not find it here).
+const bool module_path_set = ::setenv("KVMM_HTTP_MODULE", KVMM_TEST_HTTP_MODULE, 0) == 0;
 
 class StaticVm : public kvmm::VmControl {
  public:
@@ -90,11 +94,9 @@ struct Served {
   fs::path socket = dir.path / "vm.sock";
   kvmm::ApiListener listener = kvmm::ApiListener::open(socket);
   StaticVm vm;
-  kvmm::ApiRouter router;
   std::optional<kvmm::ApiServer> server;
   explicit Served(kvmm::ApiServer::Limits limits) {
-    kvmm::add_api_routes(router, vm, "1");
-    server.emplace(listener.fd(), router, limits);
+    server.emplace(listener.fd(), kvmm::api_setup(vm, "1"), kvmm::make_http_api, limits);
   }
   bool ping() {
     const kvmm::ApiReply reply = kvmm::api_call(socket, "GET", "vmm.ping");

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <iterator>
@@ -188,6 +189,21 @@ TEST_CASE("the API thread serves its socket but cannot touch the guest's memory 
   CHECK_FALSE(has(api.syscalls, static_cast<int>(SYS_process_vm_writev)));
   CHECK_FALSE(has(api.ioctls, static_cast<unsigned long>(KVM_SET_REGS)));
   CHECK_FALSE(has(api.ioctls, static_cast<unsigned long>(KVM_SET_USER_MEMORY_REGION)));
+}
+
+TEST_CASE("only the API thread sets a signal's action, and only SIGPIPE's") {
+  // It loads the HTTP module on its first client, and httplib's server
+  // ignores SIGPIPE when it is made. No thread sets actions freely.
+  for (ThreadRole role : kRoles) {
+    const RoleFilter f = kvmm::role_filter(role, {});
+    INFO(kvmm::role_name(role));
+    CHECK_FALSE(has(f.syscalls, static_cast<int>(SYS_rt_sigaction)));
+    if (role == ThreadRole::kApi) {
+      CHECK(f.sigaction_signals == std::vector<int>{SIGPIPE});
+    } else {
+      CHECK(f.sigaction_signals.empty());
+    }
+  }
 }
 
 TEST_CASE("the launcher's filter holds what the device threads it starts need") {

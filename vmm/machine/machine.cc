@@ -16,6 +16,7 @@
 #include "base/util/output_file.h"
 #include "base/util/stop_signals.h"
 #include "base/util/thread_launcher.h"
+#include "base/util/thread_stack.h"
 #include "devices/virtio/block/virtio_block.h"
 #include "devices/virtio/net/slirp_backend.h"
 #include "devices/virtio/net/tap.h"
@@ -370,6 +371,7 @@ RunOutcome Machine::run(const std::function<void()>& on_started) {
     threads.emplace_back([this, &vcpu, &prepared] {
       const std::string name = "vcpu" + std::to_string(vcpu->index());
       pthread_setname_np(pthread_self(), name.c_str());
+      keep_stack_in_small_pages();
       try {
         prepare_vcpu_thread(vcpu->index());
         // Its fds (vCPU, kvm_run, devices) are open. The device threads

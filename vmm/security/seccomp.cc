@@ -109,6 +109,11 @@ void load_filter(ThreadRole role) {
                                SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(option))),
             what + ": prctl " + std::to_string(option));
     }
+    for (int signal_number : filter.sigaction_signals) {
+      check(::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1,
+                               SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(signal_number))),
+            what + ": rt_sigaction " + std::to_string(signal_number));
+    }
     check(::seccomp_load(ctx), "loading the " + what);
   } catch (...) {
     ::seccomp_release(ctx);

@@ -1,5 +1,7 @@
 #include "vmm/security/seccomp_filters.h"
 
+#include <signal.h>
+
 #include <linux/kvm.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
@@ -20,9 +22,11 @@ namespace {
 // (write), closing what it owns, the way out (exit, exit_group: also the
 // SIGSYS handler's), abort(3) (tgkill, getpid, gettid). A VM pause needs
 // nothing more: a device thread parks on a condition variable (futex) and
-// the pausing thread signals its pause eventfd (write).
+// the pausing thread signals its pause eventfd (write). Each thread keeps
+// its stack out of huge pages as it starts (base/util/thread_stack.h):
+// glibc's pthread_getattr_np asks for the thread's affinity.
 constexpr std::initializer_list<int> kCommon = {
-    SYS_brk, SYS_mmap, SYS_munmap, SYS_mremap, SYS_mprotect, SYS_madvise,
+    SYS_brk, SYS_mmap, SYS_munmap, SYS_mremap, SYS_mprotect, SYS_madvise, SYS_sched_getaffinity,
     SYS_futex, SYS_clock_gettime, SYS_clock_nanosleep, SYS_nanosleep, SYS_sched_yield,
     SYS_write, SYS_close,
     SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_restart_syscall,
@@ -157,7 +161,15 @@ RoleFilter api() {
   // vm.info and vm.counters: /proc/self/task/TID/{stat,schedstat}, the
   // scheduling of each vCPU thread, KVM's binary stats fds (pread).
   add(f.syscalls, {SYS_openat, SYS_newfstatat, SYS_fstat, SYS_lseek, SYS_pread64,
-                   SYS_sched_getaffinity, SYS_sched_getscheduler, SYS_sched_getparam});
+                   SYS_sched_getscheduler, SYS_sched_getparam});
+  // The HTTP module, loaded on the first client (app/api/http_module.h):
+  // the dynamic loader opens and maps it and its libraries (openat, read,
+  // fstat, mmap and mprotect above and in kCommon), and OpenSSL's
+  // initialisation, which Debian's libcpp-httplib runs, reads its
+  // configuration file and asks sysinfo for the memory size. httplib's
+  // server ignores SIGPIPE when it is made, which is on the API thread.
+  add(f.syscalls, {SYS_sysinfo});
+  f.sigaction_signals = {SIGPIPE};
   // vm.shutdown: the power button's interrupt; vm.pause: vhost-net's
   // backend detached and attached again.
   add(f.ioctls, {KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, vhost_abi::kNetSetBackend});

@@ -35,6 +35,7 @@ struct RoleFilter {
   std::vector<int> syscalls;              // Allowed with any arguments.
   std::vector<unsigned long> ioctls;      // ioctl(2) allowed with these requests only.
   std::vector<int> prctl_options;         // prctl(2) allowed with these options only.
+  std::vector<int> sigaction_signals;     // rt_sigaction(2) allowed for these signals only.
   // The call on the thread's hot path (a vCPU's ioctl, for KVM_RUN), which
   // the filter tests before any other: every exit to kvmm pays for the
   // comparisons in front of it.

@@ -1,9 +1,8 @@
-#include "app/api/api_router.h"
+#include "app/api/http/api_router.h"
 
 #include <algorithm>
 #include <cstring>
-
-#include "base/util/json_writer.h"
+#include <exception>
 
 namespace kvmm {
 
@@ -70,22 +69,28 @@ bool origin_form(std::string_view target) {
   });
 }
 
+void answer(httplib::Response& res, const ApiAnswer& answer) {
+  res.status = answer.status;
+  if (!answer.body.empty()) res.set_content(answer.body, "application/json");
+}
+
 }  // namespace
 
-ApiRouter::ApiRouter() {
+ApiRouter::ApiRouter(HttpApiSetup setup) : setup_(std::move(setup)) {
+  set_payload_max_length(setup_.max_request_bytes);
   // A malformed target is 400 before any route sees it (RFC 9112 section 3.2:
   // an invalid request line should be answered 400).
-  set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+  set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (origin_form(req.target)) return HandlerResponse::Unhandled;
     res.status = 400;
-    res.set_content(error_body("malformed request target: it must be a path such as "
-                               "/api/v1/vm.info, of RFC 3986 characters"),
+    res.set_content(setup_.error_body("malformed request target: it must be a path such as "
+                                      "/api/v1/vm.info, of RFC 3986 characters"),
                     "application/json");
     return HandlerResponse::Handled;
   });
   // Every error httplib itself answers (400 for a malformed request, 404,
   // 413 for a body over set_payload_max_length) carries a JSON body too.
-  set_error_handler([](const httplib::Request&, httplib::Response& res) {
+  set_error_handler([this](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     const char* message = "the request was refused";
     switch (res.status) {
@@ -95,8 +100,48 @@ ApiRouter::ApiRouter() {
       case 414: message = "request line too long"; break;
       default: break;
     }
-    res.set_content(error_body(message), "application/json");
+    res.set_content(setup_.error_body(message), "application/json");
   });
+
+  for (const ApiEndpoint& endpoint : setup_.endpoints) {
+    const std::string path = setup_.prefix + endpoint.name;
+    // No exception reaches httplib: kvmm's handlers answer their own
+    // refusals, and anything else is 500.
+    const auto run = [handle = endpoint.handle, this](httplib::Response& res) {
+      try {
+        answer(res, handle());
+      } catch (const std::exception& e) {
+        answer(res, {500, setup_.error_body(std::string("internal error: ") + e.what())});
+      }
+    };
+    const std::string wrong = endpoint.name + " takes " + (endpoint.put ? "PUT" : "GET");
+    const auto refuse_method = [wrong, put = endpoint.put, this](const httplib::Request&,
+                                                                 httplib::Response& res) {
+      res.set_header("Allow", put ? "PUT" : "GET");
+      answer(res, {405, setup_.error_body(wrong)});
+    };
+    // The regex is the literal path: escape its dots.
+    std::string pattern;
+    for (char c : path) {
+      if (c == '.') pattern += '\\';
+      pattern += c;
+    }
+    if (endpoint.put) {
+      // With a content reader, httplib calls the handler once the headers
+      // are in and leaves the body unread: these endpoints take none, and
+      // `curl -X PUT` sends no Content-Length for an empty one.
+      Put(pattern, [run](const httplib::Request&, httplib::Response& res,
+                         const httplib::ContentReader&) { run(res); });
+      Get(pattern, refuse_method);
+    } else {
+      Get(pattern, [run](const httplib::Request&, httplib::Response& res) { run(res); });
+      Put(pattern, [refuse_method](const httplib::Request& req, httplib::Response& res,
+                                   const httplib::ContentReader&) { refuse_method(req, res); });
+    }
+    Post(pattern, refuse_method);
+    Delete(pattern, refuse_method);
+    Patch(pattern, refuse_method);
+  }
 }
 
 ApiRouter::Result ApiRouter::handle(std::string_view input, bool input_ended, int peer_pid) {
@@ -107,18 +152,8 @@ ApiRouter::Result ApiRouter::handle(std::string_view input, bool input_ended, in
   return Result{true, stream.take_output()};
 }
 
-std::string error_body(std::string_view message) {
-  JsonWriter json;
-  json.begin_object(JsonWriter::Layout::kInline).member("error", message).end_object();
-  return json.finish();
-}
-
-std::string canned_error_response(int status, std::string_view reason_phrase,
-                                  std::string_view message) {
-  const std::string body = error_body(message);
-  return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_phrase) +
-         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\nConnection: close\r\n\r\n" + body;
+std::unique_ptr<HttpApi> make_http_api(HttpApiSetup setup) {
+  return std::make_unique<ApiRouter>(std::move(setup));
 }
 
 }  // namespace kvmm

@@ -1,0 +1,95 @@
+#include "app/api/http_module.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/util/error.h"
+
+namespace kvmm {
+
+namespace {
+
+constexpr const char* kModuleFile = "kvmm-http.so";
+
+std::vector<std::filesystem::path> candidates() {
+  if (const char* forced = std::getenv("KVMM_HTTP_MODULE"); forced != nullptr && *forced != '\0') {
+    return {forced};
+  }
+  std::vector<std::filesystem::path> paths;
+  std::error_code error;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    paths.push_back(self.parent_path() / kModuleFile);
+    paths.push_back(self.parent_path() / "../lib/kvmm" / kModuleFile);
+  }
+  paths.push_back(std::filesystem::path(KVMM_INSTALL_HTTP_MODULE_DIR) / kModuleFile);
+  return paths;
+}
+
+std::mutex g_mutex;
+const HttpModule* g_loaded = nullptr;          // Guarded by g_mutex.
+std::optional<std::filesystem::path> g_found;  // Guarded by g_mutex.
+std::string g_tried;                           // Guarded by g_mutex.
+
+// Sets g_found, or g_tried to the paths looked at.
+void locate_locked() {
+  if (g_found || !g_tried.empty()) return;
+  for (const std::filesystem::path& path : candidates()) {
+    std::error_code error;
+    if (std::filesystem::exists(path, error)) {
+      g_found = path;
+      return;
+    }
+    g_tried += (g_tried.empty() ? "" : ", ") + path.string();
+  }
+}
+
+const HttpModule& load() {
+  locate_locked();
+  if (g_found) {
+    const std::filesystem::path& path = *g_found;
+    // Never unloaded: its code serves the API until kvmm exits.
+    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+      throw Error("cannot load kvmm's HTTP module " + path.string() + ": " + ::dlerror() +
+                  "; reinstall kvmm (its libcpp-httplib dependency may be missing)");
+    }
+    using Entry = const HttpModule* (*)();
+    auto entry = reinterpret_cast<Entry>(::dlsym(handle, kHttpModuleSymbol));
+    const HttpModule* module = entry != nullptr ? entry() : nullptr;
+    if (module == nullptr || module->abi != kHttpModuleAbi ||
+        std::string(module->version) != KVMM_VERSION) {
+      throw Error(path.string() + " is not the HTTP module of this kvmm (" KVMM_VERSION
+                  "): rebuild or reinstall kvmm so that both come from one build");
+    }
+    return *module;
+  }
+  throw Error("kvmm's HTTP module " + std::string(kModuleFile) + " is missing (looked for " +
+              g_tried + "): build it with kvmm (cmake --build) or reinstall kvmm");
+}
+
+}  // namespace
+
+void locate_http_module() {
+  std::lock_guard lock(g_mutex);
+  locate_locked();
+}
+
+const HttpModule& http_module() {
+  // A failure is thrown again on every call (each caller reports it).
+  std::lock_guard lock(g_mutex);
+  if (g_loaded == nullptr) g_loaded = &load();
+  return *g_loaded;
+}
+
+std::unique_ptr<HttpApi> load_http_api(HttpApiSetup setup) {
+  return http_module().make_api(std::move(setup));
+}
+
+}  // namespace kvmm
