@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/wait.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -274,6 +275,11 @@ int main(int argc, char** argv) {
   const sigset_t stop = kvmm::stop_signals();
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   kvmm::set_default_thread_stack();
+  // One malloc arena for every thread: kvmm's threads allocate little and
+  // rarely at once, and each further arena is a 64 MiB reservation with its
+  // own touched pages (about 60 KiB each, measured, for the API, launcher
+  // and vCPU threads).
+  mallopt(M_ARENA_MAX, 1);
   kvmm::install_fatal_signal_handlers();
   std::set_terminate(kvmm::on_terminate);
   // A closed stdout (e.g. `kvmm run ... | head`) must end the guest's output,

@@ -21,7 +21,12 @@ MmapRegion MmapRegion::anonymous(size_t size) {
     throw Error("cannot map " + std::to_string(size >> 20) +
                 " MiB of guest memory (try a smaller --mem)");
   }
-  const size_t reserved = size + kHugePageSize;
+  // A guard page on either side, never mapped to anything: an access just
+  // past guest RAM faults instead of reaching a neighbouring mapping. The one
+  // below also keeps the mapping under it (the next thread stack, as a rule)
+  // from ending on a 2 MiB boundary, where the top of a stack would be one
+  // whole huge page under THP "always" (base/util/thread_stack.h).
+  const size_t reserved = size + kHugePageSize + 2 * kGuardSize;
   void* raw = ::mmap(nullptr, reserved, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (raw == MAP_FAILED) {
@@ -29,10 +34,15 @@ MmapRegion MmapRegion::anonymous(size_t size) {
                 " MiB of guest memory (try a smaller --mem)");
   }
   const auto raw_start = reinterpret_cast<uintptr_t>(raw);
-  const uintptr_t start = (raw_start + kHugePageSize - 1) & ~(uintptr_t{kHugePageSize} - 1);
-  if (start > raw_start) ::munmap(raw, start - raw_start);
-  const uintptr_t tail = raw_start + reserved - (start + size);
-  if (tail > 0) ::munmap(reinterpret_cast<void*>(start + size), tail);
+  const uintptr_t start =
+      (raw_start + kGuardSize + kHugePageSize - 1) & ~(uintptr_t{kHugePageSize} - 1);
+  const uintptr_t lead = start - kGuardSize - raw_start;
+  if (lead > 0) ::munmap(raw, lead);
+  const uintptr_t end = start + size + kGuardSize;
+  const uintptr_t tail = raw_start + reserved - end;
+  if (tail > 0) ::munmap(reinterpret_cast<void*>(end), tail);
+  ::mprotect(reinterpret_cast<void*>(start - kGuardSize), kGuardSize, PROT_NONE);
+  ::mprotect(reinterpret_cast<void*>(start + size), kGuardSize, PROT_NONE);
   void* addr = reinterpret_cast<void*>(start);
   // Best effort, both: a kernel that refuses still runs the guest.
   // Transparent huge pages where the host's policy is "madvise" (Debian's
@@ -41,7 +51,7 @@ MmapRegion MmapRegion::anonymous(size_t size) {
   ::madvise(addr, size, MADV_HUGEPAGE);
   // Guest RAM stays out of core files (the guest's secrets, and gigabytes).
   ::madvise(addr, size, MADV_DONTDUMP);
-  return MmapRegion(addr, size);
+  return MmapRegion(addr, size, kGuardSize);
 }
 
 MmapRegion MmapRegion::shared_fd(int fd, size_t size, const char* what) {
@@ -52,15 +62,18 @@ MmapRegion MmapRegion::shared_fd(int fd, size_t size, const char* what) {
 
 MmapRegion& MmapRegion::operator=(MmapRegion&& other) noexcept {
   if (this != &other) {
-    if (addr_ != nullptr) ::munmap(addr_, size_);
+    unmap();
     addr_ = std::exchange(other.addr_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    guard_ = std::exchange(other.guard_, 0);
   }
   return *this;
 }
 
-MmapRegion::~MmapRegion() {
-  if (addr_ != nullptr) ::munmap(addr_, size_);
+MmapRegion::~MmapRegion() { unmap(); }
+
+void MmapRegion::unmap() {
+  if (addr_ != nullptr) ::munmap(static_cast<uint8_t*>(addr_) - guard_, size_ + 2 * guard_);
 }
 
 }  // namespace kvmm
