@@ -1,7 +1,5 @@
 #include "app/api/http_module.h"
 
-#include <dlfcn.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -10,6 +8,7 @@
 #include <vector>
 
 #include "base/util/error.h"
+#include "base/util/shared_library.h"
 
 namespace kvmm {
 
@@ -55,14 +54,10 @@ const HttpModule& load() {
   if (g_found) {
     const std::filesystem::path& path = *g_found;
     // Never unloaded: its code serves the API until kvmm exits.
-    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (handle == nullptr) {
-      throw Error("cannot load kvmm's HTTP module " + path.string() + ": " + ::dlerror() +
-                  "; reinstall kvmm (its libcpp-httplib dependency may be missing)");
-    }
+    static const SharedLibrary library(
+        path.string(), "reinstall kvmm (its libcpp-httplib dependency may be missing)");
     using Entry = const HttpModule* (*)();
-    auto entry = reinterpret_cast<Entry>(::dlsym(handle, kHttpModuleSymbol));
-    const HttpModule* module = entry != nullptr ? entry() : nullptr;
+    const HttpModule* module = library.symbol<Entry>(kHttpModuleSymbol)();
     if (module == nullptr || module->abi != kHttpModuleAbi ||
         std::string(module->version) != KVMM_VERSION) {
       throw Error(path.string() + " is not the HTTP module of this kvmm (" KVMM_VERSION

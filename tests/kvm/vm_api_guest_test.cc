@@ -146,6 +146,11 @@ TEST_CASE("the HTTP library is loaded on the API's first client, not at start") 
   RunDir dir;
   FlatVm vm(dir, "lazy", "spin");
   REQUIRE(vm.process.wait_for_output("spinning", kBoot));
+  // Nor libslirp and GLib without --net user, nor the decompressors as
+  // shared libraries (they are linked in).
+  CHECK_FALSE(maps_file(vm.process.pid(), "libslirp"));
+  CHECK_FALSE(maps_file(vm.process.pid(), "libglib"));
+  CHECK_FALSE(maps_file(vm.process.pid(), "liblzma"));
   CHECK_FALSE(maps_file(vm.process.pid(), "libcpp-httplib"));
   CHECK_FALSE(maps_file(vm.process.pid(), "libcrypto"));
   CHECK_FALSE(maps_file(vm.process.pid(), "kvmm-http.so"));

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
-#include <slirp/libslirp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -21,6 +20,7 @@
 #include "base/util/rate_limited_log.h"
 #include "base/util/thread_launcher.h"
 #include "base/util/thread_role.h"
+#include "devices/virtio/net/slirp_library.h"
 #include "devices/virtio/net/virtio_net_spec.h"
 
 namespace kvmm {
@@ -98,7 +98,7 @@ std::string forward_error(const HostForward& forward, int error) {
 class SlirpBackend::Stack {
  public:
   Stack(const UserNetOptions& options, std::string name, UniqueFd end)
-      : name_(std::move(name)), end_(std::move(end)), log_(name_ + ": ") {
+      : lib_(slirp_library()), name_(std::move(name)), end_(std::move(end)), log_(name_ + ": ") {
     SlirpConfig config{};
     config.version = kSlirpConfigVersion;
     config.restricted = options.restricted ? 1 : 0;
@@ -124,22 +124,22 @@ class SlirpBackend::Stack {
     callbacks_.unregister_poll_fd = [](int, void*) {};
     callbacks_.notify = [](void*) {};
     callbacks_.timer_new_opaque = &Stack::timer_new_opaque;
-    slirp_ = ::slirp_new(&config, &callbacks_, this);
+    slirp_ = lib_.new_stack(&config, &callbacks_, this);
     if (slirp_ == nullptr) throw Error(name_ + ": libslirp refused its configuration");
     for (const HostForward& forward : options.forwards) {
       errno = 0;
-      if (::slirp_add_hostfwd(slirp_, forward.protocol == ForwardProtocol::kUdp ? 1 : 0,
+      if (lib_.add_hostfwd(slirp_, forward.protocol == ForwardProtocol::kUdp ? 1 : 0,
                               to_in_addr(forward.host_address), forward.host_port,
                               to_in_addr(options.guest_address(forward)),
                               forward.guest_port) < 0) {
         const int error = errno;
-        ::slirp_cleanup(slirp_);
+        lib_.cleanup(slirp_);
         throw Error(forward_error(forward, error));
       }
     }
   }
 
-  ~Stack() { ::slirp_cleanup(slirp_); }
+  ~Stack() { lib_.cleanup(slirp_); }
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
 
@@ -156,14 +156,14 @@ class SlirpBackend::Stack {
       fds_.push_back({device_open ? end_.get() : -1, POLLIN, 0});
       // libslirp lowers this to its TCP timers' next deadline (at most 1 s).
       uint32_t timeout_ms = UINT32_MAX;
-      ::slirp_pollfds_fill(slirp_, &timeout_ms, &Stack::add_poll, this);
+      lib_.pollfds_fill(slirp_, &timeout_ms, &Stack::add_poll, this);
       const int64_t timer_ms = next_timer_ms();
       if (timer_ms >= 0) timeout_ms = static_cast<uint32_t>(std::min<int64_t>(timeout_ms, timer_ms));
       const int ready = ::poll(fds_.data(), fds_.size(),
                                timeout_ms == UINT32_MAX ? -1 : static_cast<int>(timeout_ms));
       if (ready < 0 && errno != EINTR) throw_errno(name_ + ": poll failed");
       if (ready > 0 && fds_[0].revents != 0) return;
-      ::slirp_pollfds_poll(slirp_, ready < 0 ? 1 : 0, &Stack::get_revents, this);
+      lib_.pollfds_poll(slirp_, ready < 0 ? 1 : 0, &Stack::get_revents, this);
       const short device = ready > 0 ? fds_[1].revents : 0;
       if (device & POLLIN) take_guest_frames(packet);
       // The device's end closes only after this thread is joined; anything
@@ -203,7 +203,7 @@ class SlirpBackend::Stack {
         log_.log("a frame asks for an offload that was not offered; dropped");
         continue;
       }
-      ::slirp_input(slirp_, packet.data() + kVirtioNetHdrSize,
+      lib_.input(slirp_, packet.data() + kVirtioNetHdrSize,
                     static_cast<int>(size - kVirtioNetHdrSize));
     }
   }
@@ -230,7 +230,7 @@ class SlirpBackend::Stack {
         if (timer->callback) {
           timer->callback(timer->callback_opaque);
         } else {
-          ::slirp_handle_timer(slirp_, timer->id, timer->callback_opaque);
+          lib_.handle_timer(slirp_, timer->id, timer->callback_opaque);
         }
         fired = true;
         break;
@@ -281,6 +281,7 @@ class SlirpBackend::Stack {
     return slirp_events(fds[static_cast<size_t>(index)].revents);
   }
 
+  const SlirpLibrary& lib_;
   const std::string name_;
   UniqueFd end_;  // The slirp thread's end of the socketpair.
   EventFd stop_;
