@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/util/error.h"
+#include "base/util/install_paths.h"
 #include "base/util/shared_library.h"
 
 namespace kvmm {
@@ -17,17 +18,15 @@ namespace {
 constexpr const char* kModuleFile = "kvmm-http.so";
 
 std::vector<std::filesystem::path> candidates() {
+  // KVMM_HTTP_MODULE names the file itself, not a directory.
   if (const char* forced = std::getenv("KVMM_HTTP_MODULE"); forced != nullptr && *forced != '\0') {
     return {forced};
   }
   std::vector<std::filesystem::path> paths;
-  std::error_code error;
-  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (!error) {
-    paths.push_back(self.parent_path() / kModuleFile);
-    paths.push_back(self.parent_path() / "../lib/kvmm" / kModuleFile);
+  for (const std::filesystem::path& dir :
+       shipped_file_dirs(nullptr, "", "lib/kvmm", KVMM_INSTALL_HTTP_MODULE_DIR)) {
+    paths.push_back(dir / kModuleFile);
   }
-  paths.push_back(std::filesystem::path(KVMM_INSTALL_HTTP_MODULE_DIR) / kModuleFile);
   return paths;
 }
 

@@ -1,9 +1,9 @@
 #include "app/bench/guest_dir.h"
 
-#include <cstdlib>
 #include <string>
 
 #include "base/util/error.h"
+#include "base/util/install_paths.h"
 
 #ifndef KVMM_INSTALL_GUEST_DIR
 #define KVMM_INSTALL_GUEST_DIR ""
@@ -12,18 +12,7 @@
 namespace kvmm {
 
 std::vector<std::filesystem::path> guest_search_dirs() {
-  if (const char* env = std::getenv("KVMM_GUEST_DIR"); env != nullptr && *env != '\0') {
-    return {env};
-  }
-  std::vector<std::filesystem::path> dirs;
-  std::error_code error;
-  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (!error) {
-    dirs.push_back(self.parent_path() / "guest");
-    dirs.push_back((self.parent_path() / ".." / "lib" / "kvmm" / "guest").lexically_normal());
-  }
-  if (*KVMM_INSTALL_GUEST_DIR != '\0') dirs.emplace_back(KVMM_INSTALL_GUEST_DIR);
-  return dirs;
+  return shipped_file_dirs("KVMM_GUEST_DIR", "guest", "lib/kvmm/guest", KVMM_INSTALL_GUEST_DIR);
 }
 
 std::filesystem::path find_guest(std::string_view name, std::string_view what) {

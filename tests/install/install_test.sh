@@ -56,7 +56,7 @@ output=$(env -u KVMM_HTTP_MODULE KVMM_RUN_DIR="$run_dir" "$prefix/bin/kvmm" info
 [[ $output == *"does not answer"* ]] || fail "the installed kvmm's client: $output"
 mv "$prefix/lib/kvmm/kvmm-http.so" "$prefix/lib/kvmm/moved.so"
 output=$(env -u KVMM_HTTP_MODULE KVMM_RUN_DIR="$run_dir" "$prefix/bin/kvmm" info dead 2>&1) || true
-[[ $output == *"kvmm-http.so is missing (looked for $prefix/bin/kvmm-http.so, $prefix/bin/../lib/kvmm/kvmm-http.so"* ]] ||
+[[ $output == *"kvmm-http.so is missing (looked for $prefix/bin/kvmm-http.so, $prefix/lib/kvmm/kvmm-http.so"* ]] ||
     fail "without P/lib/kvmm/kvmm-http.so: $output"
 mv "$prefix/lib/kvmm/moved.so" "$prefix/lib/kvmm/kvmm-http.so"
 
