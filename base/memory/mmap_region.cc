@@ -45,9 +45,11 @@ MmapRegion MmapRegion::anonymous(size_t size) {
   ::mprotect(reinterpret_cast<void*>(start + size), kGuardSize, PROT_NONE);
   void* addr = reinterpret_cast<void*>(start);
   // Best effort, both: a kernel that refuses still runs the guest.
-  // Transparent huge pages where the host's policy is "madvise" (Debian's
-  // default): fewer faults and TLB misses for the guest, in both the host's
-  // and KVM's page tables (QEMU and cloud-hypervisor advise the same).
+  // Transparent huge pages where the host's policy is "madvise" as well as
+  // "always" (Debian 12's kernel): fewer faults and TLB misses for the guest,
+  // in both the host's and KVM's page tables (QEMU and cloud-hypervisor
+  // advise the same). Measured: the default guest boots in 0.67 of the time
+  // it takes without (docs/results/2026-12-05-start-after.md).
   ::madvise(addr, size, MADV_HUGEPAGE);
   // Guest RAM stays out of core files (the guest's secrets, and gigabytes).
   ::madvise(addr, size, MADV_DONTDUMP);

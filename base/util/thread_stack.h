@@ -1,10 +1,10 @@
 #pragma once
 // Thread stacks in small pages. Where transparent huge pages are "always"
-// (Debian's default), a fault in a 2 MiB-aligned block that lies wholly
-// inside a thread's stack mapping gets a whole 2 MiB page: a thread that
-// uses 20 KiB of stack then holds 2 MiB. Measured in the nested KVM host
-// (Debian 12's kernel): one of kvmm's three 8 MiB thread stacks held a
-// huge page, 2 MiB of the VMM's 7.3 MiB beyond guest RAM.
+// (the default of Debian 12's kernel), a fault in a 2 MiB-aligned block
+// that lies wholly inside a thread's stack mapping gets a whole 2 MiB page:
+// a thread that uses 20 KiB of stack then holds 2 MiB. Measured in the
+// nested KVM host (Debian 12's kernel): one of kvmm's three 8 MiB thread
+// stacks held a huge page, 2 MiB of the VMM's 7.3 MiB beyond guest RAM.
 //
 // Threads: set_default_thread_stack() on the main thread before any other
 // thread exists; keep_stack_in_small_pages() by each thread for itself.
