@@ -17,10 +17,9 @@
 // stops and joins the API thread.
 #include <chrono>
 #include <cstddef>
-#include <thread>
-
 #include <functional>
 #include <memory>
+#include <thread>
 
 #include "app/api/http_api.h"
 #include "base/util/event_fd.h"
