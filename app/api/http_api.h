@@ -29,6 +29,7 @@ struct ApiAnswer {
 struct ApiEndpoint {
   std::string name;  // Under the prefix: "vm.info".
   bool put = false;  // PUT, else GET; any other method is 405.
+  // May throw: a std::exception is answered 500, "internal error: WHAT".
   std::function<ApiAnswer()> handle;
 };
 

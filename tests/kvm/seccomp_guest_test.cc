@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/kvm/guest_runner.h"
@@ -44,6 +45,24 @@ std::multimap<std::string, std::string> thread_status(int pid, const std::string
 std::string violation_message(const std::string& thread) {
   return "kvmm: thread " + thread + " made system call " + std::to_string(SYS_getppid) +
          " (getppid) outside its seccomp filter";
+}
+
+// `kvmm run` of the long-mode guest `guest`, with `args`, whose thread of
+// `role` makes a call outside its filter; `environment` is added.
+GuestRun run_violating(const std::string& role, const std::string& guest,
+                       const std::vector<std::string>& args = {},
+                       std::vector<std::pair<std::string, std::string>> environment = {}) {
+  ProcessOptions options;
+  options.environment = std::move(environment);
+  options.environment.emplace_back("KVMM_TEST_SECCOMP_VIOLATION", role);
+  return run_guest(guest, "long", args, options);
+}
+
+// The SIGSYS handler stopped `run`, naming `thread` and the call.
+void check_stopped_naming(const GuestRun& run, const std::string& thread) {
+  INFO("stderr:\n" << run.result.err);
+  CHECK(run.result.exit_status == kSigsysStatus);
+  CHECK(run.result.err.find(violation_message(thread)) != std::string::npos);
 }
 
 }  // namespace
@@ -100,69 +119,42 @@ TEST_CASE("with seccomp off kvmm loads no filter") {
 }
 
 TEST_CASE("a vCPU thread's call outside its filter stops kvmm and names the thread and call") {
-  ProcessOptions options;
-  options.environment = {{"KVMM_TEST_SECCOMP_VIOLATION", "vcpu"}};
-  const auto run = run_guest("hello_long", "long", options);
-  INFO("stderr:\n" << run.result.err);
-  CHECK(run.result.exit_status == kSigsysStatus);
-  CHECK(run.result.err.find(violation_message("vcpu0")) != std::string::npos);
+  const auto run = run_violating("vcpu", "hello_long");
+  check_stopped_naming(run, "vcpu0");
   CHECK(run.result.out.empty());  // It never entered the guest.
 }
 
 TEST_CASE("the main thread's call outside its filter stops kvmm and names the call") {
-  ProcessOptions options;
-  options.environment = {{"KVMM_TEST_SECCOMP_VIOLATION", "main"}};
-  const auto run = run_guest("spin", "long", options);
-  INFO("stderr:\n" << run.result.err);
-  CHECK(run.result.exit_status == kSigsysStatus);
-  CHECK(run.result.err.find(violation_message("kvmm")) != std::string::npos);
+  check_stopped_naming(run_violating("main", "spin"), "kvmm");
 }
 
 TEST_CASE("disk threads' calls outside their filters stop kvmm and name the thread and call") {
   TempFile image(std::vector<uint8_t>(1 << 20));
   SECTION("the virtio-blk I/O thread, started by the guest's driver") {
-    ProcessOptions options;
-    options.environment = {{"KVMM_TEST_SECCOMP_VIOLATION", "virtio-blk"}};
-    const auto run = run_guest("virtio_blk_hostile", "long", {"--disk", image.path}, options);
-    INFO("stderr:\n" << run.result.err);
-    CHECK(run.result.exit_status == kSigsysStatus);
-    CHECK(run.result.err.find(violation_message("virtio-blk0")) != std::string::npos);
+    check_stopped_naming(run_violating("virtio-blk", "virtio_blk_hostile", {"--disk", image.path}),
+                         "virtio-blk0");
   }
   SECTION("a blk-worker of the thread engine") {
-    ProcessOptions options;
-    options.environment = {{"KVMM_TEST_SECCOMP_VIOLATION", "blk-worker"},
-                           {"KVMM_BLOCK_IO", "thread"}};
-    const auto run = run_guest("hello_long", "long", {"--disk", image.path}, options);
-    INFO("stderr:\n" << run.result.err);
-    CHECK(run.result.exit_status == kSigsysStatus);
-    CHECK(run.result.err.find(violation_message("blk-worker")) != std::string::npos);
+    check_stopped_naming(run_violating("blk-worker", "hello_long", {"--disk", image.path},
+                                       {{"KVMM_BLOCK_IO", "thread"}}),
+                         "blk-worker");
   }
 }
 
 TEST_CASE("the slirp thread's call outside its filter stops kvmm and names the thread and call") {
-  ProcessOptions options;
-  options.environment = {{"KVMM_TEST_SECCOMP_VIOLATION", "slirp"}};
-  const auto run = run_guest("hello_long", "long",
-                             {"--net", "user,net=169.254.50.0/24,dns=off"}, options);
-  INFO("stderr:\n" << run.result.err);
-  CHECK(run.result.exit_status == kSigsysStatus);
-  CHECK(run.result.err.find(violation_message("slirp0")) != std::string::npos);
+  check_stopped_naming(
+      run_violating("slirp", "hello_long", {"--net", "user,net=169.254.50.0/24,dns=off"}),
+      "slirp0");
 }
 
 TEST_CASE("the launcher's call outside its filter stops kvmm and names the thread and call") {
-  ProcessOptions options;
-  options.environment = {{"KVMM_TEST_SECCOMP_VIOLATION", "launcher"}};
-  const auto run = run_guest("hello_long", "long", options);
-  INFO("stderr:\n" << run.result.err);
-  CHECK(run.result.exit_status == kSigsysStatus);
-  CHECK(run.result.err.find(violation_message("launcher")) != std::string::npos);
+  const auto run = run_violating("launcher", "hello_long");
+  check_stopped_naming(run, "launcher");
   CHECK(run.result.out.empty());  // It comes before any vCPU.
 }
 
 TEST_CASE("with seccomp in log mode a call outside the filter goes through") {
-  ProcessOptions options;
-  options.environment = {{"KVMM_TEST_SECCOMP_VIOLATION", "vcpu"}};
-  const auto run = run_guest("hello_long", "long", {"--seccomp=log"}, options);
+  const auto run = run_violating("vcpu", "hello_long", {"--seccomp=log"});
   INFO("stderr:\n" << run.result.err);
   CHECK(run.result.exit_status == 0);
   CHECK(run.result.out == "Hello from long mode!\n");

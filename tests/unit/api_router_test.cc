@@ -1,6 +1,7 @@
 // The API's routing and JSON, through httplib's parser, over a fake VM.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "app/api/http/api_router.h"
 #include "app/api/api_routes.h"
@@ -242,4 +243,18 @@ TEST_CASE("a request target that is not a path of RFC 3986 characters is 400") {
   CHECK(api.send("PUT /api/v1/vm%2Epause?x=1 HTTP/1.1\r\n\r\n").status == 204);
   CHECK(api.send("PUT \t /api/v1/vm.resume  HTTP/1.1\r\n\r\n").status == 204);
   CHECK(api.vm.pauses == 1);
+}
+
+TEST_CASE("an endpoint that throws something other than a refusal is 500 with its message") {
+  kvmm::HttpApiSetup setup;
+  setup.prefix = kvmm::kApiPrefix;
+  setup.error_body = kvmm::error_body;
+  setup.endpoints.push_back(
+      {"vm.info", false, []() -> kvmm::ApiAnswer { throw std::runtime_error("boom"); }});
+  ApiRouter router(std::move(setup));
+  const ApiRouter::Result result = router.handle(get("vm.info"), false, 1);
+  REQUIRE(result.complete);
+  const Reply reply = parse_reply(result.response);
+  CHECK(reply.status == 500);
+  CHECK(json::parse(reply.body)["error"] == "internal error: boom");
 }
